@@ -1,0 +1,19 @@
+//! Sign one URL with a canned policy using the library, without the CLI.
+//!
+//! cargo run --example sign_url -- tests/fixtures/keys/rsa2048-pkcs8.pem K2JCJMDEHXQW5F https://d111111abcdef8.cloudfront.net/image.jpg
+
+use cfsign::sign::{Policy, PrivateKey, Signer};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(key_path), Some(key_id), Some(url)) = (args.next(), args.next(), args.next()) else {
+        eprintln!("usage: sign_url KEY.pem KEY_PAIR_ID URL");
+        std::process::exit(2);
+    };
+    let key = PrivateKey::from_bytes(&std::fs::read(key_path)?, None)?;
+    let signer = Signer::new(key, key_id.parse()?, None);
+    let expires = cfsign::time::now() + 3600;
+    let signed = signer.sign(&Policy::canned(&url, expires)?).apply_to(&url)?;
+    println!("{signed}");
+    Ok(())
+}

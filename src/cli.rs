@@ -1,0 +1,197 @@
+//! The command line: clap definitions, dispatch, and how errors are shown.
+//! Each subcommand's options are plain data here; `config` validates them
+//! once into the types the commands work with.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, exit};
+use crate::sign::HashAlgorithm;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cfsign",
+    version,
+    about = "CloudFront signed URLs and cookies, and transfers of private objects through CloudFront",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign URLs (canned or custom policy) or produce signed cookies.
+    Sign(SignArgs),
+}
+
+/// The key and hash options shared by `sign`, `get` and `put`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeyArgs {
+    /// CloudFront public key ID (K2JCJMDEHXQW5F) or legacy key pair ID (APKA…).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "CLOUDFRONT_KEY_PAIR_ID",
+        hide_env_values = true
+    )]
+    pub key_pair_id: Option<String>,
+
+    /// Private key: PATH, file://PATH or - for stdin. Without it, the key is
+    /// read from $CLOUDFRONT_PRIVATE_KEY (PEM text) or $CLOUDFRONT_PRIVATE_KEY_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+
+    /// Digest to sign [default: SHA1 for RSA keys, SHA256 for ECDSA keys].
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub hash_algorithm: Option<HashAlgorithm>,
+}
+
+/// When and where a signature is valid.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// Expire this long after now: 90s, 15m, 1h, 7d, 1h30m [default: 1h].
+    #[arg(long, value_name = "DURATION", conflicts_with = "date_less_than")]
+    pub expires_in: Option<String>,
+
+    /// Expire at TIME: YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[Z|±hh:mm] (UTC) or Unix seconds.
+    #[arg(long, value_name = "TIME")]
+    pub date_less_than: Option<String>,
+
+    /// Accept an expiry in the past and epoch values that look like mistakes.
+    #[arg(long)]
+    pub allow_past: bool,
+
+    /// Not valid before TIME (makes a custom policy).
+    #[arg(long, value_name = "TIME")]
+    pub date_greater_than: Option<String>,
+
+    /// Only for clients in this IPv4 address or CIDR block (makes a custom policy).
+    #[arg(long, value_name = "IPV4[/N]")]
+    pub ip_address: Option<String>,
+
+    /// Policy resource, with * and ? wildcards; must match every URL signed
+    /// (makes a custom policy, signed once for all URLs).
+    #[arg(long, value_name = "PATTERN")]
+    pub resource: Option<String>,
+
+    /// Sign this custom policy JSON (FILE or -) as given, after validating it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["expires_in", "date_less_than", "date_greater_than", "ip_address", "resource"]
+    )]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignFormat {
+    /// One signed URL per line.
+    Url,
+    /// One JSON object per line.
+    Json,
+    /// Set-Cookie: lines (a blank line between URLs).
+    Cookies,
+    /// One Cookie: request header per URL.
+    Header,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// URLs to sign; with none (or -), one per line from stdin.
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// A URL to sign (the AWS CLI spelling); may be repeated.
+    #[arg(long = "url", value_name = "URL")]
+    pub url_flags: Vec<String>,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SignFormat::Url)]
+    pub format: SignFormat,
+
+    /// Cookie Domain attribute [default: the URL's host].
+    #[arg(long, value_name = "DOMAIN")]
+    pub cookie_domain: Option<String>,
+
+    /// Cookie Path attribute.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    pub cookie_path: String,
+}
+
+/// Parses the command line, runs the command, and turns the outcome into an
+/// exit code, printing errors as one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Sign(args) => crate::commands::sign::run(args),
+    }
+}
+
+/// Prints an error as `cfsign: <message>` on one line.
+pub fn report(e: &Error) {
+    let _ = writeln!(std::io::stderr(), "cfsign: {e}");
+}
+
+/// Prints a warning as `cfsign: warning: <message>`.
+pub fn warn(message: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "cfsign: warning: {message}");
+}
+
+/// clap's own errors span several lines; usage errors here are one line with
+/// a pointer to `--help`, like every other error.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(exit::USAGE)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let _ = writeln!(std::io::stderr(), "cfsign: {first} (see `cfsign --help`)");
+    ExitCode::from(exit::USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,26 @@
+//! One module per subcommand. Each takes its parsed arguments and returns an
+//! exit code or an [`Error`](crate::Error).
+
+pub mod sign;
+
+use std::io::{self, Write};
+
+use crate::error::Error;
+
+/// Writes to stdout; a closed pipe (`cfsign sign … | head -1`) is not an
+/// error, just the end of the output.
+pub(crate) fn write_stdout(out: &mut impl Write, bytes: &[u8]) -> Result<bool, Error> {
+    match out.write_all(bytes) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::Runtime(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+pub(crate) fn flush_stdout(out: &mut impl Write) -> Result<(), Error> {
+    match out.flush() {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Runtime(format!("cannot write to stdout: {e}"))),
+    }
+}

@@ -1,0 +1,230 @@
+//! `cfsign sign`: URLs from arguments or stdin, signed on all cores, printed
+//! in input order. Every URL is validated before anything is printed, so bad
+//! input leaves stdout empty.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::{SignArgs, SignFormat};
+use crate::config::{self, KeySource, PolicySpec};
+use crate::error::Error;
+use crate::sign::{Policy, SignedPolicy, Signer, url};
+use crate::time;
+
+/// How many URLs one worker signs before its output is handed over.
+const BLOCK: usize = 1024;
+
+pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
+    let now = time::now();
+    let spec = PolicySpec::from_args(&args.policy, now)?;
+    let key_from_stdin =
+        KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin);
+    let inputs = collect_urls(&args, key_from_stdin)?;
+    let signer = config::required_signer(&args.key)?;
+
+    // Validate everything first: wire form, reserved names, policy coverage.
+    let mut jobs = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        // Name the URL's place in a batch, and the flag when it came from `--url`.
+        let at = |e: Error| match (inputs.len(), i < args.url_flags.len()) {
+            (1, true) => Error::Usage(format!("--url: {e}")),
+            (1, false) => e,
+            (n, _) => Error::Usage(format!("URL {} of {n}: {e}", i + 1)),
+        };
+        let wire = url::to_wire(input).map_err(|e| at(e.into()))?;
+        let policy = spec.policy_for(&wire).map_err(at)?;
+        if !policy.covers(&wire) {
+            let resource = spec
+                .shared()
+                .map(|p| p.resource.to_string())
+                .unwrap_or_default();
+            return Err(at(Error::Usage(format!(
+                "the URL `{wire}` is not covered by the policy resource `{resource}`: widen the resource or sign the URL separately"
+            ))));
+        }
+        jobs.push((wire, policy));
+    }
+
+    let output = Output {
+        format: args.format,
+        cookie_domain: args.cookie_domain,
+        cookie_path: args.cookie_path,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+
+    if let Some(shared) = spec.shared() {
+        // One signature serves every URL under a shared (wildcard) policy.
+        let signed = signer.sign(&Policy::Custom(shared.clone()));
+        let mut buf = String::new();
+        for (i, (wire, _)) in jobs.iter().enumerate() {
+            buf.clear();
+            output.render(&mut buf, i == 0, wire, &signed);
+            if !super::write_stdout(&mut out, buf.as_bytes())? {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    } else {
+        for (n, chunk) in jobs.chunks(BLOCK * workers()).enumerate() {
+            let rendered = sign_parallel(&signer, chunk, n == 0, &output);
+            for block in rendered {
+                if !super::write_stdout(&mut out, block.as_bytes())? {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+    }
+    super::flush_stdout(&mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Signs `jobs` on all cores; returns the rendered output in input order.
+fn sign_parallel(
+    signer: &Signer,
+    jobs: &[(String, Policy)],
+    starts_output: bool,
+    output: &Output,
+) -> Vec<String> {
+    let per_worker = jobs.len().div_ceil(workers()).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(per_worker)
+            .enumerate()
+            .map(|(w, part)| {
+                scope.spawn(move || {
+                    let mut buf = String::with_capacity(part.len() * 256);
+                    for (i, (wire, policy)) in part.iter().enumerate() {
+                        let first = starts_output && w == 0 && i == 0;
+                        output.render(&mut buf, first, wire, &signer.sign(policy));
+                    }
+                    buf
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("signing thread panicked"))
+            .collect()
+    })
+}
+
+/// URLs from arguments and `--url`, or one per line from stdin (blank lines
+/// and surrounding whitespace ignored).
+fn collect_urls(args: &SignArgs, key_from_stdin: bool) -> Result<Vec<String>, Error> {
+    let mut urls: Vec<String> = args.url_flags.iter().chain(&args.urls).cloned().collect();
+    let wants_stdin = urls.is_empty() || urls.iter().any(|u| u == "-");
+    if wants_stdin {
+        if key_from_stdin {
+            return Err(Error::usage(
+                "the private key is read from stdin, so URLs must be given as arguments",
+            ));
+        }
+        if urls.is_empty() && std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                "no URL given: pass URLs as arguments or --url, or pipe them one per line on stdin",
+            ));
+        }
+        let mut from_stdin = Vec::new();
+        for line in std::io::stdin().lock().lines() {
+            let line =
+                line.map_err(|e| Error::usage(format!("cannot read URLs from stdin: {e}")))?;
+            let line = line.trim();
+            if !line.is_empty() {
+                from_stdin.push(line.to_string());
+            }
+        }
+        urls = urls
+            .into_iter()
+            .flat_map(|u| {
+                if u == "-" {
+                    std::mem::take(&mut from_stdin)
+                } else {
+                    vec![u]
+                }
+            })
+            .collect();
+        urls.append(&mut from_stdin);
+        if urls.is_empty() {
+            return Err(Error::usage("no URL given on stdin"));
+        }
+    }
+    Ok(urls)
+}
+
+struct Output {
+    format: SignFormat,
+    cookie_domain: Option<String>,
+    cookie_path: String,
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    url: &'a str,
+    signed_url: &'a str,
+    policy: &'a str,
+    expires: i64,
+    key_pair_id: &'a str,
+    hash_algorithm: &'a str,
+}
+
+impl Output {
+    /// Appends one URL's output to `buf`; `first` is the first URL printed.
+    fn render(&self, buf: &mut String, first: bool, wire: &str, signed: &SignedPolicy) {
+        use std::fmt::Write as _;
+        match self.format {
+            SignFormat::Url => {
+                buf.push_str(wire);
+                buf.push(if wire.contains('?') { '&' } else { '?' });
+                buf.push_str(&signed.query());
+                buf.push('\n');
+            }
+            SignFormat::Json => {
+                let signed_url = url::append_query(wire, &signed.query());
+                let line = JsonLine {
+                    url: wire,
+                    signed_url: &signed_url,
+                    policy: &signed.policy.to_json(),
+                    expires: signed.policy.expires(),
+                    key_pair_id: signed.key_pair_id.as_str(),
+                    hash_algorithm: signed.hash.as_str(),
+                };
+                buf.push_str(
+                    &serde_json::to_string(&line).expect("strings and integers serialise"),
+                );
+                buf.push('\n');
+            }
+            SignFormat::Cookies => {
+                let domain = self.cookie_domain.clone().unwrap_or_else(|| host_of(wire));
+                if !first {
+                    buf.push('\n');
+                }
+                for value in signed
+                    .cookies()
+                    .set_cookie_values(&domain, &self.cookie_path)
+                {
+                    let _ = writeln!(buf, "Set-Cookie: {value}");
+                }
+            }
+            SignFormat::Header => {
+                let _ = writeln!(buf, "Cookie: {}", signed.cookies().cookie_header_value());
+            }
+        }
+    }
+}
+
+/// The host of a wire-form URL, without userinfo or port.
+fn host_of(wire: &str) -> String {
+    let rest = wire.split_once("://").map_or(wire, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => host.to_string(),
+    }
+}

@@ -1,0 +1,15 @@
+//! cfsign: Amazon CloudFront signed URLs and cookies, and transfers of private
+//! objects through CloudFront.
+//!
+//! The library signs without the command line: load a [`sign::PrivateKey`],
+//! build a [`sign::Policy`], sign it with a [`sign::Signer`], then apply the
+//! [`sign::SignedPolicy`] to URLs or turn it into cookies.
+
+pub mod error;
+pub mod sign;
+pub mod time;
+
+pub use error::Error;
+pub mod cli;
+pub mod commands;
+pub mod config;

@@ -1,0 +1,422 @@
+//! Loading private keys (for signing) and public keys (for verifying) in every
+//! format CloudFront users meet, and refusing the rest with a message that says
+//! what was found and how to convert it.
+//!
+//! Key material never reaches an error message, a `Debug` line or a log: errors
+//! name formats and algorithms only, and the key types print `(redacted)`.
+
+use std::fmt;
+
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use pkcs8::der::Decode;
+use pkcs8::der::asn1::ObjectIdentifier as Oid;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::HashAlgorithm;
+
+const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
+const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+const PRIME256V1: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+const DSA: Oid = Oid::new_unwrap("1.2.840.10040.4.1");
+const ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+const ED448: Oid = Oid::new_unwrap("1.3.101.113");
+
+/// The RSA modulus size CloudFront accepts for public keys.
+pub const CLOUDFRONT_RSA_BITS: usize = 2048;
+
+/// Why a key could not be loaded. Messages are one line, name what was found,
+/// and say how to fix it; they never contain key bytes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error(
+        "the key is neither PEM nor DER (expected a PEM block such as `-----BEGIN PRIVATE KEY-----`)"
+    )]
+    NotAKey,
+    #[error("the {0} PEM block could not be decoded: the file is damaged or not a key")]
+    Malformed(String),
+    #[error(
+        "this is a {0}, not a private key; signing needs the private key (the public key goes to CloudFront)"
+    )]
+    PublicKey(&'static str),
+    #[error(
+        "{0} keys are not supported by CloudFront: use RSA-2048 or ECDSA P-256 (`cfsign keygen` makes one)"
+    )]
+    Unsupported(String),
+    #[error(
+        "the EC key is on curve {0}; CloudFront accepts only P-256 (prime256v1): make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`"
+    )]
+    WrongCurve(String),
+    #[error(
+        "the key is in the legacy OpenSSL-encrypted PKCS#1 format (Proc-Type: 4,ENCRYPTED): convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem`"
+    )]
+    LegacyEncrypted,
+    #[error(
+        "the key is encrypted: set CLOUDFRONT_PRIVATE_KEY_PASSPHRASE or run on a terminal to be asked"
+    )]
+    PassphraseRequired,
+    #[error("the passphrase does not decrypt the key (wrong passphrase, or an unsupported cipher)")]
+    WrongPassphrase,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A passphrase for an encrypted PKCS#8 key. Wiped from memory on drop and
+/// never printed.
+#[derive(Clone)]
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    pub fn new(text: impl Into<String>) -> Self {
+        Passphrase(Zeroizing::new(text.into()))
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(redacted)")
+    }
+}
+
+/// A private key CloudFront can verify signatures of: RSA (PKCS#1 v1.5) or
+/// ECDSA on P-256. Both inner types wipe their secrets on drop.
+#[derive(Clone)]
+pub enum PrivateKey {
+    Rsa(Box<RsaPrivateKey>),
+    EcdsaP256(p256::ecdsa::SigningKey),
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKey({}, redacted)", self.describe())
+    }
+}
+
+impl PrivateKey {
+    /// Loads a private key from PEM (PKCS#1, PKCS#8, encrypted PKCS#8, SEC1)
+    /// or DER bytes. `passphrase` is only used for an encrypted PKCS#8 key.
+    ///
+    /// ```
+    /// let pem = std::fs::read("tests/fixtures/keys/rsa2048-pkcs8.pem").unwrap();
+    /// let key = cfsign::sign::PrivateKey::from_bytes(&pem, None).unwrap();
+    /// assert_eq!(key.describe(), "RSA-2048");
+    /// ```
+    pub fn from_bytes(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Self, KeyError> {
+        if let Some(blocks) = pem_blocks(bytes)? {
+            let mut last = None;
+            for block in &blocks {
+                match private_from_pem_block(block, passphrase) {
+                    // OpenSSL writes `EC PARAMETERS` before an `EC PRIVATE KEY`: skip such blocks.
+                    Err(KeyError::Invalid(_)) => last = Some(block.tag().to_string()),
+                    other => return other,
+                }
+            }
+            return Err(KeyError::Invalid(format!(
+                "the PEM file holds no private key (found a `{}` block)",
+                last.unwrap_or_default()
+            )));
+        }
+        private_from_der(bytes, passphrase)
+    }
+
+    /// "RSA-2048", "ECDSA P-256": what the key is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            PrivateKey::Rsa(k) => format!("RSA-{}", k.size() * 8),
+            PrivateKey::EcdsaP256(_) => "ECDSA P-256".to_string(),
+        }
+    }
+
+    /// The RSA modulus size in bits, `None` for ECDSA keys.
+    pub fn rsa_bits(&self) -> Option<usize> {
+        match self {
+            PrivateKey::Rsa(k) => Some(k.n().bits()),
+            PrivateKey::EcdsaP256(_) => None,
+        }
+    }
+
+    /// The hash CloudFront assumes when no `Hash-Algorithm` is sent is SHA-1;
+    /// ECDSA keys default to SHA-256, which every current SDK uses for them.
+    pub fn default_hash(&self) -> HashAlgorithm {
+        match self {
+            PrivateKey::Rsa(_) => HashAlgorithm::Sha1,
+            PrivateKey::EcdsaP256(_) => HashAlgorithm::Sha256,
+        }
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            PrivateKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+            PrivateKey::EcdsaP256(k) => PublicKey::EcdsaP256(*k.verifying_key()),
+        }
+    }
+
+    /// Signs `message`: RSA PKCS#1 v1.5 (deterministic, with blinding), or
+    /// ECDSA with a DER-encoded signature (RFC 6979 nonces).
+    pub fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
+        match self {
+            PrivateKey::Rsa(k) => {
+                let (scheme, digest) = rsa_scheme(message, hash);
+                k.sign_with_rng(&mut rand::thread_rng(), scheme, &digest)
+                    .expect("PKCS#1 v1.5 signing with a loaded key and a SHA digest cannot fail")
+            }
+            PrivateKey::EcdsaP256(k) => {
+                let digest = digest(message, hash);
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash(&digest)
+                    .expect("ECDSA signing of a SHA digest cannot fail");
+                sig.to_der().as_bytes().to_vec()
+            }
+        }
+    }
+}
+
+/// A public key that CloudFront would hold in a key group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PublicKey {
+    Rsa(RsaPublicKey),
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+}
+
+impl PublicKey {
+    /// Loads a public key from PEM (`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`)
+    /// or SPKI DER. A private key is accepted too (its public half is used).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        if let Some(blocks) = pem_blocks(bytes)? {
+            for block in &blocks {
+                match block.tag() {
+                    "PUBLIC KEY" => return public_from_spki(block.contents()),
+                    "RSA PUBLIC KEY" => {
+                        return RsaPublicKey::from_pkcs1_der(block.contents())
+                            .map(PublicKey::Rsa)
+                            .map_err(|_| KeyError::Malformed("RSA PUBLIC KEY".into()));
+                    }
+                    "CERTIFICATE" => {
+                        return Err(KeyError::Invalid(
+                            "a certificate is not a public key: extract it with `openssl x509 -pubkey -noout -in CERT.pem`".into(),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            return PrivateKey::from_bytes(bytes, None).map(|k| k.public_key());
+        }
+        public_from_spki(bytes).or_else(|_| {
+            PrivateKey::from_bytes(bytes, None)
+                .map(|k| k.public_key())
+                .map_err(|_| KeyError::NotAKey)
+        })
+    }
+
+    /// "RSA-2048", "ECDSA P-256".
+    pub fn describe(&self) -> String {
+        match self {
+            PublicKey::Rsa(k) => format!("RSA-{}", k.n().bits()),
+            PublicKey::EcdsaP256(_) => "ECDSA P-256".to_string(),
+        }
+    }
+
+    /// Checks a raw (decoded) signature over `message`.
+    pub fn verify(&self, message: &[u8], hash: HashAlgorithm, signature: &[u8]) -> bool {
+        match self {
+            PublicKey::Rsa(k) => {
+                let (scheme, digest) = rsa_scheme(message, hash);
+                k.verify(scheme, &digest, signature).is_ok()
+            }
+            PublicKey::EcdsaP256(k) => {
+                let Ok(sig) = p256::ecdsa::Signature::from_der(signature) else {
+                    return false;
+                };
+                k.verify_prehash(&digest(message, hash), &sig).is_ok()
+            }
+        }
+    }
+}
+
+fn digest(message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
+    match hash {
+        HashAlgorithm::Sha1 => Sha1::digest(message).to_vec(),
+        HashAlgorithm::Sha256 => Sha256::digest(message).to_vec(),
+    }
+}
+
+fn rsa_scheme(message: &[u8], hash: HashAlgorithm) -> (Pkcs1v15Sign, Vec<u8>) {
+    let scheme = match hash {
+        HashAlgorithm::Sha1 => Pkcs1v15Sign::new::<Sha1>(),
+        HashAlgorithm::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
+    };
+    (scheme, digest(message, hash))
+}
+
+/// `Ok(None)` when the bytes are not PEM at all (then they may be DER).
+fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Pem>>, KeyError> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    if !text.contains("-----BEGIN ") {
+        return if text.trim().is_empty() || text.bytes().all(|b| b.is_ascii()) {
+            Err(KeyError::NotAKey)
+        } else {
+            Ok(None)
+        };
+    }
+    // A legacy encrypted PKCS#1 key has RFC 1421 headers that we must see
+    // before decoding, since the body is ciphertext.
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(KeyError::LegacyEncrypted);
+    }
+    match pem::parse_many(text) {
+        Ok(blocks) if !blocks.is_empty() => Ok(Some(blocks)),
+        _ => {
+            let label = text
+                .split("-----BEGIN ")
+                .nth(1)
+                .and_then(|rest| rest.split("-----").next())
+                .unwrap_or("PEM")
+                .chars()
+                .filter(|c| c.is_ascii_uppercase() || *c == ' ' || c.is_ascii_digit())
+                .take(40)
+                .collect::<String>();
+            Err(KeyError::Malformed(label))
+        }
+    }
+}
+
+fn private_from_pem_block(
+    block: &pem::Pem,
+    passphrase: Option<&Passphrase>,
+) -> Result<PrivateKey, KeyError> {
+    let der = block.contents();
+    match block.tag() {
+        "PRIVATE KEY" => private_from_pkcs8(der),
+        "ENCRYPTED PRIVATE KEY" => private_from_encrypted_pkcs8(der, passphrase),
+        "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(der)
+            .map(|k| PrivateKey::Rsa(Box::new(k)))
+            .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into())),
+        "EC PRIVATE KEY" => private_from_sec1(der),
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => Err(KeyError::PublicKey("public key")),
+        "CERTIFICATE" => Err(KeyError::PublicKey("certificate")),
+        "DSA PRIVATE KEY" => Err(KeyError::Unsupported("DSA".into())),
+        "OPENSSH PRIVATE KEY" => Err(KeyError::Invalid(
+            "this is an OpenSSH key: CloudFront needs RSA-2048 or ECDSA P-256 in PEM; convert an RSA one with `ssh-keygen -p -m PEM -f KEY`".into(),
+        )),
+        other => Err(KeyError::Invalid(other.to_string())),
+    }
+}
+
+fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<PrivateKey, KeyError> {
+    if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
+        return private_from_pkcs8(der);
+    }
+    if pkcs8::EncryptedPrivateKeyInfo::from_der(der).is_ok() {
+        return private_from_encrypted_pkcs8(der, passphrase);
+    }
+    if let Ok(k) = RsaPrivateKey::from_pkcs1_der(der) {
+        return Ok(PrivateKey::Rsa(Box::new(k)));
+    }
+    if sec1::EcPrivateKey::from_der(der).is_ok() {
+        return private_from_sec1(der);
+    }
+    if spki::SubjectPublicKeyInfoRef::from_der(der).is_ok() {
+        return Err(KeyError::PublicKey("public key"));
+    }
+    Err(KeyError::NotAKey)
+}
+
+fn private_from_encrypted_pkcs8(
+    der: &[u8],
+    passphrase: Option<&Passphrase>,
+) -> Result<PrivateKey, KeyError> {
+    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
+        .map_err(|_| KeyError::Malformed("ENCRYPTED PRIVATE KEY".into()))?;
+    let passphrase = passphrase.ok_or(KeyError::PassphraseRequired)?;
+    let plain = info
+        .decrypt(passphrase.0.as_bytes())
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    private_from_pkcs8(plain.as_bytes())
+}
+
+fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
+    let info = pkcs8::PrivateKeyInfo::from_der(der)
+        .map_err(|_| KeyError::Malformed("PRIVATE KEY".into()))?;
+    let oid = info.algorithm.oid;
+    if oid == RSA_ENCRYPTION {
+        RsaPrivateKey::from_pkcs8_der(der)
+            .map(|k| PrivateKey::Rsa(Box::new(k)))
+            .map_err(|_| KeyError::Malformed("PRIVATE KEY (RSA)".into()))
+    } else if oid == EC_PUBLIC_KEY {
+        let curve = info
+            .algorithm
+            .parameters_oid()
+            .map_err(|_| KeyError::Malformed("PRIVATE KEY (EC)".into()))?;
+        check_curve(curve)?;
+        p256::ecdsa::SigningKey::from_pkcs8_der(der)
+            .map(PrivateKey::EcdsaP256)
+            .map_err(|_| KeyError::Malformed("PRIVATE KEY (EC)".into()))
+    } else {
+        Err(KeyError::Unsupported(algorithm_name(oid)))
+    }
+}
+
+fn private_from_sec1(der: &[u8]) -> Result<PrivateKey, KeyError> {
+    let key = sec1::EcPrivateKey::from_der(der)
+        .map_err(|_| KeyError::Malformed("EC PRIVATE KEY".into()))?;
+    if let Some(curve) = key.parameters.and_then(|p| p.named_curve()) {
+        check_curve(curve)?;
+    }
+    p256::SecretKey::from_sec1_der(der)
+        .map(|k| PrivateKey::EcdsaP256(k.into()))
+        .map_err(|_| KeyError::Malformed("EC PRIVATE KEY".into()))
+}
+
+fn public_from_spki(der: &[u8]) -> Result<PublicKey, KeyError> {
+    let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|_| KeyError::Malformed("PUBLIC KEY".into()))?;
+    let oid = info.algorithm.oid;
+    if oid == RSA_ENCRYPTION {
+        RsaPublicKey::from_public_key_der(der)
+            .map(PublicKey::Rsa)
+            .map_err(|_| KeyError::Malformed("PUBLIC KEY (RSA)".into()))
+    } else if oid == EC_PUBLIC_KEY {
+        let curve = info
+            .algorithm
+            .parameters_oid()
+            .map_err(|_| KeyError::Malformed("PUBLIC KEY (EC)".into()))?;
+        check_curve(curve)?;
+        p256::ecdsa::VerifyingKey::from_public_key_der(der)
+            .map(PublicKey::EcdsaP256)
+            .map_err(|_| KeyError::Malformed("PUBLIC KEY (EC)".into()))
+    } else {
+        Err(KeyError::Unsupported(algorithm_name(oid)))
+    }
+}
+
+fn check_curve(curve: Oid) -> Result<(), KeyError> {
+    if curve == PRIME256V1 {
+        return Ok(());
+    }
+    let name = match curve.to_string().as_str() {
+        "1.3.132.0.34" => "P-384 (secp384r1)".to_string(),
+        "1.3.132.0.35" => "P-521 (secp521r1)".to_string(),
+        "1.3.132.0.10" => "secp256k1".to_string(),
+        other => other.to_string(),
+    };
+    Err(KeyError::WrongCurve(name))
+}
+
+fn algorithm_name(oid: Oid) -> String {
+    match oid {
+        o if o == DSA => "DSA".into(),
+        o if o == ED25519 => "Ed25519".into(),
+        o if o == ED448 => "Ed448".into(),
+        o if o == RSASSA_PSS => "RSA-PSS".into(),
+        o => format!("algorithm {o}"),
+    }
+}

@@ -1,0 +1,328 @@
+//! Canned and custom policies: the exact JSON bytes that get signed, and the
+//! parser that turns a custom policy (from `--policy` or a URL's `Policy`
+//! parameter) back into checked values. JSON is always produced by serde from
+//! typed fields — never by pasting strings — and values that would need
+//! escaping are refused before they get here.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::ip::IpRange;
+use super::resource::ResourcePattern;
+use crate::time::Epoch;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PolicyError {
+    #[error("the policy is not valid JSON: {0}")]
+    Json(String),
+    #[error("the policy must be an object with exactly one key, \"Statement\"")]
+    NoStatement,
+    #[error("the policy has {0} statements; CloudFront accepts exactly one")]
+    StatementCount(usize),
+    #[error("the policy statement {0}")]
+    Statement(String),
+    #[error("the policy's Resource is invalid: {0}")]
+    Resource(String),
+    #[error("the policy's IpAddress is invalid: {0}")]
+    Ip(String),
+    #[error("the policy's DateGreaterThan ({0}) is not before its DateLessThan ({1})")]
+    StartNotBeforeExpiry(Epoch, Epoch),
+}
+
+/// The policy a canned-policy URL stands for. CloudFront rebuilds it from the
+/// request URL and `Expires`, so it is never sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CannedPolicy {
+    pub url: String,
+    pub expires: Epoch,
+}
+
+impl CannedPolicy {
+    /// The exact bytes CloudFront rebuilds: no whitespace, keys in this order.
+    ///
+    /// ```
+    /// let p = cfsign::sign::CannedPolicy { url: "https://h/a".into(), expires: 5 };
+    /// assert_eq!(p.to_json(),
+    ///     r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":5}}}]}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        policy_json(&self.url, self.expires, None, None)
+    }
+}
+
+/// A custom policy: a resource (possibly a wildcard pattern), an expiry, and
+/// optionally a start time and an IPv4 range. `json` holds the exact bytes
+/// that are encoded into `Policy` and signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomPolicy {
+    pub resource: ResourcePattern,
+    pub date_less_than: Epoch,
+    pub date_greater_than: Option<Epoch>,
+    pub ip: Option<IpRange>,
+    json: String,
+}
+
+impl CustomPolicy {
+    /// Builds a custom policy. Conditions are written in botocore's order
+    /// (DateLessThan, IpAddress, DateGreaterThan) so output matches the AWS CLI.
+    pub fn new(
+        resource: ResourcePattern,
+        date_less_than: Epoch,
+        date_greater_than: Option<Epoch>,
+        ip: Option<IpRange>,
+    ) -> Result<Self, PolicyError> {
+        if let Some(start) = date_greater_than {
+            if start >= date_less_than {
+                return Err(PolicyError::StartNotBeforeExpiry(start, date_less_than));
+            }
+        }
+        let json = policy_json(resource.as_str(), date_less_than, date_greater_than, ip);
+        Ok(CustomPolicy {
+            resource,
+            date_less_than,
+            date_greater_than,
+            ip,
+            json,
+        })
+    }
+
+    /// Parses and validates a custom policy, keeping `text` as the bytes to
+    /// sign. Exactly one statement; `DateLessThan` required; nothing unknown.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let top = value.as_object().ok_or(PolicyError::NoStatement)?;
+        if top.len() != 1 {
+            return Err(PolicyError::NoStatement);
+        }
+        let statements = top
+            .get("Statement")
+            .and_then(Value::as_array)
+            .ok_or(PolicyError::NoStatement)?;
+        if statements.len() != 1 {
+            return Err(PolicyError::StatementCount(statements.len()));
+        }
+        let statement = statements[0]
+            .as_object()
+            .ok_or_else(|| PolicyError::Statement("is not an object".into()))?;
+        only_keys(statement, &["Resource", "Condition"], "statement")?;
+        let resource = statement
+            .get("Resource")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PolicyError::Statement("has no Resource string".into()))?
+            .parse::<ResourcePattern>()
+            .map_err(|e| PolicyError::Resource(e.to_string()))?;
+        let condition = statement
+            .get("Condition")
+            .and_then(Value::as_object)
+            .ok_or_else(|| PolicyError::Statement("has no Condition object".into()))?;
+        only_keys(
+            condition,
+            &["DateLessThan", "DateGreaterThan", "IpAddress"],
+            "Condition",
+        )?;
+        let date_less_than = epoch_condition(condition, "DateLessThan")?
+            .ok_or_else(|| PolicyError::Statement("has no DateLessThan condition".into()))?;
+        let date_greater_than = epoch_condition(condition, "DateGreaterThan")?;
+        let ip = match condition.get("IpAddress") {
+            None => None,
+            Some(v) => {
+                let inner = v.as_object().filter(|o| o.len() == 1);
+                let text = inner
+                    .and_then(|o| o.get("AWS:SourceIp"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        PolicyError::Ip("expected {\"AWS:SourceIp\":\"a.b.c.d/n\"}".into())
+                    })?;
+                Some(
+                    text.parse::<IpRange>()
+                        .map_err(|e| PolicyError::Ip(e.to_string()))?,
+                )
+            }
+        };
+        if let Some(start) = date_greater_than {
+            if start >= date_less_than {
+                return Err(PolicyError::StartNotBeforeExpiry(start, date_less_than));
+            }
+        }
+        Ok(CustomPolicy {
+            resource,
+            date_less_than,
+            date_greater_than,
+            ip,
+            json: text.to_string(),
+        })
+    }
+
+    /// The exact policy bytes that are signed and sent.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+fn only_keys(map: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), PolicyError> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(PolicyError::Statement(format!(
+            "has an unknown key `{}` in its {what} (allowed: {})",
+            k.chars().take(40).collect::<String>(),
+            allowed.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn epoch_condition(
+    condition: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Epoch>, PolicyError> {
+    let Some(v) = condition.get(name) else {
+        return Ok(None);
+    };
+    v.as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("AWS:EpochTime"))
+        .and_then(Value::as_i64)
+        .filter(|t| *t >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            PolicyError::Statement(format!(
+                "has an invalid {name}: expected {{\"AWS:EpochTime\": <Unix seconds as an integer>}}"
+            ))
+        })
+}
+
+#[derive(Serialize)]
+struct PolicyDoc<'a> {
+    #[serde(rename = "Statement")]
+    statement: [Statement<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Statement<'a> {
+    #[serde(rename = "Resource")]
+    resource: &'a str,
+    #[serde(rename = "Condition")]
+    condition: Condition,
+}
+
+#[derive(Serialize)]
+struct Condition {
+    #[serde(rename = "DateLessThan")]
+    date_less_than: EpochTime,
+    #[serde(rename = "IpAddress", skip_serializing_if = "Option::is_none")]
+    ip_address: Option<SourceIp>,
+    #[serde(rename = "DateGreaterThan", skip_serializing_if = "Option::is_none")]
+    date_greater_than: Option<EpochTime>,
+}
+
+#[derive(Serialize)]
+struct EpochTime {
+    #[serde(rename = "AWS:EpochTime")]
+    epoch: Epoch,
+}
+
+#[derive(Serialize)]
+struct SourceIp {
+    #[serde(rename = "AWS:SourceIp")]
+    source_ip: String,
+}
+
+fn policy_json(
+    resource: &str,
+    date_less_than: Epoch,
+    date_greater_than: Option<Epoch>,
+    ip: Option<IpRange>,
+) -> String {
+    let doc = PolicyDoc {
+        statement: [Statement {
+            resource,
+            condition: Condition {
+                date_less_than: EpochTime {
+                    epoch: date_less_than,
+                },
+                ip_address: ip.map(|r| SourceIp {
+                    source_ip: r.to_string(),
+                }),
+                date_greater_than: date_greater_than.map(|epoch| EpochTime { epoch }),
+            },
+        }],
+    };
+    serde_json::to_string(&doc).expect("a policy of strings and integers always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(s: &str) -> ResourcePattern {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn custom_json_matches_botocore_order() {
+        let p = CustomPolicy::new(
+            pattern("https://h/*"),
+            1893456000,
+            Some(1767225600),
+            Some("192.0.2.0/24".parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(
+            p.json(),
+            r#"{"Statement":[{"Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"},"DateGreaterThan":{"AWS:EpochTime":1767225600}}}]}"#
+        );
+        assert_eq!(CustomPolicy::parse(p.json()).unwrap(), p);
+    }
+
+    #[test]
+    fn start_must_precede_expiry() {
+        assert!(matches!(
+            CustomPolicy::new(pattern("https://h/*"), 10, Some(10), None),
+            Err(PolicyError::StartNotBeforeExpiry(10, 10))
+        ));
+    }
+
+    #[test]
+    fn parse_refusals() {
+        for (text, needle) in [
+            ("not json", "not valid JSON"),
+            ("[]", "exactly one key"),
+            (r#"{"Statement":[]}"#, "0 statements"),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}},{"Resource":"https://h/b","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "2 statements",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{}}]}"#,
+                "no DateLessThan",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":"2"}}}]}"#,
+                "invalid DateLessThan",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"Bogus":1}}]}"#,
+                "unknown key `Bogus`",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "Resource is invalid",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"IpAddress":{"AWS:SourceIp":"::1"}}}]}"#,
+                "IPv6",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"DateGreaterThan":{"AWS:EpochTime":3}}}]}"#,
+                "not before",
+            ),
+            (
+                r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "no Resource",
+            ),
+        ] {
+            let err = CustomPolicy::parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

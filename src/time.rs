@@ -1,0 +1,285 @@
+//! Times and durations as users type them, and the guard against signing a URL
+//! that is already expired — the AWS CLI's most common silent failure
+//! (`--date-less-than 1h` is parsed there as an hour of *today*).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+
+/// Seconds since the Unix epoch, UTC: the unit of `AWS:EpochTime`.
+pub type Epoch = i64;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TimeError {
+    #[error(
+        "cannot read the time `{0}`: use YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[Z|±hh:mm] (UTC when no offset) or Unix seconds"
+    )]
+    Unparseable(String),
+    #[error(
+        "cannot read the duration `{0}`: use a number with a unit, such as 90s, 15m, 1h, 7d or 1h30m"
+    )]
+    BadDuration(String),
+    #[error(
+        "`{0}` looks like a Unix time in milliseconds (13 digits): CloudFront wants seconds, so drop the last three digits (or pass --allow-past)"
+    )]
+    Milliseconds(String),
+    #[error(
+        "`{0}` looks like a date written YYYYMMDD, but reads as Unix seconds in 1970: write it as YYYY-MM-DD (or pass --allow-past)"
+    )]
+    CompactDate(String),
+    #[error(
+        "the expiry {0} is already in the past ({1} ago), so the URL would never work: use --expires-in or a later --date-less-than (or pass --allow-past)"
+    )]
+    Past(String, HumanDuration),
+    #[error(
+        "the start time {0} (when the URL becomes active) must be before the expiration {1}: pass an earlier --date-greater-than or a later expiry"
+    )]
+    StartNotBeforeExpiry(String, String),
+}
+
+/// Parses `YYYY-MM-DD` (00:00 UTC), `YYYY-MM-DDThh:mm:ss` (UTC, or with `Z`
+/// or `±hh:mm`; a space may replace the `T`), or Unix seconds.
+///
+/// ```
+/// assert_eq!(cfsign::time::parse_time("2030-01-01").unwrap(), 1893456000);
+/// assert_eq!(cfsign::time::parse_time("2030-01-01T01:00:00+01:00").unwrap(), 1893456000);
+/// assert_eq!(cfsign::time::parse_time("1893456000").unwrap(), 1893456000);
+/// ```
+pub fn parse_time(text: &str) -> Result<Epoch, TimeError> {
+    let s = text.trim();
+    let bad = || TimeError::Unparseable(text.chars().take(60).collect());
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map_err(|_| bad());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp());
+    }
+    let with_t = s.replacen(' ', "T", 1);
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Ok(t.timestamp());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&with_t, format) {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    Err(bad())
+}
+
+/// Formats an epoch as `2030-01-01T00:00:00Z`.
+pub fn format_time(t: Epoch) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> Epoch {
+    Utc::now().timestamp()
+}
+
+/// A span of time such as `90s`, `15m`, `1h30m` or `7d`.
+///
+/// ```
+/// let d: cfsign::time::HumanDuration = "1h30m".parse().unwrap();
+/// assert_eq!(d.seconds(), 5400);
+/// assert_eq!(d.to_string(), "1h30m");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(u64);
+
+impl HumanDuration {
+    pub fn from_seconds(seconds: u64) -> Self {
+        HumanDuration(seconds)
+    }
+
+    pub fn seconds(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = TimeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || TimeError::BadDuration(s.chars().take(60).collect());
+        let mut total: u64 = 0;
+        let mut number = String::new();
+        for c in s.trim().chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => return Err(bad()),
+            };
+            let n: u64 = number.parse().map_err(|_| bad())?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+            number.clear();
+        }
+        if !number.is_empty() || total == 0 || total > 100 * 365 * 86_400 {
+            return Err(bad());
+        }
+        Ok(HumanDuration(total))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        if rest == 0 {
+            return f.write_str("0s");
+        }
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+            if rest >= size {
+                write!(f, "{}{unit}", rest / size)?;
+                rest %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// When a signed URL stops working, as the user asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// `--expires-in`: relative to the moment of signing.
+    In(HumanDuration),
+    /// `--date-less-than`: the text as given, parsed when resolved.
+    At(String),
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry::In(HumanDuration(3600))
+    }
+}
+
+impl Expiry {
+    /// The expiry as an epoch, refusing the values that are almost certainly
+    /// mistakes (past, milliseconds, `YYYYMMDD`) unless `allow_past` is set.
+    pub fn resolve(&self, now: Epoch, allow_past: bool) -> Result<Epoch, TimeError> {
+        match self {
+            Expiry::In(d) => Ok(now.saturating_add(d.0 as i64)),
+            Expiry::At(text) => {
+                let t = parse_time(text)?;
+                let digits = text.trim();
+                if !allow_past && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    if digits.len() == 13 {
+                        return Err(TimeError::Milliseconds(digits.to_string()));
+                    }
+                    if digits.len() == 8 && looks_like_yyyymmdd(digits) {
+                        return Err(TimeError::CompactDate(digits.to_string()));
+                    }
+                }
+                if !allow_past && t <= now {
+                    return Err(TimeError::Past(
+                        format_time(t),
+                        HumanDuration((now - t) as u64),
+                    ));
+                }
+                Ok(t)
+            }
+        }
+    }
+}
+
+fn looks_like_yyyymmdd(s: &str) -> bool {
+    NaiveDate::parse_from_str(s, "%Y%m%d").is_ok_and(|d| (1990..=2200).contains(&d.year_ce().1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Epoch = 1_800_000_000; // 2027-01-15
+
+    #[test]
+    fn time_formats() {
+        for (input, expected) in [
+            ("2030-01-01", Some(1893456000)),
+            ("2030-01-01T00:00:00", Some(1893456000)),
+            ("2030-01-01T00:00:00Z", Some(1893456000)),
+            ("2030-01-01 00:00:00Z", Some(1893456000)),
+            ("2030-01-01T02:00:00+02:00", Some(1893456000)),
+            ("2029-12-31T19:00:00-05:00", Some(1893456000)),
+            ("2030-01-01T00:00", Some(1893456000)),
+            ("1893456000", Some(1893456000)),
+            ("0", Some(0)),
+            ("2030-13-01", None),
+            ("tomorrow", None),
+            ("1h", None),
+            ("", None),
+            ("-5", None),
+        ] {
+            assert_eq!(parse_time(input).ok(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        for (input, expected) in [
+            ("90s", Some(90)),
+            ("15m", Some(900)),
+            ("1h", Some(3600)),
+            ("7d", Some(604800)),
+            ("1h30m", Some(5400)),
+            ("2w", Some(1209600)),
+            ("0s", None),
+            ("10", None),
+            ("h", None),
+            ("1x", None),
+            ("-1h", None),
+            ("99999999999999999999d", None),
+        ] {
+            assert_eq!(
+                input.parse::<HumanDuration>().ok().map(|d| d.0),
+                expected,
+                "{input}"
+            );
+        }
+        assert_eq!(HumanDuration(90061).to_string(), "1d1h1m1s");
+    }
+
+    #[test]
+    fn expiry_refusals() {
+        let at = |s: &str| Expiry::At(s.to_string());
+        assert_eq!(Expiry::default().resolve(NOW, false), Ok(NOW + 3600));
+        assert_eq!(at("2030-01-01").resolve(NOW, false), Ok(1893456000));
+        assert!(matches!(
+            at("2020-01-01").resolve(NOW, false),
+            Err(TimeError::Past(..))
+        ));
+        assert_eq!(at("2020-01-01").resolve(NOW, true), Ok(1577836800));
+        assert!(matches!(
+            at("1893456000000").resolve(NOW, false),
+            Err(TimeError::Milliseconds(_))
+        ));
+        assert!(matches!(
+            at("20300101").resolve(NOW, false),
+            Err(TimeError::CompactDate(_))
+        ));
+        assert!(matches!(
+            at("12345678").resolve(NOW, false),
+            Err(TimeError::Past(..))
+        ));
+        let err = at("1799996400")
+            .resolve(NOW, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1h ago"), "{err}");
+    }
+}

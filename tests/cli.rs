@@ -1,0 +1,7 @@
+//! The integration tests: the real binary, driven as a user would, against
+//! fixtures made by other implementations (openssl, the AWS CLI).
+
+mod support;
+
+#[path = "cli/sign.rs"]
+mod sign;

@@ -1,0 +1,601 @@
+//! `cfsign sign`: bad input, output formats, batch behaviour.
+
+use crate::support::*;
+
+fn sign_cmd() -> assert_cmd::Command {
+    let mut cmd = cfsign();
+    cmd.arg("sign")
+        .args(["--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key_arg("rsa2048-pkcs8.pem"));
+    cmd
+}
+
+const URL: &str = "https://d111111abcdef8.cloudfront.net/image.jpg";
+
+/// One row per bad input of DESIGN.md §2: exit 2, one stderr line naming the
+/// problem, empty stdout.
+#[test]
+fn bad_inputs_are_refused_with_one_line() {
+    let bad_policy = tempdir();
+    let write = |name: &str, text: &str| {
+        let p = bad_policy.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let invalid_json = write("invalid.json", "{\"Statement\":[");
+    let multi = write(
+        "multi.json",
+        r#"{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}},{"Resource":"https://x/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#,
+    );
+    let key_rows: &[(&str, &[&str])] = &[
+        ("does-not-exist.pem", &["cannot read", "no such file"]),
+        ("garbage.pem", &["could not be decoded"]),
+        ("not-a-key.txt", &["neither PEM nor DER"]),
+        ("rsa2048-public.pem", &["public key", "private key"]),
+        ("dsa.pem", &["DSA", "RSA", "ECDSA"]),
+        ("ed25519.pem", &["Ed25519", "not supported"]),
+        ("ec-p384.pem", &["P-384", "P-256"]),
+        ("ec-secp256k1.pem", &["secp256k1", "P-256"]),
+        (
+            "rsa2048-legacy-encrypted.pem",
+            &["legacy", "openssl pkcs8 -topk8"],
+        ),
+        (
+            "rsa2048-pkcs8-encrypted.pem",
+            &["encrypted", "CLOUDFRONT_PRIVATE_KEY_PASSPHRASE"],
+        ),
+    ];
+    for (name, needles) in key_rows {
+        let out = cfsign()
+            .args(["sign", URL, "--key-pair-id", KEY_ID, "--private-key"])
+            .arg(key_arg(name))
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, needles);
+    }
+    let out = cfsign()
+        .args(["sign", URL, "--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key_arg("rsa2048-pkcs8-encrypted.pem"))
+        .env("CLOUDFRONT_PRIVATE_KEY_PASSPHRASE", "wrong horse")
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["passphrase does not decrypt"]);
+
+    let rows: &[(&[&str], &[&str])] = &[
+        (
+            &[URL, "--date-less-than", "next tuesday"],
+            &["cannot read the time", "YYYY-MM-DD"],
+        ),
+        (
+            &[URL, "--date-less-than", "2020-01-01"],
+            &["in the past", "--allow-past"],
+        ),
+        (
+            &[URL, "--date-less-than", "1893456000000"],
+            &["milliseconds"],
+        ),
+        (
+            &[URL, "--date-less-than", "20300101"],
+            &["YYYYMMDD", "YYYY-MM-DD"],
+        ),
+        (&[URL, "--expires-in", "1 hour"], &["duration"]),
+        (
+            &[URL, "--ip-address", "10.0.0.0/33"],
+            &["--ip-address", "CIDR"],
+        ),
+        (&[URL, "--ip-address", "2001:db8::/32"], &["IPv6"]),
+        (&["d111111abcdef8.cloudfront.net/image.jpg"], &["scheme"]),
+        (
+            &["https://d111111abcdef8.cloudfront.net/a\"b"],
+            &["double quote"],
+        ),
+        (
+            &["https://d111111abcdef8.cloudfront.net/a#top"],
+            &["fragment"],
+        ),
+        (
+            &["https://d111111abcdef8.cloudfront.net/a?Expires=5"],
+            &["signing parameter", "Expires"],
+        ),
+        (
+            &["https://d111111abcdef8.cloudfront.net/a?x=1&Signature=abc"],
+            &["Signature"],
+        ),
+        (&[URL, "--policy", &invalid_json], &["not valid JSON"]),
+        (&[URL, "--policy", &multi], &["2 statements", "exactly one"]),
+        (
+            &[URL, "--policy", "/nonexistent/policy.json"],
+            &["cannot read the policy"],
+        ),
+        (
+            &[
+                URL,
+                "--resource",
+                "https://d111111abcdef8.cloudfront.net/videos/*",
+            ],
+            &["not covered", "videos/*"],
+        ),
+        (
+            &[URL, "--resource", "d111111abcdef8.cloudfront.net/*"],
+            &["--resource", "https://"],
+        ),
+        (
+            &[
+                URL,
+                "--date-less-than",
+                "2030-01-01",
+                "--date-greater-than",
+                "2030-01-01",
+            ],
+            &["active", "before", "expiration"],
+        ),
+        (
+            &[
+                URL,
+                "--date-greater-than",
+                "2031-01-01",
+                "--date-less-than",
+                "2030-01-01",
+            ],
+            &["before"],
+        ),
+        (&[URL, "--hash-algorithm", "MD5"], &["--hash-algorithm"]),
+        (
+            &[URL, "--expires-in", "1h", "--date-less-than", "2030-01-01"],
+            &["cannot be used with"],
+        ),
+    ];
+    for (args, needles) in rows {
+        let out = sign_cmd().args(*args).output().unwrap();
+        assert_refused(&out, 2, needles);
+    }
+}
+
+#[test]
+fn missing_key_or_id_is_a_usage_error() {
+    let out = cfsign()
+        .args(["sign", URL, "--key-pair-id", KEY_ID])
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["no private key", "--private-key"]);
+    let out = cfsign()
+        .args(["sign", URL, "--private-key"])
+        .arg(key("rsa2048-pkcs8.pem"))
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["key pair ID", "CLOUDFRONT_KEY_PAIR_ID"]);
+    let out = cfsign()
+        .args(["sign", URL, "--key-pair-id", "K2/../x", "--private-key"])
+        .arg(key("rsa2048-pkcs8.pem"))
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["not a CloudFront key ID"]);
+}
+
+#[test]
+fn key_from_environment_text_with_escaped_newlines() {
+    let pem = std::fs::read_to_string(key("ec-p256-pkcs8.pem")).unwrap();
+    let flattened = pem.replace('\n', "\\n");
+    let out = cfsign()
+        .args(["sign", URL, "--date-less-than", "2030-01-01"])
+        .env("CLOUDFRONT_KEY_PAIR_ID", KEY_ID)
+        .env("CLOUDFRONT_PRIVATE_KEY", flattened)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout_of(&out);
+    assert!(
+        line.ends_with("&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256\n"),
+        "{line}"
+    );
+
+    let out = cfsign()
+        .args(["sign", URL, "--date-less-than", "2030-01-01"])
+        .env("CLOUDFRONT_KEY_PAIR_ID", KEY_ID)
+        .env("CLOUDFRONT_PRIVATE_KEY_FILE", key("rsa2048-pkcs1.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stdout_of(&out).starts_with(&format!("{URL}?Expires=1893456000&Signature=")));
+}
+
+#[test]
+fn key_from_stdin_and_passphrase_from_environment() {
+    let pem = std::fs::read(key("rsa2048-pkcs8-encrypted.pem")).unwrap();
+    let out = cfsign()
+        .args([
+            "sign",
+            URL,
+            "--key-pair-id",
+            KEY_ID,
+            "--private-key",
+            "-",
+            "--date-less-than",
+            "2030-01-01",
+        ])
+        .env("CLOUDFRONT_PRIVATE_KEY_PASSPHRASE", PASSPHRASE)
+        .write_stdin(pem)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = sign_cmd()
+        .args([URL, "--date-less-than", "2030-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), stdout_of(&plain));
+}
+
+#[test]
+fn other_rsa_sizes_sign_with_one_warning() {
+    let out = cfsign()
+        .args(["sign", URL, "--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key("rsa3072-pkcs8.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("RSA-3072") && stderr.contains("2048"),
+        "{stderr}"
+    );
+    assert_eq!(stdout_of(&out).lines().count(), 1);
+}
+
+#[test]
+fn expires_in_is_relative_to_now() {
+    let before = chrono_now();
+    let out = sign_cmd()
+        .args([URL, "--expires-in", "1h30m"])
+        .output()
+        .unwrap();
+    let after = chrono_now();
+    let url = stdout_of(&out);
+    let expires: i64 = query_pairs(url.trim())
+        .into_iter()
+        .find(|(n, _)| n == "Expires")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    assert!(
+        (before + 5400..=after + 5400).contains(&expires),
+        "{expires}"
+    );
+    // The default is one hour.
+    let url = stdout_of(&sign_cmd().arg(URL).output().unwrap());
+    let expires: i64 = query_pairs(url.trim())[0].1.parse().unwrap();
+    assert!((before + 3600..=chrono_now() + 3600).contains(&expires));
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn wire_form_is_what_gets_signed_and_printed() {
+    let out = sign_cmd()
+        .args([
+            "https://d111111abcdef8.cloudfront.net/my file é.txt?q=a b",
+            "--date-less-than",
+            "2030-01-01",
+        ])
+        .output()
+        .unwrap();
+    let line = stdout_of(&out);
+    assert!(
+        line.starts_with("https://d111111abcdef8.cloudfront.net/my%20file%20%C3%A9.txt?q=a%20b&Expires=1893456000&"),
+        "{line}"
+    );
+}
+
+#[test]
+fn cookies_canned_and_custom() {
+    let out = sign_cmd()
+        .args([URL, "--date-less-than", "2030-01-01", "--format", "cookies"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            l.strip_prefix("Set-Cookie: ")
+                .unwrap()
+                .split('=')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "CloudFront-Expires",
+            "CloudFront-Signature",
+            "CloudFront-Key-Pair-Id"
+        ]
+    );
+    assert_eq!(
+        lines[0],
+        "Set-Cookie: CloudFront-Expires=1893456000; Domain=d111111abcdef8.cloudfront.net; Path=/; Secure; HttpOnly"
+    );
+    // The cookie signature is the URL signature for the same policy.
+    let url = stdout_of(
+        &sign_cmd()
+            .args([URL, "--date-less-than", "2030-01-01"])
+            .output()
+            .unwrap(),
+    );
+    let sig = &query_pairs(url.trim())[1].1;
+    assert!(lines[1].starts_with(&format!("Set-Cookie: CloudFront-Signature={sig};")));
+
+    let out = sign_cmd()
+        .args([
+            URL,
+            "--date-less-than",
+            "2030-01-01",
+            "--resource",
+            "https://d111111abcdef8.cloudfront.net/*",
+        ])
+        .args([
+            "--format",
+            "cookies",
+            "--hash-algorithm",
+            "sha256",
+            "--cookie-domain",
+            ".example.com",
+            "--cookie-path",
+            "/media",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("Set-Cookie: ")
+                .unwrap()
+                .split('=')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "CloudFront-Policy",
+            "CloudFront-Signature",
+            "CloudFront-Key-Pair-Id",
+            "CloudFront-Hash-Algorithm"
+        ]
+    );
+    assert!(
+        text.lines()
+            .all(|l| l.ends_with("; Domain=.example.com; Path=/media; Secure; HttpOnly"))
+    );
+    let policy = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(['=', ';'])
+        .nth(1)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(cf_b64decode(policy)).unwrap(),
+        r#"{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#
+    );
+}
+
+#[test]
+fn header_and_json_formats() {
+    let out = sign_cmd()
+        .args([URL, "--date-less-than", "2030-01-01", "--format", "header"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 1);
+    assert!(
+        text.starts_with("Cookie: CloudFront-Expires=1893456000; CloudFront-Signature="),
+        "{text}"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F")
+    );
+
+    let urls = [URL, "https://d111111abcdef8.cloudfront.net/b.jpg?x=1"];
+    let out = sign_cmd()
+        .args(urls)
+        .args(["--date-less-than", "2030-01-01", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for (line, url) in lines.iter().zip(urls) {
+        assert_eq!(line["url"], url);
+        assert!(line["signed_url"].as_str().unwrap().starts_with(url));
+        assert_eq!(line["expires"], 1893456000);
+        assert_eq!(line["key_pair_id"], KEY_ID);
+        assert_eq!(line["hash_algorithm"], "SHA1");
+        assert_eq!(
+            line["policy"],
+            format!(
+                r#"{{"Statement":[{{"Resource":"{url}","Condition":{{"DateLessThan":{{"AWS:EpochTime":1893456000}}}}}}]}}"#
+            )
+        );
+    }
+}
+
+#[test]
+fn batch_from_stdin_keeps_input_order() {
+    let urls: Vec<String> = (0..300)
+        .map(|i| format!("https://d111111abcdef8.cloudfront.net/f/{i}.bin"))
+        .collect();
+    let out = sign_cmd()
+        .args(["--date-less-than", "2030-01-01"])
+        .write_stdin(format!("{}\n\n", urls.join("\n")))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), urls.len());
+    for (line, url) in lines.iter().zip(&urls) {
+        assert!(
+            line.starts_with(&format!("{url}?Expires=1893456000&Signature=")),
+            "{line}"
+        );
+    }
+    // Each line equals signing that URL alone.
+    let single = stdout_of(
+        &sign_cmd()
+            .args([&urls[137], "--date-less-than", "2030-01-01"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(format!("{}\n", lines[137]), single);
+}
+
+#[test]
+fn batch_with_a_bad_line_prints_nothing() {
+    let out = sign_cmd()
+        .args(["--date-less-than", "2030-01-01"])
+        .write_stdin(format!(
+            "{URL}\nhttps://d111111abcdef8.cloudfront.net/a#b\n{URL}\n"
+        ))
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["URL 2 of 3", "fragment"]);
+}
+
+#[test]
+fn wildcard_policy_is_signed_once_and_checked_per_url() {
+    let out = sign_cmd()
+        .args(["--date-less-than", "2030-01-01", "--resource", "https://d111111abcdef8.cloudfront.net/images/*"])
+        .write_stdin(
+            "https://d111111abcdef8.cloudfront.net/images/a.jpg\nhttps://d111111abcdef8.cloudfront.net/images/b/c.jpg?w=1\n",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    let tails: Vec<String> = text
+        .lines()
+        .map(|l| {
+            query_pairs(l)
+                .into_iter()
+                .filter(|(n, _)| n != "w")
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        })
+        .collect();
+    assert_eq!(tails.len(), 2);
+    assert_eq!(
+        tails[0], tails[1],
+        "one policy, one signature for every URL"
+    );
+    assert!(tails[0].starts_with("Policy="));
+
+    let out = sign_cmd()
+        .args(["--date-less-than", "2030-01-01", "--resource", "https://d111111abcdef8.cloudfront.net/images/*"])
+        .write_stdin("https://d111111abcdef8.cloudfront.net/images/a.jpg\nhttps://d111111abcdef8.cloudfront.net/video.mp4\n")
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["URL 2 of 2", "not covered"]);
+}
+
+#[test]
+fn policy_file_is_signed_as_given() {
+    let dir = tempdir();
+    let policy = r#"{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/*","Condition":{"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"},"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#;
+    let path = dir.path().join("policy.json");
+    std::fs::write(&path, format!("{policy}\n")).unwrap();
+    let out = sign_cmd()
+        .args([URL, "--policy"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pairs = query_pairs(stdout_of(&out).trim());
+    assert_eq!(pairs[0].0, "Policy");
+    assert_eq!(
+        String::from_utf8(cf_b64decode(&pairs[0].1)).unwrap(),
+        policy
+    );
+    let sig = cf_b64decode(&pairs[1].1);
+    assert!(openssl_verifies(
+        &key("rsa2048-public.pem"),
+        "sha1",
+        policy.as_bytes(),
+        &sig
+    ));
+    // From stdin too.
+    let out = sign_cmd()
+        .args([URL, "--policy", "-"])
+        .write_stdin(policy)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(query_pairs(stdout_of(&out).trim())[0].1, pairs[0].1);
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let urls: String = (0..2000)
+        .map(|i| format!("https://h.example/{i}\n"))
+        .collect();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+        .args([
+            "sign",
+            "--key-pair-id",
+            KEY_ID,
+            "--resource",
+            "https://h.example/*",
+            "--private-key",
+        ])
+        .arg(key("rsa2048-pkcs8.pem"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{Read, Write};
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(urls.as_bytes())
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped (closed) here.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+}

@@ -1,0 +1,133 @@
+//! Helpers shared by the integration tests: the binary with a scrubbed
+//! environment, fixture paths, and small assertions.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use assert_cmd::Command;
+
+pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+/// A fixture key's path. Git stores files 0644; private keys are made 0600
+/// here so that the "readable by others" warning does not fire in every test.
+pub fn key(name: &str) -> PathBuf {
+    static PERMS: Once = Once::new();
+    PERMS.call_once(|| {
+        #[cfg(unix)]
+        for entry in std::fs::read_dir(fixtures().join("keys")).unwrap() {
+            use std::os::unix::fs::PermissionsExt;
+            let path = entry.unwrap().path();
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+    });
+    fixtures().join("keys").join(name)
+}
+
+pub fn key_arg(name: &str) -> String {
+    format!("file://{}", key(name).display())
+}
+
+/// `cfsign` with an environment free of HOME, AWS_*, CLOUDFRONT_* and proxies.
+pub fn cfsign() -> Command {
+    let mut cmd = Command::cargo_bin("cfsign").unwrap();
+    cmd.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("TZ", "UTC").current_dir(root());
+    cmd
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Asserts the documented shape of a bad-input failure: the exit code, one
+/// stderr line containing every needle, nothing on stdout.
+#[track_caller]
+pub fn assert_refused(output: &std::process::Output, code: i32, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit code; stderr: {stderr}"
+    );
+    assert!(stdout.is_empty(), "stdout must be empty, got: {stdout}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "exactly one stderr line, got: {stderr}"
+    );
+    for needle in needles {
+        assert!(
+            stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr lacks {needle:?}: {stderr}"
+        );
+    }
+}
+
+/// Runs `openssl dgst -<hash> -verify PUB -signature SIG` over `message`.
+pub fn openssl_verifies(public_key: &Path, hash: &str, message: &[u8], signature: &[u8]) -> bool {
+    let dir = tempdir();
+    let msg = dir.path().join("msg");
+    let sig = dir.path().join("sig");
+    std::fs::write(&msg, message).unwrap();
+    std::fs::write(&sig, signature).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", &format!("-{hash}"), "-verify"])
+        .arg(public_key)
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&msg)
+        .output()
+        .expect("openssl is needed as the test oracle");
+    out.status.success()
+}
+
+/// Decodes CloudFront base64 independently of the crate under test.
+pub fn cf_b64decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    let std: String = s
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '=',
+            '~' => '/',
+            c => c,
+        })
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(std)
+        .unwrap()
+}
+
+/// Query parameters of a URL as (name, value) pairs, in order.
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    url.split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (n, v) = p.split_once('=').unwrap_or((p, ""));
+                    (n.to_string(), v.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
