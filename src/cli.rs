@@ -27,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Sign URLs (canned or custom policy) or produce signed cookies.
     Sign(SignArgs),
+    /// Explain whether CloudFront would accept a signed URL, and why not.
+    Verify(VerifyArgs),
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -129,6 +131,30 @@ pub struct SignArgs {
     pub cookie_path: String,
 }
 
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signed URL, exactly as it is requested.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// A trusted public key as ID=PEM (repeatable). Without one, everything
+    /// but the signature is checked.
+    #[arg(long, value_name = "ID=PEM")]
+    pub public_key: Vec<String>,
+
+    /// The viewer's IPv4 address, for a policy's IpAddress condition.
+    #[arg(long, value_name = "IPV4")]
+    pub client_ip: Option<String>,
+
+    /// Check as of TIME instead of now (same forms as --date-less-than).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// A Cookie header to check signed cookies (used when the URL is unsigned).
+    #[arg(long, value_name = "HEADER")]
+    pub cookie: Option<String>,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -148,6 +174,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sign(args) => crate::commands::sign::run(args),
+        Command::Verify(args) => crate::commands::verify::run(args),
     }
 }
 

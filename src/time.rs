@@ -31,7 +31,7 @@ pub enum TimeError {
     #[error(
         "the expiry {0} is already in the past ({1} ago), so the URL would never work: use --expires-in or a later --date-less-than (or pass --allow-past)"
     )]
-    Past(String, HumanDuration),
+    Past(String, String),
     #[error(
         "the start time {0} (when the URL becomes active) must be before the expiration {1}: pass an earlier --date-greater-than or a later expiry"
     )]
@@ -100,6 +100,22 @@ impl HumanDuration {
 
     pub fn seconds(&self) -> u64 {
         self.0
+    }
+
+    /// The two largest units, for messages: `3d4h`, `2h5m`, `41s`.
+    pub fn rough(&self) -> String {
+        let mut parts = Vec::new();
+        let mut rest = self.0;
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+            if rest >= size || (parts.is_empty() && size == 1) {
+                parts.push(format!("{}{unit}", rest / size));
+                rest %= size;
+            }
+            if parts.len() == 2 {
+                break;
+            }
+        }
+        parts.concat()
     }
 }
 
@@ -188,7 +204,7 @@ impl Expiry {
                 if !allow_past && t <= now {
                     return Err(TimeError::Past(
                         format_time(t),
-                        HumanDuration((now - t) as u64),
+                        HumanDuration((now - t) as u64).rough(),
                     ));
                 }
                 Ok(t)
@@ -252,6 +268,10 @@ mod tests {
             );
         }
         assert_eq!(HumanDuration(90061).to_string(), "1d1h1m1s");
+        assert_eq!(HumanDuration(90061).rough(), "1d1h");
+        assert_eq!(HumanDuration(3661).rough(), "1h1m");
+        assert_eq!(HumanDuration(0).rough(), "0s");
+        assert_eq!(HumanDuration(86400).rough(), "1d");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! exit code or an [`Error`](crate::Error).
 
 pub mod sign;
+pub mod verify;
 
 use std::io::{self, Write};
 

@@ -1,0 +1,110 @@
+//! `cfsign verify`: would CloudFront accept this URL, and if not, why not.
+//! Exit 0 when it would be accepted, 3 when CloudFront would answer 403.
+
+use std::process::ExitCode;
+
+use crate::cli::VerifyArgs;
+use crate::error::{Error, exit};
+use crate::sign::Policy;
+use crate::time::{self, HumanDuration, format_time};
+use crate::verify::{self, Carrier, KeyRing, Request};
+
+pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
+    let mut keys = KeyRing::new();
+    for spec in &args.public_key {
+        keys.add_spec(spec).map_err(Error::Usage)?;
+    }
+    let client_ip = args
+        .client_ip
+        .as_deref()
+        .map(|s| {
+            s.parse().map_err(|_| {
+                Error::usage(format!(
+                    "--client-ip `{s}` is not an IPv4 address (CloudFront policies are IPv4 only)"
+                ))
+            })
+        })
+        .transpose()?;
+    let now = match &args.at {
+        Some(t) => time::parse_time(t)?,
+        None => time::now(),
+    };
+    if !args.url.contains("://") {
+        return Err(Error::usage(format!(
+            "`{}` is not a full URL: give it with its scheme and host, as it was signed",
+            args.url.chars().take(100).collect::<String>()
+        )));
+    }
+    let request = Request {
+        url: &args.url,
+        cookie_header: args.cookie.as_deref(),
+        client_ip,
+        now,
+    };
+    let mut out = String::new();
+    let code = report(&mut out, verify::check(&request, &keys), now);
+    let mut stdout = std::io::stdout().lock();
+    if super::write_stdout(&mut stdout, out.as_bytes())? {
+        super::flush_stdout(&mut stdout)?;
+    }
+    Ok(code)
+}
+
+fn report(
+    out: &mut String,
+    verdict: Result<verify::Accepted, verify::Rejection>,
+    now: i64,
+) -> ExitCode {
+    use std::fmt::Write;
+    match verdict {
+        Ok(accepted) => {
+            let carrier = match accepted.carrier {
+                Carrier::Url => "signed URL",
+                Carrier::Cookies => "signed cookies",
+            };
+            let policy = match &accepted.policy {
+                Policy::Canned(_) => "canned policy".to_string(),
+                Policy::Custom(p) => format!("custom policy for {}", p.resource),
+            };
+            let expires = accepted.policy.expires();
+            let _ = writeln!(out, "accepted: CloudFront would accept this {carrier}");
+            let _ = writeln!(out, "  policy: {policy}");
+            let _ = writeln!(
+                out,
+                "  expires: {} (in {})",
+                format_time(expires),
+                HumanDuration::from_seconds((expires - now).max(0) as u64).rough()
+            );
+            if let Policy::Custom(p) = &accepted.policy {
+                if let Some(start) = p.date_greater_than {
+                    let _ = writeln!(out, "  valid from: {}", format_time(start));
+                }
+                if let Some(ip) = p.ip {
+                    let _ = writeln!(out, "  client addresses: {ip}");
+                }
+            }
+            let _ = match &accepted.key {
+                Some(id) => writeln!(out, "  signature: valid ({}, key {id})", accepted.hash),
+                None => writeln!(
+                    out,
+                    "  signature: NOT CHECKED ({}, key {}): pass --public-key {}=PUBLIC_KEY.pem to check it",
+                    accepted.hash, accepted.key_pair_id, accepted.key_pair_id
+                ),
+            };
+            for note in &accepted.unchecked {
+                let _ = writeln!(out, "  not checked: {note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(rejection) => {
+            let _ = writeln!(
+                out,
+                "rejected: CloudFront would answer 403 {} ({}): {}",
+                rejection.code.as_str(),
+                rejection.check,
+                rejection.reason
+            );
+            ExitCode::from(exit::REFUSED)
+        }
+    }
+}

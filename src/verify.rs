@@ -1,0 +1,512 @@
+//! The verifier: CloudFront's checks of a signed URL or signed cookies, written
+//! as the mirror image of the signer and shared by `cfsign verify` (which
+//! explains a rejection) and `cfsign serve` (which enforces it).
+//!
+//! Every rule comes from the same place the signer uses: the canned policy is
+//! rebuilt with [`CannedPolicy`], a custom policy is read with
+//! [`CustomPolicy::parse`], wildcards are matched by [`ResourcePattern`], and
+//! URLs are split with [`url::split_signed`], the inverse of the signer's
+//! [`url::append_query`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use crate::sign::{
+    CannedPolicy, CustomPolicy, HashAlgorithm, KeyError, Policy, PublicKey, encode, url,
+};
+use crate::time::{Epoch, HumanDuration, format_time};
+
+/// The error codes CloudFront answers a refused request with (HTTP 403).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    MissingKey,
+    InvalidKey,
+    MalformedPolicy,
+    AccessDenied,
+}
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorCode::MissingKey => "MissingKey",
+            ErrorCode::InvalidKey => "InvalidKey",
+            ErrorCode::MalformedPolicy => "MalformedPolicy",
+            ErrorCode::AccessDenied => "AccessDenied",
+        }
+    }
+
+    /// CloudFront's `<Message>` for the code.
+    pub fn message(&self) -> &'static str {
+        match self {
+            ErrorCode::MissingKey => "Missing Key-Pair-Id query parameter or cookie value",
+            ErrorCode::InvalidKey => "Unknown Key",
+            ErrorCode::MalformedPolicy => "Malformed Policy",
+            ErrorCode::AccessDenied => "Access denied",
+        }
+    }
+}
+
+/// The public keys the distribution trusts, by ID.
+#[derive(Clone, Debug, Default)]
+pub struct KeyRing {
+    keys: BTreeMap<String, PublicKey>,
+}
+
+impl KeyRing {
+    pub fn new() -> Self {
+        KeyRing::default()
+    }
+
+    pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
+        self.keys.insert(id.into(), key);
+    }
+
+    /// Reads `ID=PATH` (the form of `--public-key`).
+    pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
+        let (id, path) = spec
+            .split_once('=')
+            .filter(|(id, p)| !id.is_empty() && !p.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "--public-key `{spec}` must be ID=PATH, such as K2JCJMDEHXQW5F=public_key.pem"
+                )
+            })?;
+        id.parse::<crate::sign::KeyPairId>()
+            .map_err(|e| e.to_string())?;
+        let path = path.strip_prefix("file://").unwrap_or(path);
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read the public key {path}: {}",
+                crate::config::io_reason(&e)
+            )
+        })?;
+        let key = PublicKey::from_bytes(&bytes)
+            .map_err(|e: KeyError| format!("public key {path}: {e}"))?;
+        self.insert(id, key);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&PublicKey> {
+        self.keys.get(id)
+    }
+}
+
+/// A request as CloudFront sees it.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// The full URL the viewer asked for: scheme, host, path and query.
+    pub url: &'a str,
+    /// The `Cookie` header, if any.
+    pub cookie_header: Option<&'a str>,
+    /// The viewer's address; `None` skips the IP condition (and says so).
+    pub client_ip: Option<Ipv4Addr>,
+    /// The time of the request.
+    pub now: Epoch,
+}
+
+/// Where the signature came from. A signed URL takes precedence over cookies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    Url,
+    Cookies,
+}
+
+/// What an accepted request was signed with.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    pub carrier: Carrier,
+    pub policy: Policy,
+    pub key_pair_id: String,
+    pub hash: HashAlgorithm,
+    /// `None` when no public keys were given: the signature was not checked.
+    pub key: Option<String>,
+    /// Conditions that could not be checked (IP without a client address).
+    pub unchecked: Vec<String>,
+}
+
+/// A refusal: CloudFront's code, the check that failed, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: ErrorCode,
+    /// A short name of the failed check: "expired", "signature", …
+    pub check: &'static str,
+    /// One line for a person: what failed and the likely cause.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code.as_str(),
+            self.check,
+            self.reason
+        )
+    }
+}
+
+fn reject(code: ErrorCode, check: &'static str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        code,
+        check,
+        reason: reason.into(),
+    }
+}
+
+/// The signing values of a request, from its URL or its cookies.
+#[derive(Debug, Default)]
+struct Params {
+    expires: Option<String>,
+    policy: Option<String>,
+    signature: Option<String>,
+    key_pair_id: Option<String>,
+    hash_algorithm: Option<String>,
+}
+
+impl Params {
+    fn set(&mut self, name: &str, value: &str) {
+        let slot = match name {
+            "Expires" => &mut self.expires,
+            "Policy" => &mut self.policy,
+            "Signature" => &mut self.signature,
+            "Key-Pair-Id" => &mut self.key_pair_id,
+            "Hash-Algorithm" => &mut self.hash_algorithm,
+            _ => return,
+        };
+        slot.get_or_insert_with(|| value.to_string());
+    }
+
+    fn from_cookies(header: &str) -> Self {
+        let mut params = Params::default();
+        for pair in header.split(';') {
+            let (name, value) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+            if let Some(name) = name.strip_prefix("CloudFront-") {
+                params.set(name, value);
+            }
+        }
+        params
+    }
+
+    fn is_empty(&self) -> bool {
+        self.expires.is_none()
+            && self.policy.is_none()
+            && self.signature.is_none()
+            && self.key_pair_id.is_none()
+            && self.hash_algorithm.is_none()
+    }
+}
+
+/// Checks a request as CloudFront would. With an empty `keys`, everything but
+/// the signature is checked and [`Accepted::key`] is `None`.
+pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejection> {
+    let (unsigned_url, url_params) = url::split_signed(request.url);
+    let mut params = Params::default();
+    for (name, value) in &url_params {
+        params.set(name, value);
+    }
+    let carrier = if !params.is_empty() {
+        Carrier::Url
+    } else {
+        params = request
+            .cookie_header
+            .map(Params::from_cookies)
+            .unwrap_or_default();
+        Carrier::Cookies
+    };
+    let (params_name, prefix) = match carrier {
+        Carrier::Url => ("query parameter", ""),
+        Carrier::Cookies => ("cookie", "CloudFront-"),
+    };
+
+    let key_pair_id = params.key_pair_id.clone().ok_or_else(|| {
+        let reason = if params.is_empty() {
+            "the request carries no signature: neither signing query parameters nor CloudFront-* cookies".to_string()
+        } else {
+            format!("the {prefix}Key-Pair-Id {params_name} is missing")
+        };
+        reject(ErrorCode::MissingKey, "key-pair-id", reason)
+    })?;
+
+    let policy = match (&params.policy, &params.expires) {
+        (Some(_), Some(_)) => {
+            return Err(reject(
+                ErrorCode::MalformedPolicy,
+                "policy",
+                format!(
+                    "both {prefix}Policy and {prefix}Expires are present: a URL is either canned (Expires) or custom (Policy)"
+                ),
+            ));
+        }
+        (Some(encoded), None) => {
+            let bytes = encode::decode(encoded).ok_or_else(|| {
+                reject(
+                    ErrorCode::MalformedPolicy,
+                    "policy",
+                    format!("the {prefix}Policy value is not CloudFront base64 (expected A–Z a–z 0–9 - ~ _ only, unchanged since signing)"),
+                )
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                reject(
+                    ErrorCode::MalformedPolicy,
+                    "policy",
+                    "the decoded policy is not UTF-8 text",
+                )
+            })?;
+            Policy::Custom(
+                CustomPolicy::parse(&text)
+                    .map_err(|e| reject(ErrorCode::MalformedPolicy, "policy", e.to_string()))?,
+            )
+        }
+        (None, Some(expires)) => {
+            let expires: Epoch = expires
+                .parse()
+                .ok()
+                .filter(|t: &Epoch| *t >= 0 && expires.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| {
+                    reject(
+                        ErrorCode::MalformedPolicy,
+                        "expires",
+                        format!("{prefix}Expires `{}` is not Unix seconds", shorten(expires)),
+                    )
+                })?;
+            // A canned policy stands for exactly the URL requested (for
+            // cookies: the URL requested, including its query string).
+            Policy::Canned(CannedPolicy {
+                url: unsigned_url.clone(),
+                expires,
+            })
+        }
+        (None, None) => {
+            return Err(reject(
+                ErrorCode::MalformedPolicy,
+                "policy",
+                format!(
+                    "neither {prefix}Expires (canned policy) nor {prefix}Policy (custom policy) is present"
+                ),
+            ));
+        }
+    };
+
+    let hash = match params.hash_algorithm.as_deref() {
+        None => HashAlgorithm::Sha1,
+        Some(v) => HashAlgorithm::from_param(v).ok_or_else(|| {
+            reject(
+                ErrorCode::AccessDenied,
+                "hash-algorithm",
+                format!(
+                    "{prefix}Hash-Algorithm `{}` is neither SHA1 nor SHA256",
+                    shorten(v)
+                ),
+            )
+        })?,
+    };
+
+    let signature_text = params.signature.as_deref().ok_or_else(|| {
+        reject(
+            ErrorCode::AccessDenied,
+            "signature",
+            format!("the {prefix}Signature {params_name} is missing"),
+        )
+    })?;
+    let signature = encode::decode(signature_text).ok_or_else(|| {
+        reject(
+            ErrorCode::AccessDenied,
+            "signature",
+            format!("the {prefix}Signature value is not CloudFront base64 (was it URL-encoded or truncated?)"),
+        )
+    })?;
+
+    let key_checked = if keys.is_empty() {
+        None
+    } else {
+        let key = keys.get(&key_pair_id).ok_or_else(|| {
+            reject(
+                ErrorCode::InvalidKey,
+                "key-pair-id",
+                format!(
+                    "the key ID `{}` is not one of the trusted keys ({})",
+                    shorten(&key_pair_id),
+                    keys.ids().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let message = policy.to_json();
+        if !key.verify(message.as_bytes(), hash, &signature) {
+            return Err(reject(
+                ErrorCode::AccessDenied,
+                "signature",
+                diagnose_signature(
+                    request,
+                    &policy,
+                    &key_pair_id,
+                    hash,
+                    &signature,
+                    keys,
+                    carrier,
+                ),
+            ));
+        }
+        Some(key_pair_id.clone())
+    };
+
+    if let Policy::Custom(custom) = &policy {
+        if !custom.resource.matches(&unsigned_url) {
+            return Err(reject(
+                ErrorCode::AccessDenied,
+                "resource",
+                format!(
+                    "the URL `{}` does not match the policy resource `{}`",
+                    shorten(&unsigned_url),
+                    custom.resource
+                ),
+            ));
+        }
+    }
+
+    let expires = policy.expires();
+    if request.now >= expires {
+        return Err(reject(
+            ErrorCode::AccessDenied,
+            "expired",
+            format!(
+                "the signature expired at {} ({} ago)",
+                format_time(expires),
+                HumanDuration::from_seconds((request.now - expires).max(1) as u64).rough()
+            ),
+        ));
+    }
+    let mut unchecked = Vec::new();
+    if let Policy::Custom(custom) = &policy {
+        if let Some(start) = custom.date_greater_than {
+            if request.now < start {
+                return Err(reject(
+                    ErrorCode::AccessDenied,
+                    "not-yet-valid",
+                    format!(
+                        "the signature is not valid before {} (in {})",
+                        format_time(start),
+                        HumanDuration::from_seconds((start - request.now) as u64).rough()
+                    ),
+                ));
+            }
+        }
+        if let Some(range) = custom.ip {
+            match request.client_ip {
+                Some(ip) if !range.contains(ip) => {
+                    return Err(reject(
+                        ErrorCode::AccessDenied,
+                        "ip-address",
+                        format!(
+                            "the client address {ip} is outside the policy's IpAddress {range}"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => unchecked.push(format!(
+                    "only clients in {range} are allowed (no client address given)"
+                )),
+            }
+        }
+    }
+
+    Ok(Accepted {
+        carrier,
+        policy,
+        key_pair_id,
+        hash,
+        key: key_checked,
+        unchecked,
+    })
+}
+
+/// Why a signature did not verify: try the usual mistakes, most specific first.
+fn diagnose_signature(
+    request: &Request<'_>,
+    policy: &Policy,
+    key_pair_id: &str,
+    hash: HashAlgorithm,
+    signature: &[u8],
+    keys: &KeyRing,
+    carrier: Carrier,
+) -> String {
+    let message = policy.to_json();
+    let other_hash = match hash {
+        HashAlgorithm::Sha1 => HashAlgorithm::Sha256,
+        HashAlgorithm::Sha256 => HashAlgorithm::Sha1,
+    };
+    let key = keys.get(key_pair_id);
+    if key.is_some_and(|k| k.verify(message.as_bytes(), other_hash, signature)) {
+        return match hash {
+            HashAlgorithm::Sha1 => {
+                "the signature was made with SHA-256, but Hash-Algorithm=SHA256 is missing".into()
+            }
+            HashAlgorithm::Sha256 => {
+                "the signature was made with SHA-1, but Hash-Algorithm says SHA256".into()
+            }
+        };
+    }
+    if let Some(other) = keys.ids().filter(|id| *id != key_pair_id).find(|id| {
+        keys.get(id)
+            .is_some_and(|k| k.verify(message.as_bytes(), hash, signature))
+    }) {
+        return format!(
+            "the signature was made with the private key of `{other}`, but Key-Pair-Id says `{key_pair_id}`"
+        );
+    }
+    if carrier == Carrier::Url {
+        let (unsigned, _) = url::split_signed(request.url);
+        // Parameters after the first signing parameter were added after signing.
+        if let Some(query) = request.url.split_once('?').map(|(_, q)| q) {
+            let names: Vec<&str> = query
+                .split('&')
+                .map(|p| p.split('=').next().unwrap_or(p))
+                .collect();
+            if let Some(first) = names.iter().position(|n| url::SIGNING_PARAMS.contains(n)) {
+                let added: Vec<&str> = names[first..]
+                    .iter()
+                    .copied()
+                    .filter(|n| !url::SIGNING_PARAMS.contains(n))
+                    .collect();
+                if !added.is_empty() {
+                    return format!(
+                        "the query parameter(s) {} come after the signing parameters: a parameter added after signing changes the signed URL",
+                        added.join(", ")
+                    );
+                }
+            }
+        }
+        if let Policy::Canned(_) = policy {
+            if let Ok(wire) = url::to_wire(&unsigned) {
+                if wire != unsigned {
+                    return format!(
+                        "the URL is not in wire form (it should read `{}`): it was probably signed in one encoding and sent in another",
+                        shorten(&wire)
+                    );
+                }
+            }
+        }
+    }
+    match policy {
+        Policy::Canned(_) => "the signature does not match this URL and expiry: the URL (path or query) changed after signing, it was signed with another private key, or it was signed for a wildcard resource (a canned policy covers exactly one URL; wildcards need a custom policy)".into(),
+        Policy::Custom(_) => "the signature does not match the policy: the policy changed after signing, or it was signed with another private key".into(),
+    }
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    }
+}
