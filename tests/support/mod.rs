@@ -7,6 +7,8 @@ use std::sync::Once;
 
 use assert_cmd::Command;
 
+pub mod table;
+
 pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
