@@ -8,6 +8,7 @@
 pub mod error;
 pub mod sign;
 pub mod time;
+pub mod transfer;
 pub mod verify;
 
 pub use error::Error;

@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use assert_cmd::Command;
 
+pub mod faulty;
 pub mod table;
 
 pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
