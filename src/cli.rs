@@ -29,6 +29,8 @@ pub enum Command {
     Sign(SignArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// Download a private object (signing the URL when a key is configured).
+    Get(GetArgs),
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -155,6 +157,46 @@ pub struct VerifyArgs {
     pub cookie: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The object's URL. It is signed when a key is configured, and used as
+    /// is when it already carries a signature (or no key is configured).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Write to PATH (a file, or a folder to put it in), or - for stdout
+    /// [default: the URL's last path segment, in the current folder].
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Resume an interrupted download, and keep the partial file if this one
+    /// is interrupted too.
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+
+    /// Fail (exit 5, nothing saved) unless the object has this SHA-256.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<crate::transfer::get::Sha256Digest>,
+
+    /// Retries after a failed attempt [default: 4].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Show a progress bar even when stderr is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+
+    /// No progress bar, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -175,6 +217,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sign(args) => crate::commands::sign::run(args),
         Command::Verify(args) => crate::commands::verify::run(args),
+        Command::Get(args) => crate::commands::get::run(args),
     }
 }
 

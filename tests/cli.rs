@@ -8,3 +8,6 @@ mod sign;
 
 #[path = "cli/verify.rs"]
 mod verify;
+
+#[path = "cli/get.rs"]
+mod get;

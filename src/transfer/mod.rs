@@ -2,6 +2,7 @@
 //! policy, one way of reading CloudFront/S3 errors, shared by `get` and `put`.
 
 pub mod client;
+pub mod get;
 pub mod progress;
 pub mod response;
 pub mod retry;

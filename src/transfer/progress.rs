@@ -22,7 +22,8 @@ impl ProgressMode {
         }
     }
 
-    fn visible(&self) -> bool {
+    /// Whether a bar (and a closing summary) is shown.
+    pub fn visible(&self) -> bool {
         match self {
             ProgressMode::Auto => std::io::stderr().is_terminal(),
             ProgressMode::Always => true,

@@ -9,6 +9,7 @@ use assert_cmd::Command;
 
 pub mod faulty;
 pub mod table;
+pub mod transfer;
 
 pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
 pub const PASSPHRASE: &str = "correct horse battery staple";

@@ -1,0 +1,101 @@
+//! `cfsign get`: the command-line glue around [`transfer::get`]: where the
+//! object goes, the runtime, Ctrl-C, and the closing summary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::cli::GetArgs;
+use crate::error::Error;
+use crate::transfer::client::{self, ClientOptions};
+use crate::transfer::get::{self as transfer, Destination, GetOptions, file_name_for};
+use crate::transfer::progress::ProgressMode;
+use crate::transfer::retry::RetryPolicy;
+use crate::transfer::signing::UrlSigner;
+
+pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
+    let signer = UrlSigner::new(&args.key, &args.policy)?;
+    let to = destination(args.output.as_deref(), &args.url)?;
+    let mut retry = RetryPolicy::default();
+    if let Some(n) = args.retries {
+        retry.attempts = n.saturating_add(1);
+    }
+    let options = GetOptions {
+        retry,
+        resume: args.resume,
+        sha256: args.sha256,
+        progress: ProgressMode::from_flags(args.progress, args.quiet),
+    };
+    let client = client::build(&ClientOptions::default())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let started = Instant::now();
+    let result = runtime.block_on(transfer::get(
+        &client,
+        &signer,
+        &args.url,
+        &to,
+        &options,
+        interrupted(),
+    ));
+    // Waits for a file write still in flight, so an interrupted `--continue`
+    // leaves every byte it was given on disk.
+    drop(runtime);
+    let fetched = result?;
+
+    if options.progress.visible() {
+        let what = match &to {
+            Destination::File(path) => path.display().to_string(),
+            Destination::Stdout => "stdout".to_string(),
+        };
+        let line = if fetched.already_complete {
+            format!("{what} is already complete")
+        } else {
+            let secs = started.elapsed().as_secs_f64();
+            let fresh = fetched.bytes - fetched.resumed_from;
+            format!(
+                "saved {what}: {} in {secs:.1}s ({}/s)",
+                indicatif::HumanBytes(fetched.bytes),
+                indicatif::HumanBytes((fresh as f64 / secs.max(1e-3)) as u64),
+            )
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves once on Ctrl-C (never, if the handler cannot be installed).
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// `-o -` is stdout; `-o FOLDER` and no `-o` name the file after the URL.
+fn destination(output: Option<&Path>, url: &str) -> Result<Destination, Error> {
+    let path = match output {
+        Some(p) if p.as_os_str() == "-" => return Ok(Destination::Stdout),
+        Some(p) if p.is_dir() => p.join(file_name_for(url)),
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from(file_name_for(url)),
+    };
+    if path.file_name().is_none() {
+        return Err(Error::usage(format!(
+            "-o {}: give a file name to save to",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(Error::usage(format!(
+                "cannot save to {}: the folder {} does not exist",
+                path.display(),
+                parent.display()
+            )));
+        }
+    }
+    Ok(Destination::File(path))
+}

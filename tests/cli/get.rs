@@ -1,0 +1,504 @@
+//! `cfsign get`: byte-identical downloads, naming, signing, and every way a
+//! download can go wrong, against the fault-injecting server on loopback.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::faulty::{Fault, FaultyServer};
+use crate::support::transfer::{
+    interrupt, large_object, listing, object, sha256, sha256_file, spawn, wait_until,
+};
+use crate::support::*;
+
+const ACCESS_DENIED: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"#;
+
+fn get(url: &str, dir: &Path, extra: &[&str]) -> std::process::Output {
+    cfsign()
+        .current_dir(dir)
+        .arg("get")
+        .arg(url)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn signing_args() -> Vec<String> {
+    vec![
+        "--key-pair-id".into(),
+        KEY_ID.into(),
+        "--private-key".into(),
+        key_arg("rsa2048-pkcs8.pem"),
+    ]
+}
+
+fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Fault {
+    Fault::Status(
+        code,
+        headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        body.to_string(),
+    )
+}
+
+#[track_caller]
+fn assert_ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The file holds exactly `expected` (compared by digest: no megabytes of
+/// numbers in a failure message).
+#[track_caller]
+fn assert_file(path: &Path, expected: &[u8]) {
+    let actual = std::fs::read(path).unwrap();
+    assert!(
+        actual == expected,
+        "{}: {} bytes, sha256 {}; expected {} bytes, sha256 {}",
+        path.display(),
+        actual.len(),
+        sha256(&actual),
+        expected.len(),
+        sha256(expected)
+    );
+}
+
+/// Only `name` in the folder: no partial file, no metadata left behind.
+#[track_caller]
+fn assert_only(dir: &Path, names: &[&str]) {
+    assert_eq!(listing(dir), names, "folder contents");
+}
+
+#[test]
+fn small_downloads_are_byte_identical_and_silent() {
+    for len in [0, 1, 70_000] {
+        let body = object(len);
+        let server = FaultyServer::start(body.clone());
+        let dir = tempdir();
+        let out = get(&server.url("/obj.bin"), dir.path(), &["-o", "saved.bin"]);
+        assert_ok(&out);
+        assert_file(&dir.path().join("saved.bin"), &body);
+        // Not a terminal: no bar, no summary; stdout is for `-o -` only.
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+        assert_only(dir.path(), &["saved.bin"]);
+    }
+}
+
+#[test]
+fn a_200_mib_download_is_byte_identical() {
+    let (path, digest) = large_object();
+    let server = FaultyServer::start(std::fs::read(path).unwrap());
+    let dir = tempdir();
+    let out = get(&server.url("/large.bin"), dir.path(), &[]);
+    assert_ok(&out);
+    assert_eq!(&sha256_file(&dir.path().join("large.bin")), digest);
+    assert_only(dir.path(), &["large.bin"]);
+}
+
+#[test]
+fn dash_writes_the_body_to_stdout_and_nothing_else() {
+    let body = object(300_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let out = get(&server.url("/obj.bin"), dir.path(), &["-o", "-"]);
+    assert_ok(&out);
+    assert_eq!(sha256(&out.stdout), sha256(&body));
+    assert!(out.stderr.is_empty());
+    assert_only(dir.path(), &[]);
+}
+
+#[test]
+fn the_file_is_named_after_the_url_and_stays_in_the_folder() {
+    let server = FaultyServer::start(object(10));
+    for (path, name) in [
+        ("/dir/my%20report%C3%A9.pdf?v=1", "my reporté.pdf"),
+        ("/dir/..%2F..%2Fescape", "_.._escape"),
+        ("/dir/..%5C..%5Cescape", "_.._escape"),
+        ("/dir/.hidden", "hidden"),
+        ("/dir/a%00b%0A", "a_b_"),
+        ("/dir/", "index.html"),
+        ("/dir/%2E%2E", "index.html"),
+    ] {
+        let outer = tempdir();
+        let dir = outer.path().join("cwd");
+        std::fs::create_dir(&dir).unwrap();
+        let out = get(&server.url(path), &dir, &[]);
+        assert_ok(&out);
+        assert_only(&dir, &[name]);
+        assert_only(outer.path(), &["cwd"]);
+    }
+    // `-o FOLDER` puts the named file inside it.
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("into")).unwrap();
+    assert_ok(&get(&server.url("/x/y.bin"), dir.path(), &["-o", "into"]));
+    assert_only(&dir.path().join("into"), &["y.bin"]);
+    // A folder that does not exist is a usage error.
+    let out = get(&server.url("/x/y.bin"), dir.path(), &["-o", "nope/y.bin"]);
+    assert_refused(&out, 2, &["nope", "does not exist"]);
+}
+
+#[test]
+fn the_url_is_signed_when_a_key_is_configured() {
+    let body = object(1000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let mut args = vec!["-o".to_string(), "a.bin".to_string()];
+    args.extend(signing_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&get(&server.url("/obj.bin"), dir.path(), &args));
+    assert_file(&dir.path().join("a.bin"), &body);
+    let target = server.requests()[0].target.clone();
+    let names: Vec<String> = query_pairs(&target).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["Expires", "Signature", "Key-Pair-Id"], "{target}");
+    assert_verifies(&server.url(&target));
+
+    // A URL that carries a signature already is requested byte for byte.
+    let signed = server.url(&target);
+    assert_ok(&get(&signed, dir.path(), &args));
+    assert_eq!(server.requests()[1].target, target);
+}
+
+#[track_caller]
+fn assert_verifies(url: &str) {
+    let out = cfsign()
+        .args(["verify", url, "--public-key"])
+        .arg(format!(
+            "{KEY_ID}={}",
+            fixtures().join("keys/rsa2048-public.pem").display()
+        ))
+        .output()
+        .unwrap();
+    assert_ok(&out);
+}
+
+#[test]
+fn a_cut_body_is_resumed_with_range() {
+    let body = object(500_000);
+    let server = FaultyServer::start(body.clone());
+    server.script([Fault::CutAfter(123_457)]);
+    let dir = tempdir();
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o"]));
+    assert_file(&dir.path().join("o"), &body);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].header("range"), None);
+    assert_eq!(requests[1].header("range"), Some("bytes=123457-"));
+    let etag = format!("\"{}\"", hex::encode(md5_of(&body)));
+    assert_eq!(requests[1].header("if-range"), Some(etag.as_str()));
+    assert_only(dir.path(), &["o"]);
+}
+
+fn md5_of(bytes: &[u8]) -> [u8; 16] {
+    use md5::Digest;
+    md5::Md5::digest(bytes).into()
+}
+
+#[test]
+fn a_server_that_ignores_range_is_restarted_cleanly() {
+    let body = object(400_000);
+    let server = FaultyServer::start(body.clone());
+    server.script([Fault::CutAfter(300_000), Fault::IgnoreRange]);
+    let dir = tempdir();
+    let out = get(&server.url("/o"), dir.path(), &["-o", "-"]);
+    assert_ok(&out);
+    assert_eq!(
+        sha256(&out.stdout),
+        sha256(&body),
+        "stdout skips what it wrote"
+    );
+    server.script([Fault::CutAfter(300_000), Fault::IgnoreRange]);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o"]));
+    assert_file(&dir.path().join("o"), &body);
+    let requests = server.requests();
+    assert_eq!(requests[3].header("range"), Some("bytes=300000-"));
+    assert_only(dir.path(), &["o"]);
+
+    // The object changed in between (If-Range answered with a 200 for a new
+    // ETag): the file holds only the new object; stdout, which cannot take
+    // back what it wrote, fails.
+    let changed = || {
+        [
+            Fault::CutAfter(300_000),
+            status(200, &[("ETag", "\"new\"")], "new content"),
+        ]
+    };
+    server.script(changed());
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o"]));
+    assert_file(&dir.path().join("o"), b"new content");
+    server.script(changed());
+    let out = get(&server.url("/o"), dir.path(), &["-o", "-"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the object changed"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn retry_after_is_honoured_for_503_and_429() {
+    let body = object(1000);
+    let server = FaultyServer::start(body.clone());
+    server.script([
+        status(503, &[("Retry-After", "1")], "busy"),
+        status(429, &[("Retry-After", "1")], "slow down"),
+    ]);
+    let dir = tempdir();
+    let start = Instant::now();
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o"]));
+    let elapsed = start.elapsed();
+    // Without Retry-After the first two pauses are at most 0.2 s + 0.4 s.
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(server.requests().len(), 3);
+    assert_file(&dir.path().join("o"), &body);
+}
+
+#[test]
+fn a_retry_is_signed_afresh() {
+    let server = FaultyServer::start(object(1000));
+    server.script([status(503, &[("Retry-After", "1")], "")]);
+    let dir = tempdir();
+    let mut args: Vec<String> = vec!["-o".into(), "o".into(), "--expires-in".into(), "2s".into()];
+    args.extend(signing_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&get(&server.url("/o"), dir.path(), &args));
+    let expires: Vec<i64> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            query_pairs(&r.target)
+                .into_iter()
+                .find(|(n, _)| n == "Expires")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(expires.len(), 2);
+    assert!(expires[1] > expires[0], "{expires:?}");
+    assert_verifies(&server.url(&server.requests()[1].target));
+}
+
+#[test]
+fn a_403_exits_3_with_cloudfronts_words_and_a_hint() {
+    let server = FaultyServer::start(object(10));
+    server.script([status(403, &[("Content-Type", "text/xml")], ACCESS_DENIED)]);
+    let dir = tempdir();
+    let out = get(&server.url("/o"), dir.path(), &[]);
+    assert_refused(
+        &out,
+        3,
+        &["403 AccessDenied: Access denied", "cfsign verify"],
+    );
+    assert_eq!(server.requests().len(), 1, "a 403 is not retried");
+    assert_only(dir.path(), &[]);
+}
+
+#[test]
+fn a_short_body_exits_5_after_the_retries() {
+    let server = FaultyServer::start(object(100_000));
+    server.script([
+        Fault::ShortBody(5000),
+        Fault::ShortBody(5000),
+        Fault::ShortBody(5000),
+    ]);
+    let dir = tempdir();
+    let out = get(&server.url("/o"), dir.path(), &["--retries", "2"]);
+    assert_refused(&out, 5, &["incomplete download", "of 100000 bytes"]);
+    assert_eq!(server.requests().len(), 3);
+    assert_only(dir.path(), &[]);
+}
+
+#[test]
+fn a_sha256_mismatch_exits_5_and_saves_nothing() {
+    let body = object(50_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let wrong = sha256(b"something else");
+    let out = get(&server.url("/o"), dir.path(), &["--sha256", &wrong]);
+    assert_refused(&out, 5, &["SHA-256 mismatch", &wrong, &sha256(&body)]);
+    assert_only(dir.path(), &[]);
+    // Also with --continue: bytes known to be wrong are not kept.
+    let out = get(
+        &server.url("/o"),
+        dir.path(),
+        &["--sha256", &wrong, "--continue"],
+    );
+    assert_refused(&out, 5, &["SHA-256 mismatch"]);
+    assert_only(dir.path(), &[]);
+    assert_ok(&get(
+        &server.url("/o"),
+        dir.path(),
+        &["--sha256", &sha256(&body)],
+    ));
+    assert_only(dir.path(), &["o"]);
+
+    let out = get(&server.url("/o"), dir.path(), &["--sha256", "abc"]);
+    assert_refused(&out, 2, &["64 hex digits"]);
+}
+
+#[test]
+fn server_errors_and_refused_connections_exit_4_after_the_retries() {
+    let server = FaultyServer::start(object(10));
+    server.script([
+        status(503, &[], ""),
+        status(
+            500,
+            &[],
+            ACCESS_DENIED
+                .replace("AccessDenied", "InternalError")
+                .as_str(),
+        ),
+    ]);
+    let dir = tempdir();
+    let out = get(&server.url("/o"), dir.path(), &["--retries", "1"]);
+    assert_refused(&out, 4, &["500 InternalError", "2 attempts"]);
+    assert_eq!(server.requests().len(), 2);
+    assert_only(dir.path(), &[]);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let out = get(&format!("http://{addr}/o"), dir.path(), &["--retries", "1"]);
+    assert_refused(&out, 4, &["cannot connect", "refused"]);
+    assert_only(dir.path(), &[]);
+}
+
+/// A download slow enough to interrupt: 1 KiB every 2 ms.
+fn slow_server(len: usize) -> (FaultyServer, Vec<u8>) {
+    let body = object(len);
+    let server = FaultyServer::start(body.clone());
+    server.script([Fault::Slow(Duration::from_millis(2))]);
+    (server, body)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[test]
+fn ctrl_c_exits_130_and_leaves_nothing() {
+    let (server, _) = slow_server(4 << 20);
+    let dir = tempdir();
+    let child = spawn(&["get", &server.url("/big.bin")], dir.path());
+    let part = dir.path().join(".big.bin.cfsign-part");
+    wait_until(Duration::from_secs(20), "bytes on disk", || {
+        file_len(&part) > 0
+    });
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "cfsign: interrupted\n"
+    );
+    assert_only(dir.path(), &[]);
+}
+
+#[test]
+fn continue_resumes_an_interrupted_download_with_range_and_if_range() {
+    let (server, body) = slow_server(4 << 20);
+    let dir = tempdir();
+    let url = server.url("/big.bin");
+    let child = spawn(&["get", &url, "--continue"], dir.path());
+    let part = dir.path().join(".big.bin.cfsign-part");
+    wait_until(Duration::from_secs(20), "bytes on disk", || {
+        file_len(&part) > 0
+    });
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_only(
+        dir.path(),
+        &[".big.bin.cfsign-meta", ".big.bin.cfsign-part"],
+    );
+    let held = file_len(&part);
+    assert!(held > 0 && held < body.len() as u64, "{held}");
+    assert_file(&part, &body[..held as usize]);
+
+    assert_ok(&get(
+        &url,
+        dir.path(),
+        &["--continue", "--sha256", &sha256(&body)],
+    ));
+    let resumed = server.requests().pop().unwrap();
+    assert_eq!(
+        resumed.header("range"),
+        Some(format!("bytes={held}-").as_str())
+    );
+    let etag = format!("\"{}\"", hex::encode(md5_of(&body)));
+    assert_eq!(resumed.header("if-range"), Some(etag.as_str()));
+    assert_eq!(sha256_file(&dir.path().join("big.bin")), sha256(&body));
+    assert_only(dir.path(), &["big.bin"]);
+}
+
+#[test]
+fn continue_accepts_only_a_206_at_the_offset() {
+    let body = object(200_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    std::fs::write(dir.path().join(".o.cfsign-part"), &body[..1000]).unwrap();
+    // A 206 for other bytes than those asked for: start over from zero.
+    server.script([status(
+        206,
+        &[("Content-Range", "bytes 0-9/200000")],
+        "0123456789",
+    )]);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["--continue"]));
+    let requests = server.requests();
+    assert_eq!(requests[0].header("range"), Some("bytes=1000-"));
+    assert_eq!(requests[1].header("range"), None);
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+}
+
+#[test]
+fn continue_on_a_complete_file_is_done_without_touching_it() {
+    let body = object(10_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let dest = dir.path().join("o");
+    std::fs::write(&dest, &body).unwrap();
+    let before = std::fs::metadata(&dest).unwrap().modified().unwrap();
+    server.script([status(416, &[("Content-Range", "bytes */10000")], "")]);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["--continue"]));
+    assert_eq!(server.requests()[0].header("range"), Some("bytes=10000-"));
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().modified().unwrap(),
+        before
+    );
+    assert_file(&dest, &body);
+    assert_only(dir.path(), &["o"]);
+
+    // A destination that is only a prefix grows to the whole object.
+    std::fs::write(&dest, &body[..4000]).unwrap();
+    assert_ok(&get(&server.url("/o"), dir.path(), &["--continue"]));
+    assert_eq!(server.requests()[1].header("range"), Some("bytes=4000-"));
+    assert_file(&dest, &body);
+    assert_only(dir.path(), &["o"]);
+}
+
+#[test]
+fn continue_keeps_the_partial_file_after_a_network_failure() {
+    let body = object(300_000);
+    let server = FaultyServer::start(body.clone());
+    server.script([Fault::ShortBody(270_000), status(503, &[], "")]);
+    let dir = tempdir();
+    let out = get(
+        &server.url("/o"),
+        dir.path(),
+        &["--continue", "--retries", "1"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_only(dir.path(), &[".o.cfsign-meta", ".o.cfsign-part"]);
+    assert_eq!(file_len(&dir.path().join(".o.cfsign-part")), 270_000);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["--continue"]));
+    assert_eq!(server.requests()[2].header("range"), Some("bytes=270000-"));
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+}

@@ -1,0 +1,133 @@
+//! Helpers for the transfer tests (`get`, `put`): objects of any size made
+//! quickly, digests of large files without reading them into memory, and the
+//! binary as a child process that can be interrupted.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// `len` bytes that differ at every offset that matters: a 64 KiB random-looking
+/// block, with each copy stamped with its index, so a byte out of place (by
+/// any amount) changes the content.
+pub fn object(len: usize) -> Vec<u8> {
+    const BLOCK: usize = 64 * 1024;
+    static PATTERN: OnceLock<Vec<u8>> = OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..BLOCK)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(len);
+    let mut index: u64 = 0;
+    while out.len() < len {
+        let start = out.len();
+        let take = BLOCK.min(len - start);
+        out.extend_from_slice(&pattern[..take]);
+        let stamp = index.to_le_bytes();
+        let n = stamp.len().min(take);
+        out[start..start + n].copy_from_slice(&stamp[..n]);
+        index += 1;
+    }
+    out
+}
+
+/// A 200 MiB object on disk and its SHA-256, made once and kept in Cargo's
+/// target folder for later runs.
+pub fn large_object() -> &'static (PathBuf, String) {
+    static LARGE: OnceLock<(PathBuf, String)> = OnceLock::new();
+    LARGE.get_or_init(|| {
+        const LEN: usize = 200 << 20;
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join("large-200MiB.bin");
+        let digest_path = dir.join("large-200MiB.bin.sha256");
+        if let (Ok(meta), Ok(digest)) = (
+            std::fs::metadata(&path),
+            std::fs::read_to_string(&digest_path),
+        ) {
+            if meta.len() == LEN as u64 && digest.len() == 64 {
+                return (path, digest);
+            }
+        }
+        // Written aside and renamed, so a concurrent or interrupted run never
+        // sees half a file.
+        let tmp = dir.join(format!("large-200MiB.bin.{}", std::process::id()));
+        std::fs::write(&tmp, object(LEN)).unwrap();
+        let digest = sha256_file(&tmp);
+        std::fs::write(&digest_path, &digest).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        (path, digest)
+    })
+}
+
+/// Lowercase hex SHA-256 of a file, by `sha256sum` when there is one (fast
+/// even when the tests are built without optimisation).
+pub fn sha256_file(path: &Path) -> String {
+    if let Ok(out) = Command::new("sha256sum").arg(path).output() {
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout)[..64].to_string();
+        }
+    }
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).unwrap();
+    std::io::copy(&mut file, &mut hasher).unwrap();
+    hex::encode(hasher.finalize())
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `cfsign ARGS` as a child process (scrubbed environment, like
+/// [`super::cfsign`]), with stdout and stderr piped.
+pub fn spawn(args: &[&str], cwd: &Path) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cfsign"));
+    cmd.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("TZ", "UTC")
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+/// Sends SIGINT, as Ctrl-C does.
+pub fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -INT failed");
+}
+
+/// Waits until `condition` holds, panicking after `limit`.
+#[track_caller]
+pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The names in a folder, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
