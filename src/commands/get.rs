@@ -41,9 +41,6 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
         &options,
         interrupted(),
     ));
-    // Waits for a file write still in flight, so an interrupted `--continue`
-    // leaves every byte it was given on disk.
-    drop(runtime);
     let fetched = result?;
 
     if options.progress.visible() {

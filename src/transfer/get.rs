@@ -27,8 +27,7 @@ use reqwest::header::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write as _;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use std::io::{Read as _, Seek as _, Write as _};
 
 use super::progress::{self, ProgressMode};
 use super::response;
@@ -324,7 +323,7 @@ pub async fn get(
     let done = match outcome {
         Ok(done) => done,
         Err(e) => {
-            sink.fail(options.resume).await;
+            sink.fail(options.resume);
             return Err(e);
         }
     };
@@ -338,14 +337,14 @@ pub async fn get(
     if let (Some(expected), Some(actual)) = (options.sha256, sink.digest()) {
         if actual != expected {
             // The bytes are wrong, not merely incomplete: never keep them.
-            sink.fail(false).await;
+            sink.fail(false);
             return Err(Error::Integrity(format!(
                 "SHA-256 mismatch: expected {expected}, got {actual}"
             )));
         }
     }
     let bytes = sink.held;
-    sink.commit().await?;
+    sink.commit()?;
     Ok(Fetched {
         bytes,
         resumed_from: state.resumed_from,
@@ -470,7 +469,7 @@ impl Transfer<'_> {
                 // After a Range request: Range ignored, or the object changed
                 // (If-Range). Either way the answer is the whole object.
                 let new_validator = validator(&headers);
-                sink.take_whole(state, &new_validator).await?;
+                sink.take_whole(state, &new_validator)?;
                 state.total = response.content_length();
                 state.validator = new_validator;
                 sink.save_meta(state);
@@ -480,11 +479,11 @@ impl Transfer<'_> {
                 match check_partial(range, state.offset, state.total) {
                     Ok(total) => state.total = Some(total),
                     Err(why) => {
-                        sink.start_over(state).await?;
+                        sink.start_over(state)?;
                         return Ok(Attempt::Failed(Failure::StartOver(why)));
                     }
                 }
-                sink.adopt_destination().await?;
+                sink.adopt_destination()?;
                 if state.validator.is_none() {
                     state.validator = validator(&headers);
                 }
@@ -504,7 +503,7 @@ impl Transfer<'_> {
                     state.offset,
                     range.unwrap_or("(none)")
                 );
-                sink.start_over(state).await?;
+                sink.start_over(state)?;
                 return Ok(Attempt::Failed(Failure::StartOver(why)));
             }
             s if retry::retryable_status(s.as_u16()) => {
@@ -565,7 +564,7 @@ impl Transfer<'_> {
             if fresh.is_empty() {
                 continue;
             }
-            if !sink.write(fresh).await? {
+            if !sink.write(fresh)? {
                 return Ok(Attempt::Done(Done::StdoutClosed));
             }
             bar.set_position(sink.held);
@@ -691,42 +690,17 @@ struct Sink {
 
 enum Out {
     File(Box<PartFile>),
-    Stdout(StdoutWriter),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
 }
 
-/// Standard output, written from the blocking pool in `WRITE_BUFFER` pieces
-/// (tokio's own stdout needs a feature this crate does not enable).
-#[derive(Default)]
-struct StdoutWriter {
-    buf: Vec<u8>,
-}
-
-impl StdoutWriter {
-    async fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
-        while !bytes.is_empty() {
-            let room = WRITE_BUFFER - self.buf.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
-            self.buf.extend_from_slice(now);
-            bytes = later;
-            if self.buf.len() == WRITE_BUFFER {
-                self.flush().await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> std::io::Result<()> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let (result, buf) = tokio::task::spawn_blocking(move || {
-            let mut out = std::io::stdout().lock();
-            let result = out.write_all(&buf).and_then(|()| out.flush());
-            buf.clear();
-            (result, buf)
-        })
-        .await
-        .map_err(std::io::Error::other)?;
-        self.buf = buf;
-        result
+/// Runs a short blocking file operation in place. Writes to the page cache
+/// are quick, and doing them here spares a copy and a thread hop per buffer;
+/// on a multi-threaded runtime, other tasks are moved off this thread first.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -735,22 +709,38 @@ impl Sink {
         let mut hasher = options.sha256.map(|_| Sha256::new());
         let (out, held, meta) = match to {
             Destination::File(path) => {
-                let (part, held, meta) = PartFile::open(path, options.resume).await?;
-                if let Some(h) = &mut hasher {
-                    part.hash_prefix(held, h).await?;
-                }
+                let path = path.clone();
+                let resume = options.resume;
+                let opened = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+                    let (part, held, meta) = PartFile::open(&path, resume)?;
+                    if let Some(h) = &mut hasher {
+                        part.hash_prefix(held, h)?;
+                    }
+                    Ok((part, held, meta, hasher))
+                });
+                let (part, held, meta, h) = opened
+                    .await
+                    .map_err(|e| Error::Runtime(format!("cannot open the partial file: {e}")))??;
+                hasher = h;
                 (Out::File(Box::new(part)), held, meta)
             }
-            Destination::Stdout => (Out::Stdout(StdoutWriter::default()), 0, Meta::default()),
+            Destination::Stdout => (
+                Out::Stdout(std::io::BufWriter::with_capacity(
+                    WRITE_BUFFER,
+                    std::io::stdout(),
+                )),
+                0,
+                Meta::default(),
+            ),
         };
         Ok((Sink { out, held, hasher }, meta))
     }
 
     /// Writes the next bytes; `false` when stdout's reader has gone.
-    async fn write(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+    fn write(&mut self, bytes: &[u8]) -> Result<bool, Error> {
         match &mut self.out {
-            Out::File(part) => part.write(bytes).await?,
-            Out::Stdout(out) => match out.write_all(bytes).await {
+            Out::File(part) => blocking(|| part.write(bytes))?,
+            Out::Stdout(out) => match blocking(|| out.write_all(bytes)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(false),
                 Err(e) => return Err(Error::Runtime(format!("cannot write to stdout: {e}"))),
@@ -766,9 +756,9 @@ impl Sink {
     /// The next request asks for the whole object. A file starts over from
     /// zero; stdout cannot take back what it wrote, so it keeps its count and
     /// skips that many bytes of the next answer (see [`Sink::take_whole`]).
-    async fn start_over(&mut self, state: &mut State) -> Result<(), Error> {
+    fn start_over(&mut self, state: &mut State) -> Result<(), Error> {
         if let Out::File(part) = &mut self.out {
-            part.truncate().await?;
+            blocking(|| part.truncate())?;
             self.held = 0;
             self.hasher = self.hasher.as_ref().map(|_| Sha256::new());
             state.validator = None;
@@ -780,11 +770,7 @@ impl Sink {
 
     /// A 200 (the whole object) arrived while bytes are held: stdout may skip
     /// what it wrote only if the object is provably the same one.
-    async fn take_whole(
-        &mut self,
-        state: &mut State,
-        validator: &Option<String>,
-    ) -> Result<(), Error> {
+    fn take_whole(&mut self, state: &mut State, validator: &Option<String>) -> Result<(), Error> {
         if self.held == 0 && state.offset == 0 {
             return Ok(());
         }
@@ -796,12 +782,12 @@ impl Sink {
                 )));
             }
         }
-        self.start_over(state).await
+        self.start_over(state)
     }
 
-    async fn adopt_destination(&mut self) -> Result<(), Error> {
+    fn adopt_destination(&mut self) -> Result<(), Error> {
         match &mut self.out {
-            Out::File(part) => part.adopt_destination().await,
+            Out::File(part) => blocking(|| part.adopt_destination()),
             Out::Stdout(_) => Ok(()),
         }
     }
@@ -818,10 +804,10 @@ impl Sink {
             .map(|h| Sha256Digest(h.finalize().into()))
     }
 
-    async fn commit(self) -> Result<(), Error> {
+    fn commit(self) -> Result<(), Error> {
         match self.out {
-            Out::File(part) => part.commit().await,
-            Out::Stdout(mut out) => match out.flush().await {
+            Out::File(part) => blocking(|| part.commit()),
+            Out::Stdout(mut out) => match blocking(|| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Error::Runtime(format!("cannot write to stdout: {e}")))
                 }
@@ -832,12 +818,12 @@ impl Sink {
 
     /// After a failure: remove the partial file, or with `keep` leave it
     /// (flushed) for the next `--continue`.
-    async fn fail(self, keep: bool) {
+    fn fail(self, keep: bool) {
         match self.out {
-            Out::File(part) if keep && self.held > 0 => part.keep().await,
+            Out::File(part) if keep && self.held > 0 => blocking(|| part.keep()),
             Out::File(part) => part.discard(),
             Out::Stdout(mut out) => {
-                let _ = out.flush().await;
+                let _ = blocking(|| out.flush());
             }
         }
     }
@@ -848,7 +834,7 @@ struct PartFile {
     destination: PathBuf,
     path: PathBuf,
     meta_path: PathBuf,
-    file: Option<BufWriter<tokio::fs::File>>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
     /// `--continue` found the destination itself but no partial file: its
     /// size is offered as the offset, and it becomes the partial file only if
     /// the server answers 206 (a 416 means it is complete and stays as is).
@@ -861,7 +847,7 @@ struct PartFile {
 impl PartFile {
     /// Opens (or with `resume`, reopens) the partial file for `destination`;
     /// returns it with the bytes already held and the saved validator.
-    async fn open(destination: &Path, resume: bool) -> Result<(Self, u64, Meta), Error> {
+    fn open(destination: &Path, resume: bool) -> Result<(Self, u64, Meta), Error> {
         let name = destination
             .file_name()
             .ok_or_else(|| Error::usage(format!("{} is not a file name", destination.display())))?
@@ -880,16 +866,7 @@ impl PartFile {
         let mut meta = Meta::default();
         let mut held = 0;
         if resume && part.path.is_file() {
-            let mut file = tokio::fs::OpenOptions::new()
-                .write(true)
-                .open(&part.path)
-                .await
-                .map_err(|e| part.io_error("open", &e))?;
-            held = file
-                .seek(SeekFrom::End(0))
-                .await
-                .map_err(|e| part.io_error("open", &e))?;
-            part.file = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
+            held = part.reopen()?;
             meta = std::fs::read(&part.meta_path)
                 .ok()
                 .and_then(|m| serde_json::from_slice(&m).ok())
@@ -901,7 +878,7 @@ impl PartFile {
             part.probing_destination = held > 0;
         }
         if part.file.is_none() && !part.probing_destination {
-            part.create().await?;
+            part.create()?;
         }
         Ok((part, held, meta))
     }
@@ -914,38 +891,44 @@ impl PartFile {
         ))
     }
 
-    async fn create(&mut self) -> Result<(), Error> {
-        let file = tokio::fs::File::create(&self.path)
-            .await
-            .map_err(|e| self.io_error("create", &e))?;
-        self.file = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
+    fn create(&mut self) -> Result<(), Error> {
+        let file = std::fs::File::create(&self.path).map_err(|e| self.io_error("create", &e))?;
+        self.file = Some(std::io::BufWriter::with_capacity(WRITE_BUFFER, file));
         Ok(())
     }
 
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    /// Opens the existing partial file to append; returns its length.
+    fn reopen(&mut self) -> Result<u64, Error> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| self.io_error("open", &e))?;
+        let len = file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| self.io_error("open", &e))?;
+        self.file = Some(std::io::BufWriter::with_capacity(WRITE_BUFFER, file));
+        Ok(len)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let file = self
             .file
             .as_mut()
             .expect("the partial file is open before bytes arrive");
         file.write_all(bytes)
-            .await
             .map_err(|e| self.io_error("write", &e))
     }
 
-    async fn truncate(&mut self) -> Result<(), Error> {
+    fn truncate(&mut self) -> Result<(), Error> {
         if self.probing_destination {
             self.probing_destination = false;
-            return self.create().await;
+            return self.create();
         }
         if let Some(file) = &mut self.file {
-            // Flushing first waits for a write in flight, which could
-            // otherwise land after the truncation.
-            let r = async {
-                file.flush().await?;
-                file.get_mut().set_len(0).await?;
-                file.get_mut().seek(SeekFrom::Start(0)).await.map(|_| ())
-            }
-            .await;
+            let r = file.flush().and_then(|()| {
+                file.get_mut().set_len(0)?;
+                file.get_mut().seek(SeekFrom::Start(0)).map(|_| ())
+            });
             r.map_err(|e| self.io_error("truncate", &e))?;
         }
         let _ = std::fs::remove_file(&self.meta_path);
@@ -954,24 +937,14 @@ impl PartFile {
 
     /// A 206 for the destination's size: it is a partial download after all,
     /// so it moves aside and grows there.
-    async fn adopt_destination(&mut self) -> Result<(), Error> {
+    fn adopt_destination(&mut self) -> Result<(), Error> {
         if !self.probing_destination {
             return Ok(());
         }
-        tokio::fs::rename(&self.destination, &self.path)
-            .await
+        std::fs::rename(&self.destination, &self.path)
             .map_err(|e| self.io_error("move the destination to", &e))?;
         self.probing_destination = false;
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .await
-            .map_err(|e| self.io_error("open", &e))?;
-        file.seek(SeekFrom::End(0))
-            .await
-            .map_err(|e| self.io_error("open", &e))?;
-        self.file = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
-        Ok(())
+        self.reopen().map(|_| ())
     }
 
     fn save_meta(&self, state: &State) {
@@ -989,7 +962,7 @@ impl PartFile {
     }
 
     /// Feeds the bytes already held into `hasher` (resuming with `--sha256`).
-    async fn hash_prefix(&self, held: u64, hasher: &mut Sha256) -> Result<(), Error> {
+    fn hash_prefix(&self, held: u64, hasher: &mut Sha256) -> Result<(), Error> {
         if held == 0 {
             return Ok(());
         }
@@ -998,26 +971,14 @@ impl PartFile {
         } else {
             &self.path
         };
-        let mut file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| self.io_error("read", &e))?
-            .take(held);
-        let mut buf = vec![0u8; WRITE_BUFFER];
-        loop {
-            let n = file
-                .read(&mut buf)
-                .await
-                .map_err(|e| self.io_error("read", &e))?;
-            if n == 0 {
-                return Ok(());
-            }
-            hasher.update(&buf[..n]);
-        }
+        let file = std::fs::File::open(path).map_err(|e| self.io_error("read", &e))?;
+        std::io::copy(&mut file.take(held), hasher).map_err(|e| self.io_error("read", &e))?;
+        Ok(())
     }
 
     /// Flushed, fsynced, renamed over the destination, and the rename made
     /// durable. A complete destination found by `--continue` stays untouched.
-    async fn commit(mut self) -> Result<(), Error> {
+    fn commit(mut self) -> Result<(), Error> {
         self.settled = true;
         if self.probing_destination {
             return Ok(());
@@ -1025,17 +986,13 @@ impl PartFile {
         let Some(mut file) = self.file.take() else {
             return Ok(());
         };
-        let synced = async {
-            file.flush().await?;
-            file.get_mut().sync_all().await
-        }
-        .await;
+        let synced = file.flush().and_then(|()| file.get_ref().sync_all());
         drop(file);
         if let Err(e) = synced {
             self.discard_files();
             return Err(self.io_error("write", &e));
         }
-        if let Err(e) = tokio::fs::rename(&self.path, &self.destination).await {
+        if let Err(e) = std::fs::rename(&self.path, &self.destination) {
             self.discard_files();
             return Err(Error::Runtime(format!(
                 "cannot save {}: {}",
@@ -1049,10 +1006,10 @@ impl PartFile {
     }
 
     /// Flushes what is buffered so the next `--continue` starts from it.
-    async fn keep(mut self) {
+    fn keep(mut self) {
         self.settled = true;
         if let Some(mut file) = self.file.take() {
-            let _ = file.flush().await;
+            let _ = file.flush();
         }
     }
 
@@ -1072,7 +1029,7 @@ impl PartFile {
 
 impl Drop for PartFile {
     /// Reached without settling only when the download was cancelled
-    /// (Ctrl-C): the partial file goes, unless `--continue` wants it.
+    /// (dropped): the partial file goes, unless `--continue` wants it.
     fn drop(&mut self) {
         let empty = || std::fs::metadata(&self.path).is_ok_and(|m| m.len() == 0);
         if !self.settled && (!self.keep_on_drop || empty()) {
