@@ -502,3 +502,23 @@ fn continue_keeps_the_partial_file_after_a_network_failure() {
     assert_file(&dir.path().join("o"), &body);
     assert_only(dir.path(), &["o"]);
 }
+
+#[test]
+fn progress_and_quiet() {
+    let server = FaultyServer::start(object(5000));
+    let dir = tempdir();
+    // Asked for on a non-terminal: indicatif draws no bar there, but the
+    // summary line comes.
+    let out = get(&server.url("/o"), dir.path(), &["--progress"]);
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("saved o: 4.88 KiB in "), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let out = get(&server.url("/o"), dir.path(), &["--progress", "--quiet"]);
+    assert_ok(&out);
+    assert!(out.stderr.is_empty() && out.stdout.is_empty(), "{out:?}");
+
+    let out = get(&server.url("/o"), dir.path(), &["-o", "-", "--continue"]);
+    assert_refused(&out, 2, &["--continue", "-o PATH"]);
+}
