@@ -12,11 +12,12 @@
 //! so the next run carries on; without it, every failure removes them.
 //!
 //! This module never retries on its own terms: pauses come from
-//! [`RetryPolicy`], errors bodies are read by [`response`], URLs are signed by
+//! [`RetryPolicy`], error bodies are read by [`response`], URLs are signed by
 //! [`UrlSigner`], and the client is the one from [`client`](super::client).
+//! Memory stays flat: one response chunk and one write buffer at a time.
 
 use std::fmt;
-use std::io::SeekFrom;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,7 +28,6 @@ use reqwest::header::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::{Read as _, Seek as _, Write as _};
 
 use super::progress::{self, ProgressMode};
 use super::response;
