@@ -5,3 +5,6 @@ mod support;
 
 #[path = "cli/sign.rs"]
 mod sign;
+
+#[path = "cli/vectors.rs"]
+mod vectors;
