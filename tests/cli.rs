@@ -6,5 +6,8 @@ mod support;
 #[path = "cli/sign.rs"]
 mod sign;
 
+#[path = "cli/vectors.rs"]
+mod vectors;
+
 #[path = "cli/verify.rs"]
 mod verify;
