@@ -29,6 +29,12 @@ pub enum Command {
     Sign(SignArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// Make a CloudFront-ready key pair (private PKCS#8 PEM + public PEM).
+    Keygen(KeygenArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -155,6 +161,36 @@ pub struct VerifyArgs {
     pub cookie: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    /// RSA-2048 (signs with SHA-1 by default, like every CloudFront SDK).
+    Rsa,
+    /// ECDSA P-256 (signs with SHA-256).
+    Ecdsa,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value_t = KeyType::Rsa)]
+    pub r#type: KeyType,
+
+    /// Folder to write private_key.pem and public_key.pem into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Prefix for the file names (e.g. `prod-` gives prod-private_key.pem).
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -175,6 +211,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sign(args) => crate::commands::sign::run(args),
         Command::Verify(args) => crate::commands::verify::run(args),
+        Command::Keygen(args) => crate::commands::keygen::run(args),
+        Command::Completions(args) => crate::commands::docs::completions(args),
+        Command::Man => crate::commands::docs::man(),
     }
 }
 

@@ -11,3 +11,6 @@ mod vectors;
 
 #[path = "cli/verify.rs"]
 mod verify;
+
+#[path = "cli/keygen.rs"]
+mod keygen;
