@@ -19,6 +19,10 @@ use crate::sign::HashAlgorithm;
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Use this profile of the config file (~/.config/cfsign/config.toml).
+    #[arg(long, global = true, value_name = "NAME", env = "CFSIGN_PROFILE")]
+    pub profile: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -208,8 +212,17 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let profile = || crate::profile::load(cli.profile.as_deref());
     match cli.command {
-        Command::Sign(args) => crate::commands::sign::run(args),
+        Command::Sign(mut args) => {
+            if let Some(p) = profile()? {
+                p.apply(&mut args.key, &mut args.policy);
+                for url in args.urls.iter_mut().chain(args.url_flags.iter_mut()) {
+                    *url = p.expand_url(url);
+                }
+            }
+            crate::commands::sign::run(args)
+        }
         Command::Verify(args) => crate::commands::verify::run(args),
         Command::Keygen(args) => crate::commands::keygen::run(args),
         Command::Completions(args) => crate::commands::docs::completions(args),

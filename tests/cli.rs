@@ -14,3 +14,6 @@ mod verify;
 
 #[path = "cli/keygen.rs"]
 mod keygen;
+
+#[path = "cli/profile.rs"]
+mod profile;

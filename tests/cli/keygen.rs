@@ -92,10 +92,7 @@ fn completions_and_man_page_generate() {
         assert!(out.status.success(), "{shell}");
         let text = stdout_of(&out);
         assert!(text.contains(needle), "{shell}");
-        assert!(
-            text.contains("key-pair-id"),
-            "{shell}: flags are completed"
-        );
+        assert!(text.contains("key-pair-id"), "{shell}: flags are completed");
     }
     let out = cfsign().arg("man").output().unwrap();
     assert!(out.status.success());
