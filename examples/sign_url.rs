@@ -13,7 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = PrivateKey::from_bytes(&std::fs::read(key_path)?, None)?;
     let signer = Signer::new(key, key_id.parse()?, None);
     let expires = cfsign::time::now() + 3600;
-    let signed = signer.sign(&Policy::canned(&url, expires)?).apply_to(&url)?;
+    let signed = signer
+        .sign(&Policy::canned(&url, expires)?)
+        .apply_to(&url)?;
     println!("{signed}");
     Ok(())
 }
