@@ -14,11 +14,14 @@ exits non-zero or prints the wrong number of lines stops everything (exit 1,
 its stderr shown). The first output of each case is saved as OUTDIR/NAME.out
 when --keep-output OUTDIR is given.
 
-Prints one tab-separated line per case: NAME, median seconds, min, max, runs.
+Prints one tab-separated line per case: NAME, median wall seconds, min, max,
+runs, median CPU seconds (user + system of the process and its children, from
+getrusage: unlike wall time, it hardly depends on what else the machine runs).
 """
 
 import argparse
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -42,9 +45,12 @@ def parse_case(spec):
 def run_once(case):
     stdin = open(case["stdin"], "rb") if case["stdin"] else subprocess.DEVNULL
     try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(case["argv"], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     finally:
         if case["stdin"]:
             stdin.close()
@@ -57,7 +63,7 @@ def run_once(case):
         if got != case["lines"]:
             sys.stderr.write(proc.stderr.decode(errors="replace"))
             sys.exit(f"bench_timer: {case['name']}: printed {got} lines, expected {case['lines']}")
-    return elapsed, proc.stdout
+    return elapsed, cpu, proc.stdout
 
 
 def main():
@@ -73,11 +79,13 @@ def main():
         for case in cases:
             run_once(case)
     times = {c["name"]: [] for c in cases}
+    cpus = {c["name"]: [] for c in cases}
     for r in range(args.runs):
         order = cases[r % len(cases):] + cases[: r % len(cases)]
         for case in order:
-            elapsed, out = run_once(case)
+            elapsed, cpu, out = run_once(case)
             times[case["name"]].append(elapsed)
+            cpus[case["name"]].append(cpu)
             if args.keep_output and len(times[case["name"]]) == 1:
                 with open(os.path.join(args.keep_output, case["name"] + ".out"), "wb") as f:
                     f.write(out)
@@ -87,7 +95,8 @@ def main():
         print(file=sys.stderr)
     for case in cases:
         t = times[case["name"]]
-        print(f"{case['name']}\t{statistics.median(t):.6f}\t{min(t):.6f}\t{max(t):.6f}\t{len(t)}")
+        c = statistics.median(cpus[case["name"]])
+        print(f"{case['name']}\t{statistics.median(t):.6f}\t{min(t):.6f}\t{max(t):.6f}\t{len(t)}\t{c:.6f}")
 
 
 if __name__ == "__main__":
