@@ -1,7 +1,9 @@
 //! One module per subcommand. Each takes its parsed arguments and returns an
 //! exit code or an [`Error`](crate::Error).
 
+pub mod docs;
 pub mod get;
+pub mod keygen;
 pub mod sign;
 pub mod verify;
 
