@@ -94,7 +94,7 @@ fn a_200_mib_download_is_byte_identical() {
     let (path, digest) = large_object();
     let server = FaultyServer::start(std::fs::read(path).unwrap());
     let dir = tempdir();
-    let out = get(&server.url("/large.bin"), dir.path(), &[]);
+    let out = get(&server.url("/large.bin"), dir.path(), &["--sha256", digest]);
     assert_ok(&out);
     assert_eq!(&sha256_file(&dir.path().join("large.bin")), digest);
     assert_only(dir.path(), &["large.bin"]);
