@@ -605,18 +605,15 @@ impl Failure {
     }
 }
 
-/// `503 ServiceUnavailable: message`, from the XML body when there is one.
+/// `503 ServiceUnavailable: message`, read as [`response::refused`] reads a
+/// 4xx, for the statuses that are not refusals.
 fn status_line(status: u16, body: &[u8]) -> String {
-    match response::error_code_and_message(body) {
-        Some((code, message)) if !message.is_empty() => format!("{status} {code}: {message}"),
-        Some((code, _)) => format!("{status} {code}"),
-        None => {
-            let reason = StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("error");
-            format!("the server answered {status} {reason}")
+    match response::refused(status, body, false) {
+        Error::Refused { code, message, .. } if !message.is_empty() => {
+            format!("{status} {code}: {message}")
         }
+        Error::Refused { code, .. } => format!("{status} {code}"),
+        other => other.to_string(),
     }
 }
 
