@@ -29,6 +29,8 @@ pub enum Command {
     Sign(SignArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// A local CloudFront edge on a folder: signed GET, HEAD and PUT, for tests and CI.
+    Serve(ServeArgs),
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -155,6 +157,40 @@ pub struct VerifyArgs {
     pub cookie: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The folder to serve: objects are files under it, keys their paths.
+    #[arg(long, value_name = "DIR")]
+    pub root: std::path::PathBuf,
+
+    /// A trusted public key as ID=PEM (repeatable): requests must carry a
+    /// signed URL or signed cookies made with one of them.
+    #[arg(long, value_name = "ID=PEM")]
+    pub public_key: Vec<String>,
+
+    /// Allow every request without checking signatures.
+    #[arg(long, conflicts_with = "public_key")]
+    pub no_auth: bool,
+
+    /// Address to listen on; port 0 picks a free one. The URL is printed
+    /// as the first line of stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Refuse uploads: PUT answers 403 AccessDenied.
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Check signatures as if requests were made to this scheme and host,
+    /// such as https://d111111abcdef8.cloudfront.net [default: http://<Host header>].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// No request log on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -175,6 +211,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sign(args) => crate::commands::sign::run(args),
         Command::Verify(args) => crate::commands::verify::run(args),
+        Command::Serve(args) => crate::commands::serve::run(args),
     }
 }
 
