@@ -5,3 +5,6 @@ mod support;
 
 #[path = "cli/sign.rs"]
 mod sign;
+
+#[path = "cli/serve.rs"]
+mod serve;

@@ -262,8 +262,21 @@ pub fn prepare_parent(
         };
     }
     if let Some(name) = key.file_name() {
-        if std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_dir()) {
-            return Err(conflict());
+        let target = dir.join(name);
+        let refusal = match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.is_dir() => Some(conflict()),
+            // The write replaces the link itself, but a key that names a
+            // file outside the root is refused for writes as for reads.
+            Ok(m) if m.file_type().is_symlink() => (!std::fs::canonicalize(&target)
+                .is_ok_and(|c| inside(root, &c)))
+            .then(|| ResolveError::Escapes(key.as_str().to_string())),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            for dir in created.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(refusal);
         }
     }
     Ok((dir, created))

@@ -131,3 +131,5 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
+
+pub mod serve;
