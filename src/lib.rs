@@ -6,9 +6,11 @@
 //! [`sign::SignedPolicy`] to URLs or turn it into cookies.
 
 pub mod error;
+pub mod profile;
 pub mod serve;
 pub mod sign;
 pub mod time;
+pub mod transfer;
 pub mod verify;
 
 pub use error::Error;

@@ -1,0 +1,8 @@
+//! Moving private objects through CloudFront: one HTTP client, one retry
+//! policy, one way of reading CloudFront/S3 errors, shared by `get` and `put`.
+
+pub mod client;
+pub mod progress;
+pub mod response;
+pub mod retry;
+pub mod signing;
