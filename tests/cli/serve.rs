@@ -8,6 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::support::serve::*;
+use crate::support::table::{Expect, rows, trusted_keys};
 use crate::support::*;
 
 const CLOUDFRONT: &str = "https://d111111abcdef8.cloudfront.net";
@@ -917,4 +918,96 @@ fn serve_base_url_checks_urls_signed_for_a_real_distribution() {
     );
     let r = server.request("GET", "/b.txt", &[("Cookie", &cookie)], b"");
     assert_eq!(r.status, 200);
+}
+
+/// `<Message>` of each CloudFront code.
+fn cloudfront_message(code: &str) -> &'static str {
+    match code {
+        "MissingKey" => "Missing Key-Pair-Id query parameter or cookie value",
+        "InvalidKey" => "Unknown Key",
+        "MalformedPolicy" => "Malformed Policy",
+        "AccessDenied" => "Access denied",
+        other => panic!("not a CloudFront code: {other}"),
+    }
+}
+
+/// The object key of a URL: its path, percent-decoded.
+fn key_of(url: &str) -> String {
+    let path = target_of(url).split('?').next().unwrap();
+    let bytes = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&path[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()[1..].to_string()
+}
+
+/// Every row of the hand-assembled table (openssl signatures, never cfsign's
+/// signer) against `serve --base-url https://d111111abcdef8.cloudfront.net`:
+/// 200 for an accepted row, otherwise 403 with the row's code, and the log
+/// line names the row's failed check and its words.
+#[test]
+fn serve_gives_every_table_row_cloudfronts_verdict() {
+    let dir = tempdir();
+    let keys = trusted_keys();
+    let mut args = vec!["--base-url", CLOUDFRONT];
+    for key in &keys {
+        args.extend(["--public-key", key.as_str()]);
+    }
+    let server = ServeProcess::start(dir.path(), &args);
+    let rows = rows();
+    for row in &rows {
+        let file = dir.path().join(key_of(&row.url));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "object").unwrap();
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let cookie: Vec<(&str, &str)> = row
+            .cookie
+            .as_deref()
+            .map(|c| ("Cookie", c))
+            .into_iter()
+            .collect();
+        let r = server.request("GET", target_of(&row.url), &cookie, b"");
+        let log = server.wait_for_log(i + 1);
+        let line = &log[i];
+        // Over loopback the viewer is 127.0.0.1, outside every IpAddress
+        // condition of the table: those rows are refused for their address.
+        let expect = match row.client_ip {
+            Some(_) => Expect::Reject {
+                code: "AccessDenied",
+                check: "ip-address",
+                needles: vec!["127.0.0.1"],
+            },
+            None => row.expect.clone(),
+        };
+        match expect {
+            Expect::Accept => {
+                assert_eq!(r.status, 200, "{}: {line}", row.name);
+                assert_eq!(r.text(), "object", "{}", row.name);
+            }
+            Expect::Reject {
+                code,
+                check,
+                needles,
+            } => {
+                assert_cloudfront_refusal(&r, code, cloudfront_message(code));
+                assert!(
+                    line.contains(&format!(" 403 {code} ({check}): ")),
+                    "{}: {line}",
+                    row.name
+                );
+                for needle in needles {
+                    assert!(line.contains(needle), "{}: {needle:?} in {line}", row.name);
+                }
+            }
+        }
+    }
 }
