@@ -920,6 +920,73 @@ fn serve_base_url_checks_urls_signed_for_a_real_distribution() {
     assert_eq!(r.status, 200);
 }
 
+/// A 64 MiB GET and PUT stream through the server: its memory stays flat
+/// (it would grow by the object size if either were buffered).
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_streams_large_objects_in_flat_memory() {
+    use std::io::Read;
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let dir = tempdir();
+    std::fs::File::create(dir.path().join("big.bin"))
+        .unwrap()
+        .set_len(SIZE)
+        .unwrap();
+    let server = ServeProcess::open(dir.path());
+    let before = server.peak_memory_kib();
+
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut received = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+    }
+    assert!(received > SIZE, "{received} bytes");
+
+    let zeros = vec![0u8; 1 << 20];
+    let sha = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for _ in 0..SIZE / (1 << 20) {
+            h.update(&zeros);
+        }
+        hex::encode(h.finalize())
+    };
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "PUT /copy.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {SIZE}\r\nx-amz-content-sha256: {sha}\r\n\r\n"
+    )
+    .unwrap();
+    for _ in 0..SIZE / (1 << 20) {
+        stream.write_all(&zeros).unwrap();
+    }
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    assert_eq!(parse_response(&answer).status, 200);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("copy.bin"))
+            .unwrap()
+            .len(),
+        SIZE
+    );
+
+    let growth = server.peak_memory_kib().saturating_sub(before);
+    assert!(
+        growth < 16 * 1024,
+        "the server grew by {growth} KiB for a 64 MiB GET and PUT"
+    );
+}
+
 /// `<Message>` of each CloudFront code.
 fn cloudfront_message(code: &str) -> &'static str {
     match code {
