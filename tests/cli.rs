@@ -17,3 +17,6 @@ mod keygen;
 
 #[path = "cli/profile.rs"]
 mod profile;
+
+#[path = "cli/examples.rs"]
+mod examples;
