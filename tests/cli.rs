@@ -18,5 +18,8 @@ mod keygen;
 #[path = "cli/profile.rs"]
 mod profile;
 
+#[path = "cli/examples.rs"]
+mod examples;
+
 #[path = "cli/serve.rs"]
 mod serve;
