@@ -23,3 +23,6 @@ mod examples;
 
 #[path = "cli/serve.rs"]
 mod serve;
+
+#[path = "cli/secrets.rs"]
+mod secrets;
