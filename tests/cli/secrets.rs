@@ -35,6 +35,9 @@ fn assert_no_secret(out: &std::process::Output, needles: &[String], what: &str) 
     }
 }
 
+/// Arguments and extra environment variables of one failing run.
+type Case = (Vec<String>, Vec<(&'static str, String)>);
+
 #[test]
 fn error_paths_never_print_key_material() {
     let passphrase = PASSPHRASE;
@@ -55,7 +58,7 @@ fn error_paths_never_print_key_material() {
         let damaged = dir.path().join(format!("damaged-{name}"));
         std::fs::write(&damaged, lines.join("\n")).unwrap();
         let flattened = pem.replace('\n', "\\n");
-        let cases: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 vec![
                     "sign".into(),
