@@ -35,6 +35,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Download a private object (signing the URL when a key is configured).
     Get(GetArgs),
+    /// A local CloudFront edge on a folder: signed GET, HEAD and PUT, for tests and CI.
+    Serve(ServeArgs),
     /// Make a CloudFront-ready key pair (private PKCS#8 PEM + public PEM).
     Keygen(KeygenArgs),
     /// Print shell completions.
@@ -207,6 +209,40 @@ pub struct GetArgs {
     pub policy: PolicyArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The folder to serve: objects are files under it, keys their paths.
+    #[arg(long, value_name = "DIR")]
+    pub root: std::path::PathBuf,
+
+    /// A trusted public key as ID=PEM (repeatable): requests must carry a
+    /// signed URL or signed cookies made with one of them.
+    #[arg(long, value_name = "ID=PEM")]
+    pub public_key: Vec<String>,
+
+    /// Allow every request without checking signatures.
+    #[arg(long, conflicts_with = "public_key")]
+    pub no_auth: bool,
+
+    /// Address to listen on; port 0 picks a free one. The URL is printed
+    /// as the first line of stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Refuse uploads: PUT answers 403 AccessDenied.
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Check signatures as if requests were made to this scheme and host,
+    /// such as https://d111111abcdef8.cloudfront.net [default: http://<Host header>].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// No request log on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyType {
     /// RSA-2048 (signs with SHA-1 by default, like every CloudFront SDK).
@@ -273,6 +309,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             crate::commands::get::run(args)
         }
+        Command::Serve(args) => crate::commands::serve::run(args),
         Command::Keygen(args) => crate::commands::keygen::run(args),
         Command::Completions(args) => crate::commands::docs::completions(args),
         Command::Man => crate::commands::docs::man(),
