@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::faulty::{Fault, FaultyServer};
+use crate::support::serve::ServeProcess;
 use crate::support::transfer::{
     interrupt, large_object, listing, object, sha256, sha256_file, spawn, wait_until,
 };
@@ -74,30 +75,95 @@ fn assert_only(dir: &Path, names: &[&str]) {
     assert_eq!(listing(dir), names, "folder contents");
 }
 
+/// `cfsign get` with the fixture key that `ServeProcess::signed` trusts.
+fn get_signed(url: &str, dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    args.extend(signing_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    get(url, dir, &args)
+}
+
 #[test]
-fn small_downloads_are_byte_identical_and_silent() {
-    for len in [0, 1, 70_000] {
-        let body = object(len);
-        let server = FaultyServer::start(body.clone());
+fn small_downloads_from_serve_are_byte_identical_and_silent() {
+    let root = tempdir();
+    let sizes = [0, 1, 70_000];
+    for len in sizes {
+        std::fs::write(root.path().join(format!("{len}.bin")), object(len)).unwrap();
+    }
+    let server = ServeProcess::signed(root.path(), &["--read-only"]);
+    for len in sizes {
         let dir = tempdir();
-        let out = get(&server.url("/obj.bin"), dir.path(), &["-o", "saved.bin"]);
+        let name = format!("{len}.bin");
+        let out = get_signed(&server.url(&format!("/{name}")), dir.path(), &[]);
         assert_ok(&out);
-        assert_file(&dir.path().join("saved.bin"), &body);
+        assert_file(&dir.path().join(&name), &object(len));
         // Not a terminal: no bar, no summary; stdout is for `-o -` only.
         assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
-        assert_only(dir.path(), &["saved.bin"]);
+        assert_only(dir.path(), &[&name]);
     }
 }
 
 #[test]
-fn a_200_mib_download_is_byte_identical() {
-    let (path, digest) = large_object();
-    let server = FaultyServer::start(std::fs::read(path).unwrap());
+fn a_200_mib_download_from_serve_is_byte_identical() {
+    let (folder, digest) = large_object();
+    let server = ServeProcess::signed(folder, &["--read-only", "--quiet"]);
     let dir = tempdir();
-    let out = get(&server.url("/large.bin"), dir.path(), &["--sha256", digest]);
+    let out = get_signed(&server.url("/large.bin"), dir.path(), &["--sha256", digest]);
     assert_ok(&out);
     assert_eq!(&sha256_file(&dir.path().join("large.bin")), digest);
     assert_only(dir.path(), &["large.bin"]);
+}
+
+#[test]
+fn serve_accepts_what_get_signs_and_refuses_it_unsigned() {
+    let root = tempdir();
+    let body = object(5000);
+    std::fs::write(root.path().join("o.bin"), &body).unwrap();
+    let server = ServeProcess::signed(root.path(), &["--read-only", "--quiet"]);
+    let dir = tempdir();
+    // A URL signed by `cfsign sign`, fetched without a key: used as is.
+    let out = cfsign()
+        .args(["sign", &server.url("/o.bin"), "--key-pair-id", KEY_ID])
+        .arg("--private-key")
+        .arg(key_arg("rsa2048-pkcs8.pem"))
+        .output()
+        .unwrap();
+    let signed = stdout_of(&out).trim_end().to_string();
+    assert_ok(&get(&signed, dir.path(), &["-o", "presigned.bin"]));
+    assert_file(&dir.path().join("presigned.bin"), &body);
+    // No key and no signature: CloudFront's refusal, exit 3, nothing saved.
+    let out = get(&server.url("/o.bin"), dir.path(), &["-o", "unsigned.bin"]);
+    assert_refused(&out, 3, &["403 MissingKey", "cfsign verify"]);
+    assert_only(dir.path(), &["presigned.bin"]);
+}
+
+#[test]
+fn continue_against_serve_finishes_a_prefix_and_leaves_a_complete_file() {
+    let root = tempdir();
+    let body = object(300_000);
+    std::fs::write(root.path().join("o.bin"), &body).unwrap();
+    let server = ServeProcess::signed(root.path(), &["--read-only", "--quiet"]);
+    let dir = tempdir();
+    let dest = dir.path().join("o.bin");
+    // A prefix at the destination (say, from curl) grows with a real 206.
+    std::fs::write(&dest, &body[..123_456]).unwrap();
+    assert_ok(&get_signed(
+        &server.url("/o.bin"),
+        dir.path(),
+        &["--continue"],
+    ));
+    assert_file(&dest, &body);
+    assert_only(dir.path(), &["o.bin"]);
+    // A complete file: serve answers 416 and the file is left alone.
+    let before = std::fs::metadata(&dest).unwrap().modified().unwrap();
+    let out = get_signed(&server.url("/o.bin"), dir.path(), &["--continue"]);
+    assert_ok(&out);
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().modified().unwrap(),
+        before
+    );
+    assert_file(&dest, &body);
+    assert_only(dir.path(), &["o.bin"]);
 }
 
 #[test]

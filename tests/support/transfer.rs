@@ -40,31 +40,34 @@ pub fn object(len: usize) -> Vec<u8> {
     out
 }
 
-/// A 200 MiB object on disk and its SHA-256, made once and kept in Cargo's
-/// target folder for later runs.
+/// A folder holding only `large.bin`, a 200 MiB object, and its SHA-256:
+/// made once and kept in Cargo's target folder for later runs (serve it
+/// read-only).
 pub fn large_object() -> &'static (PathBuf, String) {
     static LARGE: OnceLock<(PathBuf, String)> = OnceLock::new();
     LARGE.get_or_init(|| {
         const LEN: usize = 200 << 20;
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let path = dir.join("large-200MiB.bin");
-        let digest_path = dir.join("large-200MiB.bin.sha256");
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let dir = base.join("large-object");
+        let path = dir.join("large.bin");
+        let digest_path = base.join("large-object.sha256");
         if let (Ok(meta), Ok(digest)) = (
             std::fs::metadata(&path),
             std::fs::read_to_string(&digest_path),
         ) {
             if meta.len() == LEN as u64 && digest.len() == 64 {
-                return (path, digest);
+                return (dir, digest);
             }
         }
+        std::fs::create_dir_all(&dir).unwrap();
         // Written aside and renamed, so a concurrent or interrupted run never
         // sees half a file.
-        let tmp = dir.join(format!("large-200MiB.bin.{}", std::process::id()));
+        let tmp = base.join(format!("large-object.{}", std::process::id()));
         std::fs::write(&tmp, object(LEN)).unwrap();
         let digest = sha256_file(&tmp);
         std::fs::write(&digest_path, &digest).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
-        (path, digest)
+        (dir, digest)
     })
 }
 
