@@ -5,10 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::faulty::{Fault, FaultyServer};
-use crate::support::serve::ServeProcess;
-use crate::support::transfer::{
-    interrupt, large_object, listing, object, sha256, sha256_file, spawn, wait_until,
-};
+use crate::support::serve::{ServeProcess, list_dir, md5_hex, sha256_hex};
+use crate::support::transfer::{interrupt, large_object, object, sha256_file, spawn, wait_until};
 use crate::support::*;
 
 const ACCESS_DENIED: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"#;
@@ -63,16 +61,16 @@ fn assert_file(path: &Path, expected: &[u8]) {
         "{}: {} bytes, sha256 {}; expected {} bytes, sha256 {}",
         path.display(),
         actual.len(),
-        sha256(&actual),
+        sha256_hex(&actual),
         expected.len(),
-        sha256(expected)
+        sha256_hex(expected)
     );
 }
 
 /// Only `name` in the folder: no partial file, no metadata left behind.
 #[track_caller]
 fn assert_only(dir: &Path, names: &[&str]) {
-    assert_eq!(listing(dir), names, "folder contents");
+    assert_eq!(list_dir(dir), names, "folder contents");
 }
 
 /// `cfsign get` with the fixture key that `ServeProcess::signed` trusts.
@@ -173,7 +171,7 @@ fn dash_writes_the_body_to_stdout_and_nothing_else() {
     let dir = tempdir();
     let out = get(&server.url("/obj.bin"), dir.path(), &["-o", "-"]);
     assert_ok(&out);
-    assert_eq!(sha256(&out.stdout), sha256(&body));
+    assert_eq!(sha256_hex(&out.stdout), sha256_hex(&body));
     assert!(out.stderr.is_empty());
     assert_only(dir.path(), &[]);
 }
@@ -254,14 +252,9 @@ fn a_cut_body_is_resumed_with_range() {
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].header("range"), None);
     assert_eq!(requests[1].header("range"), Some("bytes=123457-"));
-    let etag = format!("\"{}\"", hex::encode(md5_of(&body)));
+    let etag = format!("\"{}\"", md5_hex(&body));
     assert_eq!(requests[1].header("if-range"), Some(etag.as_str()));
     assert_only(dir.path(), &["o"]);
-}
-
-fn md5_of(bytes: &[u8]) -> [u8; 16] {
-    use md5::Digest;
-    md5::Md5::digest(bytes).into()
 }
 
 #[test]
@@ -273,8 +266,8 @@ fn a_server_that_ignores_range_is_restarted_cleanly() {
     let out = get(&server.url("/o"), dir.path(), &["-o", "-"]);
     assert_ok(&out);
     assert_eq!(
-        sha256(&out.stdout),
-        sha256(&body),
+        sha256_hex(&out.stdout),
+        sha256_hex(&body),
         "stdout skips what it wrote"
     );
     server.script([Fault::CutAfter(300_000), Fault::IgnoreRange]);
@@ -385,9 +378,9 @@ fn a_sha256_mismatch_exits_5_and_saves_nothing() {
     let body = object(50_000);
     let server = FaultyServer::start(body.clone());
     let dir = tempdir();
-    let wrong = sha256(b"something else");
+    let wrong = sha256_hex(b"something else");
     let out = get(&server.url("/o"), dir.path(), &["--sha256", &wrong]);
-    assert_refused(&out, 5, &["SHA-256 mismatch", &wrong, &sha256(&body)]);
+    assert_refused(&out, 5, &["SHA-256 mismatch", &wrong, &sha256_hex(&body)]);
     assert_only(dir.path(), &[]);
     // Also with --continue: bytes known to be wrong are not kept.
     let out = get(
@@ -400,7 +393,7 @@ fn a_sha256_mismatch_exits_5_and_saves_nothing() {
     assert_ok(&get(
         &server.url("/o"),
         dir.path(),
-        &["--sha256", &sha256(&body)],
+        &["--sha256", &sha256_hex(&body)],
     ));
     assert_only(dir.path(), &["o"]);
 
@@ -490,16 +483,16 @@ fn continue_resumes_an_interrupted_download_with_range_and_if_range() {
     assert_ok(&get(
         &url,
         dir.path(),
-        &["--continue", "--sha256", &sha256(&body)],
+        &["--continue", "--sha256", &sha256_hex(&body)],
     ));
     let resumed = server.requests().pop().unwrap();
     assert_eq!(
         resumed.header("range"),
         Some(format!("bytes={held}-").as_str())
     );
-    let etag = format!("\"{}\"", hex::encode(md5_of(&body)));
+    let etag = format!("\"{}\"", md5_hex(&body));
     assert_eq!(resumed.header("if-range"), Some(etag.as_str()));
-    assert_eq!(sha256_file(&dir.path().join("big.bin")), sha256(&body));
+    assert_eq!(sha256_file(&dir.path().join("big.bin")), sha256_hex(&body));
     assert_only(dir.path(), &["big.bin"]);
 }
 

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 /// `len` bytes that differ at every offset that matters: a 64 KiB random-looking
 /// block, with each copy stamped with its index, so a byte out of place (by
@@ -79,14 +79,10 @@ pub fn sha256_file(path: &Path) -> String {
             return String::from_utf8_lossy(&out.stdout)[..64].to_string();
         }
     }
-    let mut hasher = Sha256::new();
+    let mut hasher = sha2::Sha256::new();
     let mut file = std::fs::File::open(path).unwrap();
     std::io::copy(&mut file, &mut hasher).unwrap();
     hex::encode(hasher.finalize())
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// `cfsign ARGS` as a child process (scrubbed environment, like
@@ -123,14 +119,4 @@ pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bo
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The names in a folder, sorted.
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
