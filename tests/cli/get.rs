@@ -1,5 +1,6 @@
 //! `cfsign get`: byte-identical downloads, naming, signing, and every way a
-//! download can go wrong, against the fault-injecting server on loopback.
+//! download can go wrong, against `cfsign serve` and the fault-injecting
+//! server on loopback.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
