@@ -29,6 +29,8 @@ pub enum Command {
     Sign(SignArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).
+    Put(PutArgs),
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -155,6 +157,79 @@ pub struct VerifyArgs {
     pub cookie: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PutFormat {
+    /// One line per object: `uploaded FILE → URL (N bytes, sha256 HEX, etag ETAG)`.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "cfsign put [OPTIONS] FILE URL\n       cfsign put [OPTIONS] FILE... URL/\n       cfsign put [OPTIONS] - URL",
+    after_help = "A URL ending in / is a prefix: files go under it by name, folders (-r) \
+with their relative paths; `dist/` (trailing slash) uploads the folder's contents, `dist` the \
+folder itself. Without a key the URL is used as given (it may be signed already)."
+)]
+pub struct PutArgs {
+    /// Files to upload (- for stdin), then the object URL or a prefix ending in /.
+    #[arg(value_names = ["FILE", "URL"], required = true, num_args = 1..)]
+    pub paths: Vec<std::ffi::OsString>,
+
+    /// Upload the files in folders, keeping their relative paths.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Canned ACL to send as x-amz-acl.
+    #[arg(long, value_name = "ACL", default_value = crate::transfer::put::DEFAULT_ACL,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::transfer::put::CANNED_ACLS))]
+    pub acl: String,
+
+    /// Send no x-amz-acl header.
+    #[arg(long, conflicts_with = "acl")]
+    pub no_acl: bool,
+
+    /// Content-Type [default: guessed from the object's name].
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+
+    /// Cache-Control header of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+
+    /// An extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// User metadata `key=value`, sent as x-amz-meta-key (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+
+    /// Upload this many objects at a time.
+    #[arg(short, long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PutFormat::Text)]
+    pub format: PutFormat,
+
+    /// Show a progress bar even when stderr is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -175,6 +250,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Sign(args) => crate::commands::sign::run(args),
         Command::Verify(args) => crate::commands::verify::run(args),
+        Command::Put(args) => crate::commands::put::run(args),
     }
 }
 

@@ -8,3 +8,6 @@ mod sign;
 
 #[path = "cli/verify.rs"]
 mod verify;
+
+#[path = "cli/put.rs"]
+mod put;

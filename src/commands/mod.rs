@@ -1,6 +1,7 @@
 //! One module per subcommand. Each takes its parsed arguments and returns an
 //! exit code or an [`Error`](crate::Error).
 
+pub mod put;
 pub mod sign;
 pub mod verify;
 

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod progress;
+pub mod put;
 pub mod response;
 pub mod retry;
 pub mod signing;
