@@ -873,14 +873,15 @@ fn stream_file(
         let mut sent = 0u64;
         while sent < len {
             let want = (len - sent).min(SEND_CHUNK as u64) as usize;
-            let mut chunk = vec![0u8; want];
-            if let Err(e) = file.read_exact(&mut chunk) {
-                let e = if e.kind() == io::ErrorKind::UnexpectedEof {
-                    file_changed(&name, "became shorter")
-                } else {
-                    Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)))
-                };
-                return fail(&tx, e);
+            // Read into fresh, uninitialised capacity: nothing to zero first.
+            let mut chunk = Vec::with_capacity(want);
+            match (&mut file).take(want as u64).read_to_end(&mut chunk) {
+                Ok(n) if n == want => {}
+                Ok(_) => return fail(&tx, file_changed(&name, "became shorter")),
+                Err(e) => {
+                    let e = Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
+                    return fail(&tx, e);
+                }
             }
             md5.update(&chunk);
             sent += want as u64;
