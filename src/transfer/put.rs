@@ -524,9 +524,13 @@ pub async fn put(
                 if status.is_success() {
                     let answer = Answer::of(&response);
                     // The answer to a PUT is empty; read it so the connection can be reused.
-                    let _ = response.bytes().await;
-                    let md5 = match (&mut reader.handle).await {
-                        Ok(ReadEnd::Done(md5)) => md5,
+                    let _ = tokio::time::timeout(options.stall_timeout, response.bytes()).await;
+                    // A server that answers before reading the whole body
+                    // may leave the reader waiting: do not wait for ever.
+                    let md5 = match tokio::time::timeout(options.stall_timeout, &mut reader.handle)
+                        .await
+                    {
+                        Ok(Ok(ReadEnd::Done(md5))) => md5,
                         _ => {
                             if let Some(e) = reader.failure() {
                                 return Err(e);
@@ -561,7 +565,7 @@ pub async fn put(
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry::parse_retry_after(v, chrono::Utc::now()));
-                let body = read_bounded(response).await;
+                let body = read_bounded(response, options.stall_timeout).await;
                 if let Some(e) = reader.failure() {
                     return Err(e);
                 }
@@ -583,7 +587,12 @@ pub async fn put(
                     reason: format!(
                         "{}{}",
                         status.as_u16(),
-                        code.map(|(c, m)| format!(" {c}: {m}")).unwrap_or_default()
+                        code.map(|(c, m)| if m.is_empty() {
+                            format!(" {c}")
+                        } else {
+                            format!(" {c}: {m}")
+                        })
+                        .unwrap_or_default()
                     ),
                     retry_after,
                     refused: status
@@ -722,10 +731,10 @@ fn md5_etag(etag: &str) -> Option<&str> {
     (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }
 
-/// At most 64 KiB of an error answer.
-async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
+/// At most 64 KiB of an error answer, giving up after `patience`.
+async fn read_bounded(mut response: reqwest::Response, patience: Duration) -> Vec<u8> {
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(patience, response.chunk()).await {
         body.extend_from_slice(&chunk[..chunk.len().min(65536 - body.len())]);
         if body.len() >= 65536 {
             break;
@@ -1023,6 +1032,36 @@ mod tests {
             );
         }
         assert!(object_url("h/p/", &seg(&["a"])).is_err());
+    }
+
+    /// Drains a body fed by `stream_file`: the reader's outcome and the
+    /// error the body reported, if any.
+    async fn drain(path: &Path, len: u64) -> (Option<Error>, bool) {
+        use http_body_util::BodyExt;
+        let (body, reader) = stream_file(path, len, ProgressBar::hidden(), Activity::new());
+        let body_failed = body.collect().await.is_err();
+        let _ = reader.handle.await;
+        (reader.failure.lock().unwrap().take(), body_failed)
+    }
+
+    #[tokio::test]
+    async fn a_file_that_shrinks_or_grows_fails_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        let (failure, body_failed) = drain(&path, 1 << 20).await;
+        assert!(failure.is_none() && !body_failed);
+        for (len, how) in [((1 << 20) + 1, "became shorter"), ((1 << 20) - 1, "grew")] {
+            let (failure, body_failed) = drain(&path, len).await;
+            let e = failure.expect("a failure");
+            assert!(body_failed, "{how}");
+            assert_eq!(e.exit_code(), crate::error::exit::INTEGRITY);
+            assert!(
+                e.to_string().contains("file changed while uploading"),
+                "{e}"
+            );
+            assert!(e.to_string().contains(how), "{e}");
+        }
     }
 
     #[test]

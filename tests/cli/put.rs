@@ -639,3 +639,67 @@ fn progress_bar_only_on_a_terminal() {
     assert!(tty.contains("uploading"), "no bar on the terminal: {tty:?}");
     assert_eq!(server.object().len(), 1 << 20);
 }
+
+#[test]
+fn a_lasting_5xx_exits_4_after_the_last_attempt() {
+    let dir = tempdir();
+    let file = write(dir.path(), "a.txt", b"abc");
+    let server = FaultyServer::start(Vec::new());
+    let busy = Fault::Status(
+        503,
+        vec![("Retry-After".into(), "0".into())],
+        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+            .into(),
+    );
+    server.script(vec![busy; 5]);
+    let out = put().arg(&file).arg(server.url("/a.txt")).output().unwrap();
+    assert_refused(
+        &out,
+        4,
+        &["after 5 attempts", "503 SlowDown: Please reduce"],
+    );
+    assert_eq!(server.requests().len(), 5);
+}
+
+/// The library without the command line: an attempt that makes no progress
+/// is given up after `stall_timeout` and retried.
+#[test]
+fn library_put_retries_a_stalled_attempt() {
+    use cfsign::transfer::put::{PutOptions, Upload, put};
+    use cfsign::transfer::retry::RetryPolicy;
+    use cfsign::transfer::signing::UrlSigner;
+
+    let dir = tempdir();
+    let (path, bytes) = one_mib_file(dir.path());
+    let server = FaultyServer::start(Vec::new());
+    server.script([Fault::Hold(Duration::from_secs(3))]);
+    let upload = Upload {
+        name: "data.bin".into(),
+        path,
+        url: server.url("/lib.bin"),
+    };
+    let options = PutOptions {
+        stall_timeout: Duration::from_millis(300),
+        retry: RetryPolicy {
+            base_delay: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
+        ..PutOptions::default()
+    };
+    let client = cfsign::transfer::client::build(&Default::default()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let done = runtime
+        .block_on(put(
+            &client,
+            &UrlSigner::none(),
+            &upload,
+            &options,
+            &indicatif::ProgressBar::hidden(),
+        ))
+        .unwrap();
+    assert_eq!(done.attempts, 2);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(done.sha256, sha256_hex(&bytes));
+    assert!(done.etag_checked);
+}
