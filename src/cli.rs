@@ -19,6 +19,10 @@ use crate::sign::HashAlgorithm;
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Use this profile of the config file (~/.config/cfsign/config.toml).
+    #[arg(long, global = true, value_name = "NAME", env = "CFSIGN_PROFILE")]
+    pub profile: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -31,6 +35,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).
     Put(PutArgs),
+    /// Make a CloudFront-ready key pair (private PKCS#8 PEM + public PEM).
+    Keygen(KeygenArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
@@ -230,6 +240,36 @@ pub struct PutArgs {
     pub policy: PolicyArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    /// RSA-2048 (signs with SHA-1 by default, like every CloudFront SDK).
+    Rsa,
+    /// ECDSA P-256 (signs with SHA-256).
+    Ecdsa,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value_t = KeyType::Rsa)]
+    pub r#type: KeyType,
+
+    /// Folder to write private_key.pem and public_key.pem into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Prefix for the file names (e.g. `prod-` gives prod-private_key.pem).
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit code, printing errors as one line on stderr.
 pub fn main() -> ExitCode {
@@ -247,10 +287,33 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let profile = || crate::profile::load(cli.profile.as_deref());
     match cli.command {
-        Command::Sign(args) => crate::commands::sign::run(args),
+        Command::Sign(mut args) => {
+            if let Some(p) = profile()? {
+                p.apply(&mut args.key, &mut args.policy);
+                for url in args.urls.iter_mut().chain(args.url_flags.iter_mut()) {
+                    *url = p.expand_url(url);
+                }
+            }
+            crate::commands::sign::run(args)
+        }
         Command::Verify(args) => crate::commands::verify::run(args),
-        Command::Put(args) => crate::commands::put::run(args),
+        Command::Put(mut args) => {
+            if let Some(p) = profile()? {
+                p.apply(&mut args.key, &mut args.policy);
+                // The URL comes last; a profile's domain completes a bare path.
+                if let [_, .., url] = args.paths.as_mut_slice() {
+                    if let Some(expanded) = url.to_str().map(|u| p.expand_url(u)) {
+                        *url = expanded.into();
+                    }
+                }
+            }
+            crate::commands::put::run(args)
+        }
+        Command::Keygen(args) => crate::commands::keygen::run(args),
+        Command::Completions(args) => crate::commands::docs::completions(args),
+        Command::Man => crate::commands::docs::man(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`sign::SignedPolicy`] to URLs or turn it into cookies.
 
 pub mod error;
+pub mod profile;
 pub mod sign;
 pub mod time;
 pub mod transfer;

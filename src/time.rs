@@ -33,7 +33,7 @@ pub enum TimeError {
     )]
     Past(String, String),
     #[error(
-        "the start time {0} (when the URL becomes active) must be before the expiration {1}: pass an earlier --date-greater-than or a later expiry"
+        "the start time {0} (--date-greater-than, when the URL becomes active) must be before the expiration {1} (--date-less-than or --expires-in)"
     )]
     StartNotBeforeExpiry(String, String),
 }

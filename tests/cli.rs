@@ -6,8 +6,17 @@ mod support;
 #[path = "cli/sign.rs"]
 mod sign;
 
+#[path = "cli/vectors.rs"]
+mod vectors;
+
 #[path = "cli/verify.rs"]
 mod verify;
+
+#[path = "cli/keygen.rs"]
+mod keygen;
+
+#[path = "cli/profile.rs"]
+mod profile;
 
 #[path = "cli/put.rs"]
 mod put;

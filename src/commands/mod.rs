@@ -1,6 +1,8 @@
 //! One module per subcommand. Each takes its parsed arguments and returns an
 //! exit code or an [`Error`](crate::Error).
 
+pub mod docs;
+pub mod keygen;
 pub mod put;
 pub mod sign;
 pub mod verify;

@@ -22,7 +22,6 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let key_from_stdin =
         KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin);
     let inputs = collect_urls(&args, key_from_stdin)?;
-    let signer = config::required_signer(&args.key)?;
 
     // Validate everything first: wire form, reserved names, policy coverage.
     let mut jobs = Vec::with_capacity(inputs.len());
@@ -47,6 +46,9 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         jobs.push((wire, policy));
     }
 
+    // The key is loaded only once the input is known to be good, so that a
+    // bad URL is reported alone (without, say, a key-size warning first).
+    let signer = config::required_signer(&args.key)?;
     let output = Output {
         format: args.format,
         cookie_domain: args.cookie_domain,

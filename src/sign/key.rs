@@ -85,11 +85,65 @@ impl fmt::Debug for Passphrase {
 }
 
 /// A private key CloudFront can verify signatures of: RSA (PKCS#1 v1.5) or
-/// ECDSA on P-256. Both inner types wipe their secrets on drop.
+/// ECDSA on P-256. The inner types wipe their secrets on drop.
 #[derive(Clone)]
 pub enum PrivateKey {
-    Rsa(Box<RsaPrivateKey>),
+    Rsa(Box<RsaKey>),
     EcdsaP256(p256::ecdsa::SigningKey),
+}
+
+/// An RSA private key, with OpenSSL's copy of it when that backend is built
+/// in (OpenSSL signs about seven times faster; both give identical bytes).
+#[derive(Clone)]
+pub struct RsaKey {
+    key: RsaPrivateKey,
+    #[cfg(feature = "openssl")]
+    fast: openssl::pkey::PKey<openssl::pkey::Private>,
+}
+
+impl RsaKey {
+    fn new(key: RsaPrivateKey) -> Result<Self, KeyError> {
+        #[cfg(feature = "openssl")]
+        {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            let der = key
+                .to_pkcs1_der()
+                .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into()))?;
+            let fast = openssl::rsa::Rsa::private_key_from_der(der.as_bytes())
+                .and_then(openssl::pkey::PKey::from_rsa)
+                .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into()))?;
+            Ok(RsaKey { key, fast })
+        }
+        #[cfg(not(feature = "openssl"))]
+        Ok(RsaKey { key })
+    }
+
+    fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
+        #[cfg(feature = "openssl")]
+        {
+            use openssl::hash::MessageDigest;
+            let md = match hash {
+                HashAlgorithm::Sha1 => MessageDigest::sha1(),
+                HashAlgorithm::Sha256 => MessageDigest::sha256(),
+            };
+            let mut signer = openssl::sign::Signer::new(md, &self.fast)
+                .expect("OpenSSL accepts an RSA key with SHA-1 or SHA-256");
+            signer
+                .sign_oneshot_to_vec(message)
+                .expect("PKCS#1 v1.5 signing with a loaded key cannot fail")
+        }
+        #[cfg(not(feature = "openssl"))]
+        self.sign_pure(message, hash)
+    }
+
+    /// The pure-Rust signer (with blinding); the reference for the fast path.
+    #[cfg(any(test, not(feature = "openssl")))]
+    fn sign_pure(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
+        let (scheme, digest) = rsa_scheme(message, hash);
+        self.key
+            .sign_with_rng(&mut rand::thread_rng(), scheme, &digest)
+            .expect("PKCS#1 v1.5 signing with a loaded key and a SHA digest cannot fail")
+    }
 }
 
 impl fmt::Debug for PrivateKey {
@@ -125,10 +179,14 @@ impl PrivateKey {
         private_from_der(bytes, passphrase)
     }
 
+    fn rsa(key: RsaPrivateKey) -> Result<Self, KeyError> {
+        Ok(PrivateKey::Rsa(Box::new(RsaKey::new(key)?)))
+    }
+
     /// "RSA-2048", "ECDSA P-256": what the key is, for messages.
     pub fn describe(&self) -> String {
         match self {
-            PrivateKey::Rsa(k) => format!("RSA-{}", k.size() * 8),
+            PrivateKey::Rsa(k) => format!("RSA-{}", k.key.n().bits()),
             PrivateKey::EcdsaP256(_) => "ECDSA P-256".to_string(),
         }
     }
@@ -136,7 +194,7 @@ impl PrivateKey {
     /// The RSA modulus size in bits, `None` for ECDSA keys.
     pub fn rsa_bits(&self) -> Option<usize> {
         match self {
-            PrivateKey::Rsa(k) => Some(k.n().bits()),
+            PrivateKey::Rsa(k) => Some(k.key.n().bits()),
             PrivateKey::EcdsaP256(_) => None,
         }
     }
@@ -153,7 +211,7 @@ impl PrivateKey {
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
         match self {
-            PrivateKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+            PrivateKey::Rsa(k) => PublicKey::Rsa(k.key.to_public_key()),
             PrivateKey::EcdsaP256(k) => PublicKey::EcdsaP256(*k.verifying_key()),
         }
     }
@@ -162,11 +220,7 @@ impl PrivateKey {
     /// ECDSA with a DER-encoded signature (RFC 6979 nonces).
     pub fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
         match self {
-            PrivateKey::Rsa(k) => {
-                let (scheme, digest) = rsa_scheme(message, hash);
-                k.sign_with_rng(&mut rand::thread_rng(), scheme, &digest)
-                    .expect("PKCS#1 v1.5 signing with a loaded key and a SHA digest cannot fail")
-            }
+            PrivateKey::Rsa(k) => k.sign(message, hash),
             PrivateKey::EcdsaP256(k) => {
                 let digest = digest(message, hash);
                 let sig: p256::ecdsa::Signature = k
@@ -298,8 +352,8 @@ fn private_from_pem_block(
         "PRIVATE KEY" => private_from_pkcs8(der),
         "ENCRYPTED PRIVATE KEY" => private_from_encrypted_pkcs8(der, passphrase),
         "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(der)
-            .map(|k| PrivateKey::Rsa(Box::new(k)))
-            .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into())),
+            .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into()))
+            .and_then(PrivateKey::rsa),
         "EC PRIVATE KEY" => private_from_sec1(der),
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Err(KeyError::PublicKey("public key")),
         "CERTIFICATE" => Err(KeyError::PublicKey("certificate")),
@@ -319,7 +373,7 @@ fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<Priva
         return private_from_encrypted_pkcs8(der, passphrase);
     }
     if let Ok(k) = RsaPrivateKey::from_pkcs1_der(der) {
-        return Ok(PrivateKey::Rsa(Box::new(k)));
+        return PrivateKey::rsa(k);
     }
     if sec1::EcPrivateKey::from_der(der).is_ok() {
         return private_from_sec1(der);
@@ -349,8 +403,8 @@ fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
     let oid = info.algorithm.oid;
     if oid == RSA_ENCRYPTION {
         RsaPrivateKey::from_pkcs8_der(der)
-            .map(|k| PrivateKey::Rsa(Box::new(k)))
             .map_err(|_| KeyError::Malformed("PRIVATE KEY (RSA)".into()))
+            .and_then(PrivateKey::rsa)
     } else if oid == EC_PUBLIC_KEY {
         let curve = info
             .algorithm
@@ -418,5 +472,49 @@ fn algorithm_name(oid: Oid) -> String {
         o if o == ED448 => "Ed448".into(),
         o if o == RSASSA_PSS => "RSA-PSS".into(),
         o => format!("algorithm {o}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// The fast (OpenSSL) and pure-Rust RSA signers give the same bytes, and
+    /// every signature verifies with the public key.
+    #[test]
+    fn rsa_backends_agree() {
+        for name in ["rsa2048-pkcs8.pem", "rsa3072-pkcs8.pem"] {
+            let PrivateKey::Rsa(key) = PrivateKey::from_bytes(&fixture(name), None).unwrap() else {
+                panic!("{name} is RSA");
+            };
+            let public = PublicKey::Rsa(key.key.to_public_key());
+            for hash in [HashAlgorithm::Sha1, HashAlgorithm::Sha256] {
+                for message in [&b""[..], b"{\"Statement\":[]}", &[0xff; 300]] {
+                    let fast = key.sign(message, hash);
+                    assert_eq!(fast, key.sign_pure(message, hash), "{name} {hash}");
+                    assert!(public.verify(message, hash, &fast));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let key = PrivateKey::from_bytes(&fixture("rsa2048-pkcs8.pem"), None).unwrap();
+        assert_eq!(format!("{key:?}"), "PrivateKey(RSA-2048, redacted)");
+        let key = PrivateKey::from_bytes(&fixture("ec-p256-sec1.pem"), None).unwrap();
+        assert_eq!(format!("{key:?}"), "PrivateKey(ECDSA P-256, redacted)");
+        assert_eq!(
+            format!("{:?}", Passphrase::new("hunter2")),
+            "Passphrase(redacted)"
+        );
     }
 }

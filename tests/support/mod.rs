@@ -25,15 +25,38 @@ pub fn fixtures() -> PathBuf {
 /// here so that the "readable by others" warning does not fire in every test.
 pub fn key(name: &str) -> PathBuf {
     static PERMS: Once = Once::new();
-    PERMS.call_once(|| {
-        #[cfg(unix)]
-        for entry in std::fs::read_dir(fixtures().join("keys")).unwrap() {
-            use std::os::unix::fs::PermissionsExt;
-            let path = entry.unwrap().path();
+    PERMS.call_once(|| make_private(&fixtures().join("keys"), |_| true));
+    fixtures().join("keys").join(name)
+}
+
+/// A key (or other file) of the AWS CLI's shared vectors in
+/// `tests/fixtures/awscli/`; its `.pem` files are made 0600 like [`key`]'s.
+pub fn awscli_fixture(name: &str) -> PathBuf {
+    static PERMS: Once = Once::new();
+    let dir = fixtures().join("awscli");
+    PERMS.call_once(|| make_private(&dir, |p| p.extension().is_some_and(|e| e == "pem")));
+    dir.join(name)
+}
+
+/// Sets mode 0600 on the files of `dir` that `select` picks (Unix only).
+fn make_private(dir: &Path, select: fn(&Path) -> bool) {
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(dir).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = entry.unwrap().path();
+        if select(&path) {
             let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         }
-    });
-    fixtures().join("keys").join(name)
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, select);
+}
+
+/// Reads and parses a JSON file under `tests/fixtures/`.
+pub fn fixture_json<T: serde::de::DeserializeOwned>(relative: &str) -> T {
+    let path = fixtures().join(relative);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn key_arg(name: &str) -> String {
@@ -133,4 +156,31 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
 
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// `Set-Cookie:` lines as (name, value) pairs, in order; every line must be a
+/// `Set-Cookie:` line (blank lines between URLs are skipped).
+pub fn set_cookies(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let rest = line
+                .strip_prefix("Set-Cookie: ")
+                .unwrap_or_else(|| panic!("not a Set-Cookie line: {line}"));
+            let pair = rest.split(';').next().unwrap();
+            let (n, v) = pair
+                .split_once('=')
+                .unwrap_or_else(|| panic!("cookie without `=`: {line}"));
+            (n.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Seconds since the Unix epoch, from the system clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }

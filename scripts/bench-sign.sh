@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# scripts/bench-sign.sh — time the `cfsign sign` process against the AWS CLI
+# and the usual openssl shell loop, and measure batch throughput.
+#
+# Usage:  bash scripts/bench-sign.sh [--runs N] [--batch-runs M] [--no-targets]   (any cwd)
+#
+#   --runs N        interleaved rounds for the single-URL and openssl-loop
+#                   comparisons (default 15)
+#   --batch-runs M  interleaved rounds for the 10,000-URL batches (default 5)
+#   --no-targets    only report; do not fail when a target is missed
+#
+# Steps (all from the repo root, after `cargo build --release`):
+#   1. one URL: `cfsign sign --url U --key-pair-id K --private-key
+#      file://tests/fixtures/keys/rsa2048-pkcs1.pem --date-less-than 2030-01-01`
+#      against `aws cloudfront sign` with the same arguments (run with an empty
+#      AWS config; a pyenv shim is resolved to the real `aws` so its own start-up
+#      is not counted). Both outputs must be the same URL. Skipped, with how to
+#      install it, when `aws` is missing.
+#   2. 200 URLs: `cfsign sign --date-less-than 2030-01-01 < urls` against the
+#      usual shell loop (`printf policy | openssl dgst -sha1 -sign key |
+#      openssl base64 -A | tr -- '+=/' '-_~'` per URL). Outputs must be equal.
+#   3. 10,000 URLs on stdin: canned policies (one RSA-2048 signature per URL)
+#      and one wildcard policy (`--resource 'https://…/assets/*'`, one
+#      signature in all); each run must print 10,000 lines.
+# Every process is timed wall-clock by scripts/bench_timer.py
+# (time.perf_counter around subprocess.run); cases run interleaved, rotated
+# each round; figures are medians and ratios of medians. For the canned batch
+# the CPU time per URL (getrusage) is shown too, with the rate it allows on
+# idle cores: on a shared machine the wall-clock rate depends on the load.
+#
+# Targets (exit 1 when one is missed, unless --no-targets):
+#   aws / cfsign (one process) >= 100; canned >= 1,000 URLs/s;
+#   one wildcard policy >= 100,000 URLs/s.
+# Tools: bash, cargo, python3 (stdlib), openssl; aws (awscli) optional.
+set -euo pipefail
+
+RUNS=15
+BATCH_RUNS=5
+TARGETS=1
+while (($#)); do
+  case "$1" in
+    --runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
+    --batch-runs) BATCH_RUNS=${2:?--batch-runs needs a number}; shift 2 ;;
+    --no-targets) TARGETS=0; shift ;;
+    -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench-sign.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TIMER=(python3 scripts/bench_timer.py)
+KEY=tests/fixtures/keys/rsa2048-pkcs1.pem
+KPID=K2JCJMDEHXQW5F
+EXPIRES=1893456000 # 2030-01-01T00:00:00Z, what --date-less-than 2030-01-01 means
+HOST=https://d111111abcdef8.cloudfront.net
+BATCH=10000
+LOOP_URLS=200
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+die() { echo "bench-sign.sh: FAIL: $*" >&2; exit 1; }
+note() { echo "bench-sign.sh: $*" >&2; }
+for tool in cargo python3 openssl; do command -v "$tool" >/dev/null || die "$tool not found"; done
+
+note "cargo build --release"
+cargo build --release --quiet
+BIN=$ROOT/target/release/cfsign
+note "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# A value of the timer's TSV output: field $2 (2 = median s) of case $1 in file $3.
+field() { awk -F'\t' -v n="$1" -v f="$2" '$1 == n { print $f }' "$3"; }
+# Quote an argv for bench_timer's shlex.
+q() { printf '%q ' "$@"; }
+# Arithmetic on decimals.
+calc() { python3 -c "print(f'{$1:$2}')"; }
+
+declare -A RESULT   # summary figures
+FAILED=()
+
+# ------------------------------------------------------------ 1. one process
+URL="$HOST/images/photo.jpg"
+SIGN_ARGS=(--url "$URL" --key-pair-id "$KPID" --private-key "file://$KEY" --date-less-than 2030-01-01)
+AWS=$(command -v aws || true)
+if [[ -n $AWS ]] && [[ $AWS == */shims/aws ]] && command -v pyenv >/dev/null; then
+  AWS=$(pyenv which aws) # the shim re-executes pyenv first; time aws itself
+fi
+if [[ -z $AWS ]]; then
+  note "aws not found: skipping the AWS CLI comparison (install it with: python3 -m pip install awscli)"
+  RESULT[one]="skipped (no aws)"
+else
+  note "1/3: one URL, cfsign vs $("$AWS" --version 2>&1 | cut -d' ' -f1), $RUNS interleaved runs"
+  export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1
+  mkdir "$TMP/one"
+  "${TIMER[@]}" --runs "$RUNS" --keep-output "$TMP/one" \
+    --case "cfsign|-|1|$(q "$BIN" sign "${SIGN_ARGS[@]}")" \
+    --case "aws|-|1|$(q "$AWS" cloudfront sign "${SIGN_ARGS[@]}")" >"$TMP/one.tsv"
+  # The AWS CLI prints no final newline; cfsign does.
+  [[ $(cat "$TMP/one/cfsign.out") == "$(cat "$TMP/one/aws.out")" ]] ||
+    die "cfsign and aws printed different URLs: $(cat "$TMP/one/cfsign.out") vs $(cat "$TMP/one/aws.out")"
+  t_cf=$(field cfsign 2 "$TMP/one.tsv")
+  t_aws=$(field aws 2 "$TMP/one.tsv")
+  ratio=$(calc "$t_aws / $t_cf" .0f)
+  RESULT[one_cf]=$(calc "$t_cf * 1e3" .1f)
+  RESULT[one_aws]=$(calc "$t_aws * 1e3" .1f)
+  RESULT[one]=$ratio
+  python3 -c "import sys; sys.exit(0 if $t_aws / $t_cf >= 100 else 1)" ||
+    FAILED+=("one process: aws/cfsign = ${ratio}x < 100x")
+fi
+
+# ------------------------------------------------------------ URL lists
+python3 - "$HOST" "$BATCH" >"$TMP/urls.txt" <<'EOF'
+import sys
+host, n = sys.argv[1], int(sys.argv[2])
+kinds = ["jpg", "png", "mp4", "css", "js"]
+for i in range(n):
+    q = f"?v={i % 7}" if i % 3 == 0 else ""
+    print(f"{host}/assets/{i // 100:03d}/file-{i:05d}.{kinds[i % 5]}{q}")
+EOF
+head -n "$LOOP_URLS" "$TMP/urls.txt" >"$TMP/urls-small.txt"
+
+# ------------------------------------------------------------ 2. openssl loop
+cat >"$TMP/openssl-loop.sh" <<'EOF'
+# The usual shell recipe: one canned policy, three processes per URL.
+while IFS= read -r url; do
+  policy='{"Statement":[{"Resource":"'"$url"'","Condition":{"DateLessThan":{"AWS:EpochTime":'"$EXPIRES"'}}}]}'
+  sig=$(printf '%s' "$policy" | openssl dgst -sha1 -sign "$KEY" | openssl base64 -A | tr -- '+=/' '-_~')
+  sep='?'; [[ $url == *\?* ]] && sep='&'
+  printf '%s%sExpires=%s&Signature=%s&Key-Pair-Id=%s\n' "$url" "$sep" "$EXPIRES" "$sig" "$KPID"
+done
+EOF
+note "2/3: $LOOP_URLS URLs, cfsign vs openssl shell loop, $RUNS interleaved runs"
+mkdir "$TMP/loop"
+export EXPIRES KEY KPID
+"${TIMER[@]}" --runs "$RUNS" --keep-output "$TMP/loop" \
+  --case "cfsign|$TMP/urls-small.txt|$LOOP_URLS|$(q "$BIN" sign --key-pair-id "$KPID" --private-key "$KEY" --date-less-than 2030-01-01)" \
+  --case "openssl|$TMP/urls-small.txt|$LOOP_URLS|$(q bash "$TMP/openssl-loop.sh")" >"$TMP/loop.tsv"
+cmp -s "$TMP/loop/cfsign.out" "$TMP/loop/openssl.out" ||
+  die "cfsign and the openssl loop signed differently: diff $TMP/loop/{cfsign,openssl}.out"
+t_cf=$(field cfsign 2 "$TMP/loop.tsv")
+t_ssl=$(field openssl 2 "$TMP/loop.tsv")
+RESULT[loop]=$(calc "$t_ssl / $t_cf" .1f)
+RESULT[loop_cf]=$(calc "$LOOP_URLS / $t_cf" ,.0f)
+RESULT[loop_ssl]=$(calc "$LOOP_URLS / $t_ssl" ,.0f)
+
+# ------------------------------------------------------------ 3. batches
+note "3/3: $BATCH URLs from stdin, canned vs one wildcard policy, $BATCH_RUNS interleaved runs"
+"${TIMER[@]}" --runs "$BATCH_RUNS" \
+  --case "canned|$TMP/urls.txt|$BATCH|$(q "$BIN" sign --key-pair-id "$KPID" --private-key "$KEY" --date-less-than 2030-01-01)" \
+  --case "wildcard|$TMP/urls.txt|$BATCH|$(q "$BIN" sign --key-pair-id "$KPID" --private-key "$KEY" --date-less-than 2030-01-01 --resource "$HOST/assets/*")" \
+  >"$TMP/batch.tsv"
+canned=$(calc "$BATCH / $(field canned 2 "$TMP/batch.tsv")" .0f)
+wild=$(calc "$BATCH / $(field wildcard 2 "$TMP/batch.tsv")" .0f)
+RESULT[canned]=$canned
+RESULT[wild]=$wild
+# CPU per URL (user + sys, median run) and the rate that would give on idle cores.
+cpu_ms=$(calc "$(field canned 6 "$TMP/batch.tsv") * 1e3 / $BATCH" .2f)
+RESULT[canned_cpu]="$cpu_ms ms CPU/URL, $(calc "$(nproc) * 1e3 / $cpu_ms" ,.0f) URLs/s on $(nproc) idle cores"
+((canned >= 1000)) || FAILED+=("canned RSA-2048 batch: $canned URLs/s < 1,000")
+((wild >= 100000)) || FAILED+=("one wildcard policy: $wild URLs/s < 100,000")
+
+# ------------------------------------------------------------ summary
+fmt() { python3 -c "print(f'{$1:,}')"; }
+echo
+echo "cfsign sign benchmark — $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), medians"
+printf '%-44s %-28s %s\n' "case" "result" "target"
+if [[ ${RESULT[one]} == skipped* ]]; then
+  printf '%-44s %-28s %s\n' "one URL: aws cloudfront sign / cfsign" "${RESULT[one]}" ">= 100x"
+else
+  printf '%-44s %-28s %s\n' "one URL: cfsign, aws (ms per process)" "${RESULT[one_cf]} ms, ${RESULT[one_aws]} ms" ""
+  printf '%-44s %-28s %s\n' "one URL: aws cloudfront sign / cfsign" "${RESULT[one]}x" ">= 100x"
+fi
+printf '%-44s %-28s %s\n' "$LOOP_URLS URLs: openssl loop, cfsign (URLs/s)" "${RESULT[loop_ssl]}, ${RESULT[loop_cf]}" ""
+printf '%-44s %-28s %s\n' "$LOOP_URLS URLs: openssl loop / cfsign" "${RESULT[loop]}x" ""
+printf '%-44s %-28s %s\n' "$(fmt "$BATCH") URLs, canned RSA-2048 SHA-1" "$(fmt "$canned") URLs/s" ">= 1,000"
+printf '%-44s %s\n' "  canned: CPU cost, and the idle ceiling" "${RESULT[canned_cpu]}"
+printf '%-44s %-28s %s\n' "$(fmt "$BATCH") URLs, one wildcard policy" "$(fmt "$wild") URLs/s" ">= 100,000"
+
+if ((${#FAILED[@]})); then
+  for f in "${FAILED[@]}"; do echo "target missed: $f"; done
+  ((TARGETS)) && exit 1
+fi
+exit 0

@@ -1,0 +1,207 @@
+//! Named profiles in `~/.config/cfsign/config.toml` (or `$CFSIGN_CONFIG`):
+//! defaults for the key pair ID, key file, expiry and distribution domain.
+//! Flags override the environment, which overrides the profile.
+//!
+//! ```toml
+//! [profile.default]
+//! key_pair_id = "K2JCJMDEHXQW5F"
+//! private_key = "~/.config/cfsign/private_key.pem"
+//! expires_in = "15m"
+//! domain = "d111111abcdef8.cloudfront.net"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::{KeyArgs, PolicyArgs};
+use crate::config::{ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE, io_reason};
+use crate::error::Error;
+use crate::time::HumanDuration;
+
+pub const ENV_CONFIG: &str = "CFSIGN_CONFIG";
+pub const ENV_PROFILE: &str = "CFSIGN_PROFILE";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profile: BTreeMap<String, Profile>,
+}
+
+/// One profile's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub key_pair_id: Option<Spanned<String>>,
+    pub private_key: Option<Spanned<String>>,
+    pub expires_in: Option<Spanned<String>>,
+    pub domain: Option<Spanned<String>>,
+}
+
+/// The config file's path: `$CFSIGN_CONFIG`, else
+/// `$XDG_CONFIG_HOME/cfsign/config.toml`, else `~/.config/cfsign/config.toml`.
+pub fn config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(ENV_CONFIG).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("cfsign/config.toml"))
+}
+
+/// A profile and where it came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub profile: Profile,
+    path: PathBuf,
+    text: String,
+}
+
+/// Loads the selected profile (`--profile`, else `$CFSIGN_PROFILE`, else
+/// `default` if the file has one). Naming a profile that does not exist is an
+/// error; having no config file at all is not, unless a profile was named.
+pub fn load(selected: Option<&str>) -> Result<Option<Loaded>, Error> {
+    let env_selected = std::env::var(ENV_PROFILE).ok().filter(|v| !v.is_empty());
+    let selected = selected.map(str::to_string).or(env_selected);
+    let Some(path) = config_path() else {
+        return match selected {
+            Some(name) => Err(Error::usage(format!(
+                "profile `{name}` selected, but no config file: set ${ENV_CONFIG} or HOME"
+            ))),
+            None => Ok(None),
+        };
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && selected.is_none() => {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::usage(format!(
+                "cannot read the config file {}: {}",
+                path.display(),
+                io_reason(&e)
+            )));
+        }
+    };
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
+        Error::usage(format!("{}:{line}: {message}", path.display()))
+    })?;
+    let name = selected.clone().unwrap_or_else(|| "default".to_string());
+    let Some(profile) = file.profile.get(&name).cloned() else {
+        return match selected {
+            Some(_) => Err(Error::usage(format!(
+                "{}: no [profile.{name}] (profiles: {})",
+                path.display(),
+                file.profile.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))),
+            None => Ok(None),
+        };
+    };
+    let loaded = Loaded {
+        profile,
+        path,
+        text,
+    };
+    loaded.validate()?;
+    Ok(Some(loaded))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Loaded {
+    fn at(&self, value: &Spanned<String>, message: impl std::fmt::Display) -> Error {
+        Error::usage(format!(
+            "{}:{}: {message}",
+            self.path.display(),
+            line_of(&self.text, value.span().start)
+        ))
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if let Some(v) = &self.profile.expires_in {
+            v.get_ref()
+                .parse::<HumanDuration>()
+                .map_err(|e| self.at(v, e))?;
+        }
+        if let Some(v) = &self.profile.key_pair_id {
+            v.get_ref()
+                .parse::<crate::sign::KeyPairId>()
+                .map_err(|e| self.at(v, e))?;
+        }
+        if let Some(v) = &self.profile.domain {
+            if v.get_ref().is_empty()
+                || !v.get_ref().bytes().all(|b| b.is_ascii_graphic())
+                || v.get_ref().contains('/')
+            {
+                return Err(self.at(
+                    v,
+                    "domain must be a host name such as d111111abcdef8.cloudfront.net",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills what the flags and environment left unset.
+    pub fn apply(&self, key: &mut KeyArgs, policy: &mut PolicyArgs) {
+        if key.key_pair_id.is_none() {
+            key.key_pair_id = self
+                .profile
+                .key_pair_id
+                .as_ref()
+                .map(|v| v.get_ref().clone());
+        }
+        let env_key = [ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+        if key.private_key.is_none() && !env_key {
+            key.private_key = self
+                .profile
+                .private_key
+                .as_ref()
+                .map(|v| expand_home(v.get_ref()));
+        }
+        if policy.expires_in.is_none() && policy.date_less_than.is_none() && policy.policy.is_none()
+        {
+            policy.expires_in = self
+                .profile
+                .expires_in
+                .as_ref()
+                .map(|v| v.get_ref().clone());
+        }
+    }
+
+    /// Completes a path-only URL (`/videos/a.mp4`) with the profile's domain.
+    pub fn expand_url(&self, url: &str) -> String {
+        match (&self.profile.domain, url.starts_with('/')) {
+            (Some(domain), true) => format!("https://{}{url}", domain.get_ref()),
+            _ => url.to_string(),
+        }
+    }
+}
+
+fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest).display().to_string(),
+        _ => path.to_string(),
+    }
+}
