@@ -703,3 +703,32 @@ fn library_put_retries_a_stalled_attempt() {
     assert_eq!(done.sha256, sha256_hex(&bytes));
     assert!(done.etag_checked);
 }
+
+#[test]
+fn a_profile_supplies_the_key() {
+    let dir = tempdir();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile.default]\nkey_pair_id = \"{KEY_ID}\"\nprivate_key = \"{}\"\n",
+            key("rsa2048-pkcs8.pem").display()
+        ),
+    )
+    .unwrap();
+    let file = write(dir.path(), "a.txt", b"profiled");
+    let server = FaultyServer::start(Vec::new());
+    let out = put()
+        .env("CFSIGN_CONFIG", &config)
+        .arg(&file)
+        .arg(server.url("/a.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let target = only_request(&server).target;
+    assert!(target.starts_with("/a.txt?Expires="), "{target}");
+    assert!(
+        target.ends_with(&format!("&Key-Pair-Id={KEY_ID}")),
+        "{target}"
+    );
+}
