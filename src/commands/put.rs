@@ -148,7 +148,8 @@ async fn upload_all(
     let multi = &multi;
     let mut results = futures_util::stream::iter(uploads)
         .map(|upload| {
-            let bar = multi.add(progress::bar(mode, Some(0), &upload.name));
+            let size = std::fs::metadata(&upload.path).map_or(0, |m| m.len());
+            let bar = multi.add(progress::bar(mode, Some(size), &upload.name));
             async move {
                 let result = put::put(client, signer, upload, options, &bar).await;
                 bar.finish_and_clear();

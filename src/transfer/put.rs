@@ -474,161 +474,31 @@ pub async fn put(
     options: &PutOptions,
     progress: &ProgressBar,
 ) -> Result<Uploaded, Error> {
-    let name = upload.name.as_str();
-    let runtime_err =
-        |e: io::Error| Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
-    let before = Snapshot::of(&upload.path).map_err(runtime_err)?;
-    if before.len > MAX_OBJECT_SIZE {
-        return Err(too_big(Path::new(name), before.len));
-    }
-
-    progress.set_length(before.len);
-    progress.set_message(format!("hashing {name}"));
-    let (len, sha256) = {
-        let path = upload.path.clone();
-        let bar = progress.clone();
-        tokio::task::spawn_blocking(move || sha256_file(&path, &bar))
-            .await
-            .map_err(|e| Error::Runtime(format!("hashing {name} failed: {e}")))?
-            .map_err(runtime_err)?
-    };
-    if len > MAX_OBJECT_SIZE {
-        return Err(too_big(Path::new(name), len));
-    }
-    let sha256 = hex::encode(sha256);
-    let headers = request_headers(upload, options, len, &sha256);
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let shown_url = display_url(&upload.url);
-
+    let object = Hashed::first_pass(upload, options, progress).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let url = signer.sign(&upload.url)?;
-        progress.set_length(len);
-        progress.set_position(0);
-        progress.set_message(format!("uploading {name}"));
-
-        let activity = Activity::new();
-        let (body, mut reader) = stream_file(&upload.path, len, progress.clone(), activity.clone());
-        let request = client
-            .put(&url)
-            .headers(headers.clone())
-            .body(reqwest::Body::wrap(body));
-        let failure = match watch(request.send(), &activity, options.stall_timeout).await {
-            Ok(response) => {
-                let status = response.status();
-                if status.is_success() {
-                    let answer = Answer::of(&response);
-                    // The answer to a PUT is empty; read it so the connection can be reused.
-                    let _ = tokio::time::timeout(options.stall_timeout, response.bytes()).await;
-                    // A server that answers before reading the whole body
-                    // may leave the reader waiting: do not wait for ever.
-                    let md5 = match tokio::time::timeout(options.stall_timeout, &mut reader.handle)
-                        .await
-                    {
-                        Ok(Ok(ReadEnd::Done(md5))) => md5,
-                        _ => {
-                            if let Some(e) = reader.failure() {
-                                return Err(e);
-                            }
-                            return Err(Error::Network(format!(
-                                "PUT {shown_url}: the server answered {status} before the whole body was sent"
-                            )));
-                        }
-                    };
-                    let md5 = hex::encode(md5);
-                    let etag_checked = answer.check_etag(&md5, &shown_url)?;
-                    if Snapshot::of(&upload.path).ok().as_ref() != Some(&before) {
-                        return Err(file_changed(
-                            name,
-                            "was modified during the upload, so the object may be a mix of old and new bytes",
-                        ));
-                    }
-                    return Ok(Uploaded {
-                        source: upload.name.clone(),
-                        url: shown_url,
-                        bytes: len,
-                        sha256,
-                        md5,
-                        etag: answer.etag,
-                        etag_checked,
-                        content_type,
-                        attempts: attempt,
-                    });
-                }
-                let retry_after = response
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::parse_retry_after(v, chrono::Utc::now()));
-                let body = read_bounded(response, options.stall_timeout).await;
-                if let Some(e) = reader.failure() {
-                    return Err(e);
-                }
-                let code = response::error_code_and_message(&body);
-                if status.as_u16() == 400
-                    && code
-                        .as_ref()
-                        .is_some_and(|(c, _)| c == "XAmzContentSHA256Mismatch")
-                {
-                    return Err(file_changed(
-                        name,
-                        "no longer has the SHA-256 of the first pass (S3 answered 400 XAmzContentSHA256Mismatch)",
-                    ));
-                }
-                if !retry::retryable_status(status.as_u16()) {
-                    return Err(refusal(status.as_u16(), &body, signer));
-                }
-                Failure {
-                    reason: format!(
-                        "{}{}",
-                        status.as_u16(),
-                        code.map(|(c, m)| if m.is_empty() {
-                            format!(" {c}")
-                        } else {
-                            format!(" {c}: {m}")
-                        })
-                        .unwrap_or_default()
-                    ),
-                    retry_after,
-                    refused: status
-                        .is_client_error()
-                        .then(|| refusal(status.as_u16(), &body, signer)),
-                }
+        match object
+            .send(client, signer, options, progress, attempt)
+            .await?
+        {
+            Ok(done) => return Ok(done),
+            Err(failure) if attempt < options.retry.attempts => {
+                tokio::time::sleep(options.retry.delay(attempt, failure.retry_after)).await;
             }
-            Err(e) => {
-                // Our own side failing (the file shrank, a read error) is
-                // not the network's fault and is not retried.
-                if let Some(e) = reader.failure() {
-                    return Err(e);
-                }
-                if !e.retryable() {
-                    return Err(Error::Network(format!("PUT {shown_url}: {e}")));
-                }
-                Failure {
-                    reason: e.to_string(),
-                    retry_after: None,
-                    refused: None,
-                }
+            Err(failure) => {
+                return Err(failure.refused.unwrap_or_else(|| {
+                    Error::Network(format!(
+                        "PUT {} failed after {attempt} attempts: {}",
+                        object.shown_url, failure.reason
+                    ))
+                }));
             }
-        };
-        if attempt >= options.retry.attempts {
-            if let Some(refused) = failure.refused {
-                return Err(refused);
-            }
-            return Err(Error::Network(format!(
-                "PUT {shown_url} failed after {attempt} attempts: {}",
-                failure.reason
-            )));
         }
-        tokio::time::sleep(options.retry.delay(attempt, failure.retry_after)).await;
     }
 }
 
+/// An attempt that failed in a way worth another.
 struct Failure {
     reason: String,
     retry_after: Option<Duration>,
@@ -636,8 +506,199 @@ struct Failure {
     refused: Option<Error>,
 }
 
-fn refusal(status: u16, body: &[u8], signer: &UrlSigner) -> Error {
-    response::refused(status, body, signer.holds_key())
+/// A file after the first pass: everything every attempt sends alike.
+struct Hashed<'a> {
+    upload: &'a Upload,
+    /// The file before the first pass, to notice a change by the end.
+    before: Snapshot,
+    len: u64,
+    sha256: String,
+    headers: HeaderMap,
+    shown_url: String,
+}
+
+impl<'a> Hashed<'a> {
+    async fn first_pass(
+        upload: &'a Upload,
+        options: &PutOptions,
+        progress: &ProgressBar,
+    ) -> Result<Hashed<'a>, Error> {
+        let name = upload.name.as_str();
+        let runtime_err =
+            |e: io::Error| Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
+        let before = Snapshot::of(&upload.path).map_err(runtime_err)?;
+        if before.len > MAX_OBJECT_SIZE {
+            return Err(too_big(Path::new(name), before.len));
+        }
+        progress.set_length(before.len);
+        progress.set_message(format!("hashing {name}"));
+        let (len, sha256) = {
+            let path = upload.path.clone();
+            let bar = progress.clone();
+            tokio::task::spawn_blocking(move || sha256_file(&path, &bar))
+                .await
+                .map_err(|e| Error::Runtime(format!("hashing {name} failed: {e}")))?
+                .map_err(runtime_err)?
+        };
+        if len > MAX_OBJECT_SIZE {
+            return Err(too_big(Path::new(name), len));
+        }
+        let sha256 = hex::encode(sha256);
+        Ok(Hashed {
+            upload,
+            before,
+            len,
+            headers: request_headers(upload, options, len, &sha256),
+            sha256,
+            shown_url: display_url(&upload.url),
+        })
+    }
+
+    /// One attempt: a freshly signed URL, the file reopened and streamed.
+    /// `Err` is final; `Ok(Err)` is worth another attempt.
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        signer: &UrlSigner,
+        options: &PutOptions,
+        progress: &ProgressBar,
+        attempt: u32,
+    ) -> Result<Result<Uploaded, Failure>, Error> {
+        let url = signer.sign(&self.upload.url)?;
+        progress.reset(); // position, elapsed time and rate: the upload starts afresh
+        progress.set_length(self.len);
+        progress.set_message(format!("uploading {}", self.upload.name));
+
+        let activity = Activity::new();
+        let (body, reader) = stream_file(
+            &self.upload.path,
+            self.len,
+            progress.clone(),
+            activity.clone(),
+        );
+        let request = client
+            .put(&url)
+            .headers(self.headers.clone())
+            .body(reqwest::Body::wrap(body));
+        match watch(request.send(), &activity, options.stall_timeout).await {
+            Ok(response) if response.status().is_success() => self
+                .accepted(response, reader, options, attempt)
+                .await
+                .map(Ok),
+            Ok(response) => self.refused(response, reader, signer, options).await,
+            Err(e) => {
+                // Our own side failing (the file shrank, a read error) is
+                // not the network's fault and is not retried.
+                if let Some(e) = reader.failure() {
+                    return Err(e);
+                }
+                if !e.retryable() {
+                    return Err(Error::Network(format!("PUT {}: {e}", self.shown_url)));
+                }
+                Ok(Err(Failure {
+                    reason: e.to_string(),
+                    retry_after: None,
+                    refused: None,
+                }))
+            }
+        }
+    }
+
+    /// A 2xx: the ETag and the file are checked before it counts.
+    async fn accepted(
+        &self,
+        response: reqwest::Response,
+        mut reader: Reader,
+        options: &PutOptions,
+        attempt: u32,
+    ) -> Result<Uploaded, Error> {
+        let status = response.status();
+        let answer = Answer::of(&response);
+        // The answer to a PUT is empty; read it so the connection can be reused.
+        let _ = tokio::time::timeout(options.stall_timeout, response.bytes()).await;
+        // A server that answers before reading the whole body may leave the
+        // reader waiting: do not wait for ever.
+        let md5 = match tokio::time::timeout(options.stall_timeout, &mut reader.handle).await {
+            Ok(Ok(ReadEnd::Done(md5))) => hex::encode(md5),
+            _ => {
+                return Err(reader.failure().unwrap_or_else(|| {
+                    Error::Network(format!(
+                        "PUT {}: the server answered {status} before the whole body was sent",
+                        self.shown_url
+                    ))
+                }));
+            }
+        };
+        let etag_checked = answer.check_etag(&md5, &self.shown_url)?;
+        if Snapshot::of(&self.upload.path).ok().as_ref() != Some(&self.before) {
+            return Err(file_changed(
+                &self.upload.name,
+                "was modified during the upload, so the object may be a mix of old and new bytes",
+            ));
+        }
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Uploaded {
+            source: self.upload.name.clone(),
+            url: self.shown_url.clone(),
+            bytes: self.len,
+            sha256: self.sha256.clone(),
+            md5,
+            etag: answer.etag,
+            etag_checked,
+            content_type,
+            attempts: attempt,
+        })
+    }
+
+    /// Not a 2xx: a file that changed, a refusal, or a failure to retry.
+    async fn refused(
+        &self,
+        response: reqwest::Response,
+        reader: Reader,
+        signer: &UrlSigner,
+        options: &PutOptions,
+    ) -> Result<Result<Uploaded, Failure>, Error> {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, chrono::Utc::now()));
+        let body = read_bounded(response, options.stall_timeout).await;
+        if let Some(e) = reader.failure() {
+            return Err(e);
+        }
+        let code = response::error_code_and_message(&body);
+        if status == 400
+            && code
+                .as_ref()
+                .is_some_and(|(c, _)| c == "XAmzContentSHA256Mismatch")
+        {
+            return Err(file_changed(
+                &self.upload.name,
+                "no longer has the SHA-256 of the first pass (S3 answered 400 XAmzContentSHA256Mismatch)",
+            ));
+        }
+        let refusal = || response::refused(status, &body, signer.holds_key());
+        if !retry::retryable_status(status) {
+            return Err(refusal());
+        }
+        let reason = match code {
+            Some((c, m)) if m.is_empty() => format!("{status} {c}"),
+            Some((c, m)) => format!("{status} {c}: {m}"),
+            None => status.to_string(),
+        };
+        Ok(Err(Failure {
+            reason,
+            retry_after,
+            refused: (400..500).contains(&status).then(refusal),
+        }))
+    }
 }
 
 /// The headers of every attempt.
