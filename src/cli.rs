@@ -35,6 +35,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).
     Put(PutArgs),
+    /// A local CloudFront edge on a folder: signed GET, HEAD and PUT, for tests and CI.
+    Serve(ServeArgs),
     /// Make a CloudFront-ready key pair (private PKCS#8 PEM + public PEM).
     Keygen(KeygenArgs),
     /// Print shell completions.
@@ -165,6 +167,40 @@ pub struct VerifyArgs {
     /// A Cookie header to check signed cookies (used when the URL is unsigned).
     #[arg(long, value_name = "HEADER")]
     pub cookie: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The folder to serve: objects are files under it, keys their paths.
+    #[arg(long, value_name = "DIR")]
+    pub root: std::path::PathBuf,
+
+    /// A trusted public key as ID=PEM (repeatable): requests must carry a
+    /// signed URL or signed cookies made with one of them.
+    #[arg(long, value_name = "ID=PEM")]
+    pub public_key: Vec<String>,
+
+    /// Allow every request without checking signatures.
+    #[arg(long, conflicts_with = "public_key")]
+    pub no_auth: bool,
+
+    /// Address to listen on; port 0 picks a free one. The URL is printed
+    /// as the first line of stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Refuse uploads: PUT answers 403 AccessDenied.
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Check signatures as if requests were made to this scheme and host,
+    /// such as https://d111111abcdef8.cloudfront.net [default: http://<Host header>].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// No request log on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -311,6 +347,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             crate::commands::put::run(args)
         }
+        Command::Serve(args) => crate::commands::serve::run(args),
         Command::Keygen(args) => crate::commands::keygen::run(args),
         Command::Completions(args) => crate::commands::docs::completions(args),
         Command::Man => crate::commands::docs::man(),

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod profile;
+pub mod serve;
 pub mod sign;
 pub mod time;
 pub mod transfer;

@@ -18,5 +18,14 @@ mod keygen;
 #[path = "cli/profile.rs"]
 mod profile;
 
+#[path = "cli/examples.rs"]
+mod examples;
+
+#[path = "cli/serve.rs"]
+mod serve;
+
+#[path = "cli/secrets.rs"]
+mod secrets;
+
 #[path = "cli/put.rs"]
 mod put;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::support::faulty::{Fault, FaultyServer, Recorded};
+use crate::support::serve::ServeProcess;
 use crate::support::*;
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -98,11 +99,10 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
     }
 }
 
-#[test]
-fn a_200_mib_file_arrives_intact() {
-    let dir = tempdir();
-    let path = dir.path().join("big.bin");
-    // 200 distinct MiB: one random MiB with the block number stamped in.
+/// A 200 MiB file of distinct MiBs (one random MiB with the block number
+/// stamped in), quick to make even in a debug build; and its SHA-256.
+fn two_hundred_mib(dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("big.bin");
     let block = pattern(1 << 20, 200);
     let mut hasher = Sha256::new();
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -113,9 +113,13 @@ fn a_200_mib_file_arrives_intact() {
         file.write_all(&b).unwrap();
     }
     file.flush().unwrap();
-    drop(file);
-    let sha256 = hex::encode(hasher.finalize());
+    (path, hex::encode(hasher.finalize()))
+}
 
+#[test]
+fn a_200_mib_file_arrives_intact() {
+    let dir = tempdir();
+    let (path, sha256) = two_hundred_mib(dir.path());
     let server = FaultyServer::start(Vec::new());
     let out = put()
         .arg(&path)
@@ -731,4 +735,199 @@ fn a_profile_supplies_the_key() {
         target.ends_with(&format!("&Key-Pair-Id={KEY_ID}")),
         "{target}"
     );
+}
+
+// Against `cfsign serve`: a signed-URL edge that stores PUTs on disk, checks
+// x-amz-content-sha256 as S3 does and answers the MD5 as ETag.
+
+fn signed_put() -> assert_cmd::Command {
+    let mut cmd = put();
+    cmd.args(["--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key_arg("rsa2048-pkcs8.pem"));
+    cmd
+}
+
+/// HEAD of an object through the signed edge.
+fn head(server: &ServeProcess, path: &str) -> crate::support::serve::Response {
+    let out = cfsign()
+        .args([
+            "sign",
+            &server.url(path),
+            "--key-pair-id",
+            KEY_ID,
+            "--private-key",
+        ])
+        .arg(key_arg("rsa2048-pkcs8.pem"))
+        .output()
+        .unwrap();
+    let signed = stdout_of(&out);
+    let r = server.head(signed.trim().strip_prefix(&server.base).unwrap());
+    assert_eq!(r.status, 200, "HEAD {path}");
+    r
+}
+
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout_of(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn serve_receives_files_byte_identical_with_the_s3_headers() {
+    let root = tempdir();
+    let server = ServeProcess::signed(root.path(), &[]);
+    let dir = tempdir();
+    let (big, big_sha256) = two_hundred_mib(dir.path());
+    let small: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.txt", vec![], "text/plain"),
+        ("one.json", pattern(1, 1), "application/json"),
+        (
+            "odd size.bin",
+            pattern((1 << 20) + 7, 7),
+            "application/octet-stream",
+        ),
+    ];
+    let mut files: Vec<PathBuf> = small
+        .iter()
+        .map(|(name, bytes, _)| write(dir.path(), name, bytes))
+        .collect();
+    files.push(big.clone());
+    let out = signed_put()
+        .args(&files)
+        .arg(server.url("/up/"))
+        .args(["--format", "json", "--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty());
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l["etag_checked"] == true), "{lines:?}");
+
+    for (name, bytes, content_type) in &small {
+        let stored = std::fs::read(root.path().join("up").join(name)).unwrap();
+        assert!(stored == *bytes, "{name} differs on disk");
+        let r = head(&server, &format!("/up/{}", name.replace(' ', "%20")));
+        assert_eq!(
+            r.header("content-length"),
+            Some(bytes.len().to_string().as_str())
+        );
+        assert_eq!(r.header("content-type"), Some(*content_type));
+        assert_eq!(r.header("x-cfsign-acl"), Some("bucket-owner-full-control"));
+        assert_eq!(
+            r.header("x-cfsign-content-sha256"),
+            Some(sha256_hex(bytes).as_str())
+        );
+    }
+    let mut stored = std::fs::File::open(root.path().join("up/big.bin")).unwrap();
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut stored, &mut hasher).unwrap();
+    assert_eq!(hex::encode(hasher.finalize()), big_sha256);
+    assert_eq!(lines[3]["sha256"], big_sha256.as_str());
+    assert_eq!(lines[3]["bytes"], 200 << 20);
+}
+
+#[test]
+fn serve_stores_the_header_options() {
+    let root = tempdir();
+    let server = ServeProcess::signed(root.path(), &[]);
+    let dir = tempdir();
+    let file = write(dir.path(), "report.csv", b"a,b\n1,2\n");
+    let out = signed_put()
+        .arg(&file)
+        .arg(server.url("/r/report.csv"))
+        .args(["--acl", "public-read", "--cache-control", "no-cache"])
+        .args(["--content-type", "text/plain; charset=utf-8"])
+        .args([
+            "--header",
+            "Content-Disposition: attachment; filename=r.csv",
+        ])
+        .args(["--meta", "build=42"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = head(&server, "/r/report.csv");
+    assert_eq!(r.header("x-cfsign-acl"), Some("public-read"));
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=r.csv")
+    );
+    assert_eq!(r.header("x-amz-meta-build"), Some("42"));
+
+    let out = signed_put()
+        .arg(&file)
+        .arg(server.url("/r/plain.csv"))
+        .arg("--no-acl")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = head(&server, "/r/plain.csv");
+    assert_eq!(r.header("x-cfsign-acl"), None);
+    assert_eq!(r.header("content-type"), Some("text/csv"));
+}
+
+/// Names encoded by `put` come out on disk as they were, through a real
+/// server's decoding.
+#[test]
+fn serve_stores_folders_and_stdin_under_their_names() {
+    let root = tempdir();
+    let server = ServeProcess::signed(root.path(), &[]);
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "site/img/a b.png", b"png");
+    write(d, "site/\u{fc}ber/100%?.txt", b"percent");
+    write(d, "site/#hash.txt", b"hash");
+    let out = signed_put()
+        .current_dir(d)
+        .args(["-r", "site"])
+        .arg(server.url("/rel/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout_of(&out).lines().count(), 3);
+    for (name, bytes) in [
+        ("site/img/a b.png", &b"png"[..]),
+        ("site/\u{fc}ber/100%?.txt", b"percent"),
+        ("site/#hash.txt", b"hash"),
+    ] {
+        let stored = std::fs::read(root.path().join("rel").join(name));
+        assert_eq!(stored.ok().as_deref(), Some(bytes), "{name}");
+    }
+
+    let out = signed_put()
+        .arg("-")
+        .arg(server.url("/rel/from stdin.txt"))
+        .write_stdin("piped")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read(root.path().join("rel/from stdin.txt")).unwrap(),
+        b"piped"
+    );
+}
+
+#[test]
+fn serve_refusal_exits_3_with_cloudfronts_words() {
+    let root = tempdir();
+    let server = ServeProcess::signed(root.path(), &[]);
+    let dir = tempdir();
+    let file = write(dir.path(), "a.txt", b"x");
+    // The right key ID, another private key: a bad signature.
+    let out = put()
+        .arg(&file)
+        .arg(server.url("/a.txt"))
+        .args(["--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key_arg("rsa2048-other-pkcs8.pem"))
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        3,
+        &["403 AccessDenied: Access denied", "cfsign verify"],
+    );
+    assert!(!root.path().join("a.txt").exists());
 }

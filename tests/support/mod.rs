@@ -184,3 +184,5 @@ pub fn unix_now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+pub mod serve;

@@ -1,0 +1,25 @@
+//! Signed cookies for everything under a path, as a web app would set them
+//! after logging a user in.
+//!
+//! cargo run --example signed_cookies -- tests/fixtures/keys/rsa2048-pkcs8.pem K2JCJMDEHXQW5F d111111abcdef8.cloudfront.net
+
+use cfsign::sign::{CustomPolicy, Policy, PrivateKey, Signer};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(key_path), Some(key_id), Some(domain)) = (args.next(), args.next(), args.next())
+    else {
+        eprintln!("usage: signed_cookies KEY.pem KEY_PAIR_ID DOMAIN");
+        std::process::exit(2);
+    };
+    let key = PrivateKey::from_bytes(&std::fs::read(key_path)?, None)?;
+    let signer = Signer::new(key, key_id.parse()?, None);
+    // One custom policy with a wildcard covers every object under /members/.
+    let resource = format!("https://{domain}/members/*").parse()?;
+    let policy = CustomPolicy::new(resource, cfsign::time::now() + 12 * 3600, None, None)?;
+    let cookies = signer.sign(&Policy::Custom(policy)).cookies();
+    for value in cookies.set_cookie_values(&domain, "/members/") {
+        println!("Set-Cookie: {value}");
+    }
+    Ok(())
+}

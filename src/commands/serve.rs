@@ -1,0 +1,113 @@
+//! `cfsign serve`: runs [`crate::serve`] in the foreground. The URL it listens
+//! on is the first line of stdout (so a test or a CI script can start it with
+//! `--listen 127.0.0.1:0` and read the port); the request log goes to stderr.
+//! Ctrl-C or SIGTERM stops it (exit 130).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::cli::{ServeArgs, warn};
+use crate::error::Error;
+use crate::serve::{self, Access, Config, Server};
+use crate::verify::KeyRing;
+
+pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
+    let access = if args.no_auth {
+        Access::Open
+    } else {
+        if args.public_key.is_empty() {
+            return Err(Error::usage(
+                "serve checks signatures: pass --public-key ID=PEM (repeatable), or --no-auth to allow every request",
+            ));
+        }
+        let mut keys = KeyRing::new();
+        for spec in &args.public_key {
+            keys.add_spec(spec).map_err(Error::Usage)?;
+        }
+        Access::Signed(keys)
+    };
+    let describe_access = match &access {
+        Access::Open => "no signature checks".to_string(),
+        Access::Signed(keys) => format!(
+            "signed requests only, keys {}",
+            keys.ids().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let server = Server::new(Config {
+        root: args.root,
+        access,
+        read_only: args.read_only,
+        base_url: args.base_url,
+        log: !args.quiet,
+    })
+    .map_err(|e| Error::Usage(e.to_string()))?;
+
+    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| {
+        Error::Runtime(format!(
+            "cannot listen on {}: {}",
+            args.listen,
+            crate::config::io_reason(&e)
+        ))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Runtime(format!("cannot listen on {}: {e}", args.listen)))?;
+    if args.no_auth && !addr.ip().is_loopback() {
+        warn(format!(
+            "--no-auth on {addr}: anyone who can reach this address can read and write {}",
+            server.root().display()
+        ));
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    if super::write_stdout(&mut stdout, format!("http://{addr}\n").as_bytes())? {
+        super::flush_stdout(&mut stdout)?;
+    }
+    drop(stdout);
+    if !args.quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "cfsign: serving {} at http://{addr} ({describe_access}{})",
+            server.root().display(),
+            if args.read_only { ", read-only" } else { "" }
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the server: {e}")))?;
+    runtime
+        .block_on(async {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            serve::serve(listener, Arc::new(server), stop_signal()).await
+        })
+        .map_err(|e| Error::Runtime(format!("the server failed: {e}")))?;
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    Err(Error::Interrupted)
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

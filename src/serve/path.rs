@@ -1,0 +1,408 @@
+//! Request path → object key → file under the root.
+//!
+//! This module is the only place that turns client input into file system
+//! paths, and it must never yield a path outside the root. Two layers:
+//!
+//! - [`ObjectKey::from_request_path`] is pure: it percent-decodes the path
+//!   segment by segment and refuses anything that could name another place
+//!   than the plain relative path it spells: `.`/`..` (also encoded), encoded
+//!   slashes, backslashes, empty segments (`//etc`), NUL and other control
+//!   characters, and names reserved for the server's own files (`.cfsign*`).
+//! - [`resolve_existing`] and [`prepare_parent`] touch the file system: the
+//!   root is canonical, each path is canonicalised (following symlinks) and
+//!   must stay under the root and outside the reserved names, for reads and
+//!   for the folder a write goes into.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Names starting with this are the server's own (temp files, metadata) and
+/// are never served, listed or written by a request.
+pub const RESERVED_PREFIX: &str = ".cfsign";
+
+/// S3's limit on the length of a key, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path does not start with /")]
+    NotAbsolute,
+    #[error("malformed percent-encoding")]
+    BadEscape,
+    #[error("an encoded slash (%2F) in a segment")]
+    EncodedSlash,
+    #[error("a backslash")]
+    Backslash,
+    #[error("a NUL or control character")]
+    Control,
+    #[error("a `.` or `..` segment")]
+    DotSegment,
+    #[error("an empty segment (//)")]
+    EmptySegment,
+    #[error("a key that is not UTF-8")]
+    NotUtf8,
+    #[error("a segment that is not a plain file name")]
+    NotPlain,
+    #[error("the name `{0}` is reserved by cfsign serve")]
+    Reserved(String),
+    #[error("a key longer than {MAX_KEY_BYTES} bytes")]
+    TooLong,
+}
+
+/// A validated object key: plain, relative file names joined by `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectKey {
+    key: String,
+    segments: Vec<String>,
+    folder: bool,
+}
+
+impl ObjectKey {
+    /// Decodes the path part of a request target (no query).
+    pub fn from_request_path(raw: &str) -> Result<Self, PathError> {
+        let rest = raw.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+        if rest.is_empty() {
+            return Ok(ObjectKey {
+                key: String::new(),
+                segments: Vec::new(),
+                folder: true,
+            });
+        }
+        let (rest, folder) = match rest.strip_suffix('/') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let segments = rest
+            .split('/')
+            .map(decode_segment)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut key = segments.join("/");
+        if folder {
+            key.push('/');
+        }
+        if key.len() > MAX_KEY_BYTES {
+            return Err(PathError::TooLong);
+        }
+        Ok(ObjectKey {
+            key,
+            segments,
+            folder,
+        })
+    }
+
+    /// The key as S3 would show it (`<Key>`): decoded, `/`-separated.
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    /// A key that ends in `/` (or the root itself) cannot be a file here.
+    pub fn is_folder(&self) -> bool {
+        self.folder
+    }
+
+    /// The last segment: the object's file name.
+    pub fn file_name(&self) -> Option<&str> {
+        if self.folder {
+            return None;
+        }
+        self.segments.last().map(String::as_str)
+    }
+
+    /// The segments before the file name.
+    pub fn parents(&self) -> &[String] {
+        match self.segments.split_last() {
+            Some((_, parents)) if !self.folder => parents,
+            _ => &self.segments,
+        }
+    }
+
+    /// The path relative to the root (never absolute, never `..`).
+    pub fn relative_path(&self) -> PathBuf {
+        self.segments.iter().collect()
+    }
+}
+
+fn decode_segment(raw: &str) -> Result<String, PathError> {
+    if raw.is_empty() {
+        return Err(PathError::EmptySegment);
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut it = raw.bytes();
+    while let Some(b) = it.next() {
+        if b == b'%' {
+            let hi = it.next().and_then(hex_value);
+            let lo = it.next().and_then(hex_value);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => bytes.push(hi << 4 | lo),
+                _ => return Err(PathError::BadEscape),
+            }
+        } else {
+            bytes.push(b);
+        }
+    }
+    if bytes.contains(&b'/') {
+        return Err(PathError::EncodedSlash);
+    }
+    if bytes.contains(&b'\\') {
+        return Err(PathError::Backslash);
+    }
+    if bytes.iter().any(|b| b.is_ascii_control()) {
+        return Err(PathError::Control);
+    }
+    let segment = String::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
+    if segment == "." || segment == ".." {
+        return Err(PathError::DotSegment);
+    }
+    if segment.starts_with(RESERVED_PREFIX) {
+        return Err(PathError::Reserved(segment));
+    }
+    // Whatever the platform's rules (drive prefixes, `C:`), a segment must be
+    // exactly one ordinary file name.
+    let mut components = Path::new(&segment).components();
+    match (components.next(), components.next()) {
+        (Some(Component::Normal(name)), None) if name == segment.as_str() => Ok(segment),
+        _ => Err(PathError::NotPlain),
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Why a key cannot be used on this file system.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A symlink leads outside the root or into the server's own files.
+    #[error("`{0}` resolves outside the served folder")]
+    Escapes(String),
+    /// A file stands where a folder is needed, or the reverse.
+    #[error("`{0}` is a file where a folder is needed, or a folder where a file is needed")]
+    Conflict(String),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Checks that a canonical path lies under the canonical root and outside
+/// the reserved names.
+fn inside(root: &Path, canonical: &Path) -> bool {
+    canonical.strip_prefix(root).is_ok_and(|rel| {
+        rel.components().all(|c| match c {
+            Component::Normal(name) => !name.to_string_lossy().starts_with(RESERVED_PREFIX),
+            _ => false,
+        })
+    })
+}
+
+/// The canonical path of an existing regular file for `key`, `Ok(None)` when
+/// there is none (missing, a folder, a device, a dangling link).
+pub fn resolve_existing(root: &Path, key: &ObjectKey) -> Result<Option<PathBuf>, ResolveError> {
+    if key.is_folder() {
+        return Ok(None);
+    }
+    let joined = root.join(key.relative_path());
+    let canonical = match std::fs::canonicalize(&joined) {
+        Ok(c) => c,
+        Err(e) if is_absent(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if !inside(root, &canonical) {
+        return Err(ResolveError::Escapes(key.as_str().to_string()));
+    }
+    match std::fs::metadata(&canonical) {
+        Ok(m) if m.is_file() => Ok(Some(canonical)),
+        Ok(_) => Ok(None),
+        Err(e) if is_absent(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The folder a write of `key` goes into, created (inside the root) when
+/// missing. Returns the canonical folder and the folders created, deepest
+/// last, so that an aborted write can remove them again.
+pub fn prepare_parent(
+    root: &Path,
+    key: &ObjectKey,
+) -> Result<(PathBuf, Vec<PathBuf>), ResolveError> {
+    let mut dir = root.to_path_buf();
+    let mut created = Vec::new();
+    let conflict = || ResolveError::Conflict(key.as_str().to_string());
+    for segment in key.parents() {
+        let next = dir.join(segment);
+        // Two attempts: another request may create the same folder meanwhile.
+        let mut attempts = 0;
+        dir = loop {
+            attempts += 1;
+            match std::fs::symlink_metadata(&next) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = std::fs::canonicalize(&next)
+                        .map_err(|e| if is_absent(&e) { conflict() } else { e.into() })?;
+                    if !inside(root, &target) {
+                        return Err(ResolveError::Escapes(key.as_str().to_string()));
+                    }
+                    if !target.is_dir() {
+                        return Err(conflict());
+                    }
+                    break target;
+                }
+                Ok(m) if m.is_dir() => break next,
+                Ok(_) => return Err(conflict()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::create_dir(&next) {
+                    Ok(()) => {
+                        created.push(next.clone());
+                        break next;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 2 => {
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) if is_absent(&e) => return Err(conflict()),
+                Err(e) => return Err(e.into()),
+            }
+        };
+    }
+    if let Some(name) = key.file_name() {
+        let target = dir.join(name);
+        let refusal = match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.is_dir() => Some(conflict()),
+            // The write replaces the link itself, but a key that names a
+            // file outside the root is refused for writes as for reads.
+            Ok(m) if m.file_type().is_symlink() => (!std::fs::canonicalize(&target)
+                .is_ok_and(|c| inside(root, &c)))
+            .then(|| ResolveError::Escapes(key.as_str().to_string())),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            for dir in created.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(refusal);
+        }
+    }
+    Ok((dir, created))
+}
+
+/// "Not there" in its forms: missing, or a path through a file (`ENOTDIR`).
+fn is_absent(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_path_table() {
+        let ok: &[(&str, &str)] = &[
+            ("/a.txt", "a.txt"),
+            ("/dir/sub/a.txt", "dir/sub/a.txt"),
+            ("/my%20file%20%C3%A9.txt", "my file é.txt"),
+            ("/a%26b%3C.txt", "a&b<.txt"),
+            ("/.hidden", ".hidden"),
+            ("/...", "..."),
+            ("/a..b", "a..b"),
+            ("/dir/", "dir/"),
+            ("/", ""),
+        ];
+        for (raw, key) in ok {
+            assert_eq!(
+                ObjectKey::from_request_path(raw).map(|k| k.as_str().to_string()),
+                Ok(key.to_string()),
+                "{raw}"
+            );
+        }
+        let bad: &[(&str, PathError)] = &[
+            ("a.txt", PathError::NotAbsolute),
+            ("/../etc/passwd", PathError::DotSegment),
+            ("/a/../../etc/passwd", PathError::DotSegment),
+            ("/%2e%2e/etc/passwd", PathError::DotSegment),
+            ("/%2E%2E/etc/passwd", PathError::DotSegment),
+            ("/.%2e/etc", PathError::DotSegment),
+            ("/./a", PathError::DotSegment),
+            ("/a/..%2f..%2fetc", PathError::EncodedSlash),
+            ("/%2fetc/passwd", PathError::EncodedSlash),
+            ("/..%5c..%5cetc", PathError::Backslash),
+            ("/a\\b", PathError::Backslash),
+            ("//etc/passwd", PathError::EmptySegment),
+            ("/a//b", PathError::EmptySegment),
+            ("/a.txt%00.jpg", PathError::Control),
+            ("/a%0a", PathError::Control),
+            ("/a%7F", PathError::Control),
+            ("/a%", PathError::BadEscape),
+            ("/a%2", PathError::BadEscape),
+            ("/a%zz", PathError::BadEscape),
+            ("/%ff", PathError::NotUtf8),
+            ("/.cfsign/meta", PathError::Reserved(".cfsign".to_string())),
+            (
+                "/d/.cfsign-tmp-x",
+                PathError::Reserved(".cfsign-tmp-x".to_string()),
+            ),
+        ];
+        for (raw, err) in bad {
+            assert_eq!(
+                ObjectKey::from_request_path(raw).as_ref().err(),
+                Some(err),
+                "{raw}"
+            );
+        }
+        let long = format!("/{}", "a".repeat(MAX_KEY_BYTES + 1));
+        assert_eq!(
+            ObjectKey::from_request_path(&long).err(),
+            Some(PathError::TooLong)
+        );
+    }
+
+    #[test]
+    fn key_parts() {
+        let k = ObjectKey::from_request_path("/a/b/c.txt").unwrap();
+        assert_eq!(k.file_name(), Some("c.txt"));
+        assert_eq!(k.parents(), ["a", "b"]);
+        assert_eq!(k.relative_path(), Path::new("a/b/c.txt"));
+        let folder = ObjectKey::from_request_path("/a/b/").unwrap();
+        assert_eq!(folder.file_name(), None);
+        assert_eq!(folder.parents(), ["a", "b"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "x").unwrap();
+        std::fs::write(root.join("inside"), "y").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("inside"), root.join("alias")).unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        let key = |p: &str| ObjectKey::from_request_path(p).unwrap();
+
+        assert!(matches!(
+            resolve_existing(&root, &key("/out/secret")),
+            Err(ResolveError::Escapes(_))
+        ));
+        assert!(matches!(
+            prepare_parent(&root, &key("/out/new")),
+            Err(ResolveError::Escapes(_))
+        ));
+        assert!(matches!(
+            prepare_parent(&root, &key("/out/deeper/new")),
+            Err(ResolveError::Escapes(_))
+        ));
+        assert!(!outside.join("deeper").exists());
+        assert_eq!(
+            resolve_existing(&root, &key("/alias")).unwrap(),
+            Some(root.join("inside"))
+        );
+        assert_eq!(resolve_existing(&root, &key("/missing")).unwrap(), None);
+        assert_eq!(resolve_existing(&root, &key("/inside/x")).unwrap(), None);
+        assert!(matches!(
+            prepare_parent(&root, &key("/inside/x")),
+            Err(ResolveError::Conflict(_))
+        ));
+        let (dir, created) = prepare_parent(&root, &key("/n1/n2/f")).unwrap();
+        assert_eq!(dir, root.join("n1/n2"));
+        assert_eq!(created, [root.join("n1"), root.join("n1/n2")]);
+    }
+}

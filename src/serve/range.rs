@@ -1,0 +1,203 @@
+//! `Range`, `If-Range` and `Content-Range` as S3 answers them: one range of
+//! bytes or none. Multiple ranges and malformed headers are ignored (the whole
+//! object is sent with 200, as S3 does); a range that starts past the end is
+//! unsatisfiable (416 with `Content-Range: bytes */total`).
+
+/// What to send for a `Range` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// No usable range: the whole object, 200.
+    Whole,
+    /// One satisfiable range: 206.
+    Part(ByteRange),
+    /// 416.
+    Unsatisfiable,
+}
+
+/// An inclusive byte range `start..=end` within an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl ByteRange {
+    pub fn length(&self) -> u64 {
+        self.end - self.start + 1
+    }
+
+    /// `bytes a-b/total`, the value of `Content-Range` on a 206.
+    pub fn content_range(&self, total: u64) -> String {
+        format!("bytes {}-{}/{total}", self.start, self.end)
+    }
+}
+
+/// `bytes */total`, the value of `Content-Range` on a 416.
+pub fn unsatisfied_content_range(total: u64) -> String {
+    format!("bytes */{total}")
+}
+
+/// Reads a `Range` header against an object of `total` bytes:
+/// `bytes=a-b`, `bytes=a-` and `bytes=-n`.
+pub fn parse_range(header: &str, total: u64) -> RangeRequest {
+    let Some((unit, spec)) = header.trim().split_once('=') else {
+        return RangeRequest::Whole;
+    };
+    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let number = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    match (first.trim().is_empty(), last.trim().is_empty()) {
+        // bytes=-n: the last n bytes.
+        (true, false) => match number(last) {
+            Some(0) => RangeRequest::Unsatisfiable,
+            Some(_) if total == 0 => RangeRequest::Unsatisfiable,
+            Some(n) => RangeRequest::Part(ByteRange {
+                start: total - n.min(total),
+                end: total - 1,
+            }),
+            None => RangeRequest::Whole,
+        },
+        // bytes=a-: from a to the end.
+        (false, true) => match number(first) {
+            Some(a) if a >= total => RangeRequest::Unsatisfiable,
+            Some(a) => RangeRequest::Part(ByteRange {
+                start: a,
+                end: total - 1,
+            }),
+            None => RangeRequest::Whole,
+        },
+        // bytes=a-b, b clamped to the end.
+        (false, false) => match (number(first), number(last)) {
+            (Some(a), Some(b)) if b < a => RangeRequest::Whole,
+            (Some(a), Some(_)) if a >= total => RangeRequest::Unsatisfiable,
+            (Some(a), Some(b)) => RangeRequest::Part(ByteRange {
+                start: a,
+                end: b.min(total - 1),
+            }),
+            _ => RangeRequest::Whole,
+        },
+        (true, true) => RangeRequest::Whole,
+    }
+}
+
+/// Whether an `If-Range` validator still matches the object, so that the
+/// range may be honoured: a strong ETag equal to ours, or an HTTP date equal
+/// to `Last-Modified` (to the second). Anything else means "send it all".
+pub fn if_range_matches(value: &str, etag_hex: &str, last_modified: i64) -> bool {
+    let value = value.trim();
+    if value.starts_with('"') || value.starts_with("W/") {
+        // Weak validators never match If-Range (RFC 9110 §13.1.5).
+        return value.len() == etag_hex.len() + 2
+            && value.starts_with('"')
+            && value.ends_with('"')
+            && &value[1..value.len() - 1] == etag_hex;
+    }
+    parse_http_date(value) == Some(last_modified)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (the IMF-fixdate form) as Unix seconds.
+pub fn parse_http_date(value: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(value.trim())
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+/// Unix seconds as an IMF-fixdate, for `Last-Modified`.
+pub fn format_http_date(secs: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(start: u64, end: u64) -> RangeRequest {
+        RangeRequest::Part(ByteRange { start, end })
+    }
+
+    #[test]
+    fn range_table() {
+        use RangeRequest::{Unsatisfiable, Whole};
+        let rows: &[(&str, u64, RangeRequest)] = &[
+            ("bytes=0-0", 10, part(0, 0)),
+            ("bytes=0-9", 10, part(0, 9)),
+            ("bytes=2-5", 10, part(2, 5)),
+            ("bytes=5-100", 10, part(5, 9)),
+            ("bytes=9-", 10, part(9, 9)),
+            ("bytes=0-", 10, part(0, 9)),
+            ("bytes=-3", 10, part(7, 9)),
+            ("bytes=-10", 10, part(0, 9)),
+            ("bytes=-11", 10, part(0, 9)),
+            ("BYTES=1-2", 10, part(1, 2)),
+            (" bytes = 1 - 2 ", 10, part(1, 2)),
+            // Unsatisfiable: start at or past the end, empty suffix, empty object.
+            ("bytes=10-", 10, Unsatisfiable),
+            ("bytes=10-20", 10, Unsatisfiable),
+            ("bytes=-0", 10, Unsatisfiable),
+            ("bytes=0-", 0, Unsatisfiable),
+            ("bytes=-1", 0, Unsatisfiable),
+            // Ignored (whole object): multiple ranges, malformed, other units.
+            ("bytes=0-1,3-4", 10, Whole),
+            ("bytes=5-2", 10, Whole),
+            ("bytes=a-b", 10, Whole),
+            ("bytes=-", 10, Whole),
+            ("bytes=1", 10, Whole),
+            ("bytes=+1-2", 10, Whole),
+            ("bytes=0x1-2", 10, Whole),
+            ("bytes=99999999999999999999999-", 10, Whole),
+            ("items=0-1", 10, Whole),
+            ("0-1", 10, Whole),
+            ("", 10, Whole),
+        ];
+        for (header, total, expected) in rows {
+            assert_eq!(
+                parse_range(header, *total),
+                *expected,
+                "Range: {header:?} of {total}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_range_values() {
+        assert_eq!(
+            ByteRange { start: 2, end: 5 }.content_range(10),
+            "bytes 2-5/10"
+        );
+        assert_eq!(ByteRange { start: 2, end: 5 }.length(), 4);
+        assert_eq!(unsatisfied_content_range(10), "bytes */10");
+    }
+
+    #[test]
+    fn if_range_table() {
+        let etag = "0123456789abcdef0123456789abcdef";
+        let date = 784111777; // Sun, 06 Nov 1994 08:49:37 GMT
+        let rows: &[(&str, bool)] = &[
+            ("\"0123456789abcdef0123456789abcdef\"", true),
+            (" \"0123456789abcdef0123456789abcdef\" ", true),
+            ("W/\"0123456789abcdef0123456789abcdef\"", false),
+            ("\"ffffffffffffffffffffffffffffffff\"", false),
+            ("0123456789abcdef0123456789abcdef", false),
+            ("\"", false),
+            ("Sun, 06 Nov 1994 08:49:37 GMT", true),
+            ("Sun, 06 Nov 1994 08:49:36 GMT", false),
+            ("not a date", false),
+        ];
+        for (value, expected) in rows {
+            assert_eq!(if_range_matches(value, etag, date), *expected, "{value:?}");
+        }
+        assert_eq!(format_http_date(date), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+}
