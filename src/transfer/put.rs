@@ -1134,25 +1134,32 @@ mod tests {
         assert!(object_url("h/p/", &seg(&["a"])).is_err());
     }
 
-    /// Drains a body fed by `stream_file`: the reader's outcome and the
-    /// error the body reported, if any.
-    async fn drain(path: &Path, len: u64) -> (Option<Error>, bool) {
+    /// Drains a body fed by `stream_file`: the reader's failure, whether
+    /// the body reported one, and the MD5 when all went well.
+    async fn drain(path: &Path, len: u64) -> (Option<Error>, bool, Option<String>) {
         use http_body_util::BodyExt;
         let (body, reader) = stream_file(path, len, ProgressBar::hidden(), Activity::new());
         let body_failed = body.collect().await.is_err();
-        let _ = reader.handle.await;
-        (reader.failure.lock().unwrap().take(), body_failed)
+        let md5 = match reader.handle.await {
+            Ok(ReadEnd::Done(md5)) => Some(hex::encode(md5)),
+            _ => None,
+        };
+        (reader.failure.lock().unwrap().take(), body_failed, md5)
     }
+
+    const EXPECTED_MD5: &str = "24c8b42e9f4d53ef58987e469baaad49";
 
     #[tokio::test]
     async fn a_file_that_shrinks_or_grows_fails_the_body() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
-        let (failure, body_failed) = drain(&path, 1 << 20).await;
+        let (failure, body_failed, md5) = drain(&path, 1 << 20).await;
         assert!(failure.is_none() && !body_failed);
+        // `head -c 1048576 /dev/zero | tr '\0' '\7' | md5sum`
+        assert_eq!(md5.as_deref(), Some(EXPECTED_MD5));
         for (len, how) in [((1 << 20) + 1, "became shorter"), ((1 << 20) - 1, "grew")] {
-            let (failure, body_failed) = drain(&path, len).await;
+            let (failure, body_failed, _) = drain(&path, len).await;
             let e = failure.expect("a failure");
             assert!(body_failed, "{how}");
             assert_eq!(e.exit_code(), crate::error::exit::INTEGRITY);
