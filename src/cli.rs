@@ -35,6 +35,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Download a private object (signing the URL when a key is configured).
     Get(GetArgs),
+    /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).
+    Put(PutArgs),
     /// A local CloudFront edge on a folder: signed GET, HEAD and PUT, for tests and CI.
     Serve(ServeArgs),
     /// Make a CloudFront-ready key pair (private PKCS#8 PEM + public PEM).
@@ -244,6 +246,79 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PutFormat {
+    /// One line per object: `uploaded FILE → URL (N bytes, sha256 HEX, etag ETAG)`.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "cfsign put [OPTIONS] FILE URL\n       cfsign put [OPTIONS] FILE... URL/\n       cfsign put [OPTIONS] - URL",
+    after_help = "A URL ending in / is a prefix: files go under it by name, folders (-r) \
+with their relative paths; `dist/` (trailing slash) uploads the folder's contents, `dist` the \
+folder itself. Without a key the URL is used as given (it may be signed already)."
+)]
+pub struct PutArgs {
+    /// Files to upload (- for stdin), then the object URL or a prefix ending in /.
+    #[arg(value_names = ["FILE", "URL"], required = true, num_args = 1..)]
+    pub paths: Vec<std::ffi::OsString>,
+
+    /// Upload the files in folders, keeping their relative paths.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Canned ACL to send as x-amz-acl.
+    #[arg(long, value_name = "ACL", default_value = crate::transfer::put::DEFAULT_ACL,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::transfer::put::CANNED_ACLS))]
+    pub acl: String,
+
+    /// Send no x-amz-acl header.
+    #[arg(long, conflicts_with = "acl")]
+    pub no_acl: bool,
+
+    /// Content-Type [default: guessed from the object's name].
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+
+    /// Cache-Control header of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+
+    /// An extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// User metadata `key=value`, sent as x-amz-meta-key (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+
+    /// Upload this many objects at a time.
+    #[arg(short, long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PutFormat::Text)]
+    pub format: PutFormat,
+
+    /// Show a progress bar even when stderr is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyType {
     /// RSA-2048 (signs with SHA-1 by default, like every CloudFront SDK).
     Rsa,
@@ -308,6 +383,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 args.url = p.expand_url(&args.url);
             }
             crate::commands::get::run(args)
+        }
+        Command::Put(mut args) => {
+            if let Some(p) = profile()? {
+                p.apply(&mut args.key, &mut args.policy);
+                // The URL comes last; a profile's domain completes a bare path.
+                if let [_, .., url] = args.paths.as_mut_slice() {
+                    if let Some(expanded) = url.to_str().map(|u| p.expand_url(u)) {
+                        *url = expanded.into();
+                    }
+                }
+            }
+            crate::commands::put::run(args)
         }
         Command::Serve(args) => crate::commands::serve::run(args),
         Command::Keygen(args) => crate::commands::keygen::run(args),

@@ -29,3 +29,6 @@ mod serve;
 
 #[path = "cli/secrets.rs"]
 mod secrets;
+
+#[path = "cli/put.rs"]
+mod put;

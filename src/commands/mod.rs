@@ -4,6 +4,7 @@
 pub mod docs;
 pub mod get;
 pub mod keygen;
+pub mod put;
 pub mod serve;
 pub mod sign;
 pub mod verify;

@@ -164,6 +164,26 @@ pub fn split_signed(url: &str) -> (String, Vec<(String, String)>) {
     (unsigned, params)
 }
 
+/// Percent-encodes one path segment (a file name) for joining under a URL
+/// prefix: what [`to_wire`] encodes, plus the characters that would change
+/// the URL's structure (`%`, `?`, `#`, `/`) or that it refuses (`"`, `\\`,
+/// control characters). The result passes through [`to_wire`] unchanged.
+///
+/// ```
+/// use cfsign::sign::url::path_segment;
+/// assert_eq!(path_segment("my file é?.txt"), "my%20file%20%C3%A9%3F.txt");
+/// assert_eq!(path_segment("100%"), "100%25");
+/// ```
+pub fn path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    percent_encode_into(&mut out, name, in_segment_set);
+    out
+}
+
+fn in_segment_set(b: u8) -> bool {
+    in_path_set(b) || matches!(b, b'%' | b'?' | b'#' | b'/' | b'"' | b'\\') || b.is_ascii_control()
+}
+
 /// WHATWG path percent-encode set, minus `"` and `#` (refused earlier).
 fn in_path_set(b: u8) -> bool {
     matches!(b, b' ' | b'<' | b'>' | b'`' | b'{' | b'}' | b'^') || !b.is_ascii()
@@ -235,6 +255,24 @@ mod tests {
         }
         // Names are case-sensitive in CloudFront: `expires` is the origin's.
         assert!(to_wire("https://h/a?expires=1").is_ok());
+    }
+
+    #[test]
+    fn segments_survive_to_wire() {
+        for (name, expected) in [
+            ("a.txt", "a.txt"),
+            ("a b", "a%20b"),
+            ("ü", "%C3%BC"),
+            ("50%", "50%25"),
+            ("q?#", "q%3F%23"),
+            ("x\"y\\z\t", "x%22y%5Cz%09"),
+            ("a+b=c&d;e", "a+b=c&d;e"),
+        ] {
+            let seg = path_segment(name);
+            assert_eq!(seg, expected, "{name}");
+            let url = format!("https://h/p/{seg}");
+            assert_eq!(to_wire(&url).unwrap(), url);
+        }
     }
 
     #[test]

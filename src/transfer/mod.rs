@@ -4,6 +4,7 @@
 pub mod client;
 pub mod get;
 pub mod progress;
+pub mod put;
 pub mod response;
 pub mod retry;
 pub mod signing;

@@ -34,6 +34,8 @@ pub enum Fault {
     CutUpload(usize),
     /// PUT: store the body but answer with this (wrong) ETag.
     WrongEtag(String),
+    /// Behave, but only answer after this pause (to see requests overlap).
+    Hold(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +63,8 @@ struct State {
     script: VecDeque<Fault>,
     object: Vec<u8>,
     requests: Vec<Recorded>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 pub struct FaultyServer {
@@ -103,6 +107,11 @@ impl FaultyServer {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// The most requests that were being handled at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
     /// The object as last stored by a PUT (or as given to `start`).
     pub fn object(&self) -> Vec<u8> {
         self.state.lock().unwrap().object.clone()
@@ -142,12 +151,22 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         let content_length: usize = header("content-length")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let fault = state
+        let mut fault = state
             .lock()
             .unwrap()
             .script
             .pop_front()
             .unwrap_or(Fault::None);
+        {
+            let mut s = state.lock().unwrap();
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        }
+        let _leaving = InFlight(state);
+        if let Fault::Hold(pause) = fault {
+            thread::sleep(pause);
+            fault = Fault::None;
+        }
 
         // Read the request body (or part of it, for a cut upload).
         let limit = match fault {
@@ -262,9 +281,18 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                     }
                 }
             }
-            Fault::CutUpload(_) => unreachable!(),
+            Fault::CutUpload(_) | Fault::Hold(_) => unreachable!(),
         }
         out.flush()?;
+    }
+}
+
+/// Counts a request as finished when dropped, however it ends.
+struct InFlight<'a>(&'a Mutex<State>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
     }
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""A minimal HTTP/1.1 PUT sink on loopback for scripts/bench-put.sh.
+
+Reads exactly Content-Length bytes of each PUT (411 for a body without one,
+so a chunked upload shows up) and answers 200. Prints its address on the
+first stdout line, as `cfsign serve` does.
+
+    put-sink.py [--s3] [PORT]
+
+Without --s3 the bytes are thrown away unhashed, so that a benchmark measures
+the client alone. With --s3 it does what S3 does with a PUT: recomputes the
+SHA-256 (400 XAmzContentSHA256Mismatch when it differs from the header) and
+answers with the MD5 as the ETag.
+"""
+import hashlib
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+S3 = "--s3" in sys.argv[1:]
+CHUNK = 1 << 20
+
+
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, headers=(), body=b""):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_PUT(self):
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            return self.answer(411)
+        left = int(length)
+        buf = memoryview(bytearray(CHUNK))
+        sha, md5 = (hashlib.sha256(), hashlib.md5()) if S3 else (None, None)
+        while left:
+            n = self.rfile.readinto(buf[: min(left, CHUNK)])
+            if not n:
+                return
+            if S3:
+                sha.update(buf[:n])
+                md5.update(buf[:n])
+            left -= n
+        if not S3:
+            return self.answer(200)
+        if sha.hexdigest() != self.headers.get("x-amz-content-sha256"):
+            return self.answer(
+                400,
+                [("Content-Type", "application/xml")],
+                b"<Error><Code>XAmzContentSHA256Mismatch</Code>"
+                b"<Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message></Error>",
+            )
+        self.answer(200, [("ETag", f'"{md5.hexdigest()}"')])
+
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    ports = [a for a in sys.argv[1:] if a.isdigit()]
+    server = ThreadingHTTPServer(("127.0.0.1", int(ports[0]) if ports else 0), Sink)
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+//! `cfsign put`: validates the options and every source before a byte is
+//! sent, spools stdin to a temporary file, then uploads with
+//! [`transfer::put`](crate::transfer::put) a few objects at a time, printing
+//! one result line per object in input order. A failed object does not stop
+//! the others; the exit code is the first failure's.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressDrawTarget};
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use crate::cli::{PutArgs, PutFormat};
+use crate::config::{KeySource, io_reason};
+use crate::error::Error;
+use crate::transfer::client::{self, ClientOptions};
+use crate::transfer::progress::{self, ProgressMode};
+use crate::transfer::put::{self, PutOptions, Source, Upload, Uploaded};
+use crate::transfer::signing::UrlSigner;
+
+pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
+    let options = put_options(&args)?;
+    let (files, url) = files_and_url(&args.paths)?;
+    let stdin = Path::new("-");
+    let wants_stdin = files.iter().any(|f| f == stdin);
+    if wants_stdin {
+        if files.len() > 1 {
+            return Err(Error::usage(
+                "- (stdin) must be the only file: upload it separately",
+            ));
+        }
+        if KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin) {
+            return Err(Error::usage(
+                "the private key is read from stdin, so the upload cannot be: give a file, or the key with --private-key PATH",
+            ));
+        }
+    }
+    let signer = UrlSigner::new(&args.key, &args.policy)?;
+    put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
+
+    let spool = if wants_stdin {
+        Some(spool_stdin()?)
+    } else {
+        None
+    };
+    let sources: Vec<Source> = match &spool {
+        Some(file) => vec![Source::Stdin(file.path().to_path_buf())],
+        None => files.into_iter().map(Source::Path).collect(),
+    };
+    let uploads = put::plan(&sources, &url, args.recursive)?;
+
+    let client = client::build(&ClientOptions {
+        // reqwest's read timeout would run from the first byte of the upload;
+        // `put` watches for stalls itself (PutOptions::stall_timeout).
+        read_timeout: Duration::from_secs(24 * 3600),
+        ..ClientOptions::default()
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the I/O runtime: {e}")))?;
+    let mode = ProgressMode::from_flags(args.progress, args.quiet);
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            code = upload_all(&client, &signer, &uploads, &options, usize::from(args.jobs), mode, args.format) => code,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    runtime.shutdown_background();
+    drop(spool);
+    outcome
+}
+
+/// The positional arguments: files, then the URL (which must be UTF-8).
+fn files_and_url(paths: &[OsString]) -> Result<(Vec<PathBuf>, String), Error> {
+    let (url, files) = paths
+        .split_last()
+        .filter(|(_, files)| !files.is_empty())
+        .ok_or_else(|| {
+            Error::usage("give the files to upload, then the URL (see `cfsign put --help`)")
+        })?;
+    let url = url
+        .to_str()
+        .ok_or_else(|| Error::usage("the URL is not valid UTF-8"))?
+        .to_string();
+    Ok((files.iter().map(PathBuf::from).collect(), url))
+}
+
+/// The validated options: headers typed and checked once.
+fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
+    let value = |flag: &str, v: &str| put::extra_header(flag, v).map(|(_, value)| value);
+    let mut headers = HeaderMap::new();
+    if let Some(cc) = &args.cache_control {
+        headers.insert(reqwest::header::CACHE_CONTROL, value("Cache-Control", cc)?);
+    }
+    for pair in &args.meta {
+        let (name, value) = put::parse_meta(pair)?;
+        headers.append(name, value);
+    }
+    for line in &args.headers {
+        let (name, value) = put::parse_header_line(line)?;
+        headers.append(name, value);
+    }
+    Ok(PutOptions {
+        acl: (!args.no_acl).then(|| HeaderValue::from_str(&args.acl).expect("a canned ACL name")),
+        content_type: args
+            .content_type
+            .as_deref()
+            .map(|t| value("Content-Type", t))
+            .transpose()?,
+        headers,
+        ..PutOptions::default()
+    })
+}
+
+/// Copies stdin to a temporary file (removed when dropped): the upload needs
+/// its length and SHA-256 before the first byte is sent.
+fn spool_stdin() -> Result<tempfile::NamedTempFile, Error> {
+    let mut spool = tempfile::NamedTempFile::new()
+        .map_err(|e| Error::Runtime(format!("cannot create a temporary file for stdin: {e}")))?;
+    std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut()).map_err(|e| {
+        Error::Runtime(format!(
+            "cannot spool stdin to {}: {}",
+            spool.path().display(),
+            io_reason(&e)
+        ))
+    })?;
+    Ok(spool)
+}
+
+async fn upload_all(
+    client: &reqwest::Client,
+    signer: &UrlSigner,
+    uploads: &[Upload],
+    options: &PutOptions,
+    jobs: usize,
+    mode: ProgressMode,
+    format: PutFormat,
+) -> Result<ExitCode, Error> {
+    let multi = MultiProgress::with_draw_target(match mode {
+        ProgressMode::Never => ProgressDrawTarget::hidden(),
+        _ => ProgressDrawTarget::stderr(),
+    });
+    let multi = &multi;
+    let mut results = futures_util::stream::iter(uploads)
+        .map(|upload| {
+            let size = std::fs::metadata(&upload.path).map_or(0, |m| m.len());
+            let bar = multi.add(progress::bar(mode, Some(size), &upload.name));
+            async move {
+                let result = put::put(client, signer, upload, options, &bar).await;
+                bar.finish_and_clear();
+                multi.remove(&bar);
+                (upload, result)
+            }
+        })
+        .buffered(jobs);
+
+    let stdout = std::io::stdout();
+    let mut first_failure = None;
+    let mut stdout_open = true;
+    while let Some((upload, result)) = results.next().await {
+        match result {
+            Ok(done) => {
+                let line = render(&done, format);
+                if stdout_open {
+                    stdout_open = multi.suspend(|| -> Result<bool, Error> {
+                        let mut out = stdout.lock();
+                        let open = super::write_stdout(&mut out, line.as_bytes())?;
+                        super::flush_stdout(&mut out)?;
+                        Ok(open)
+                    })?;
+                }
+            }
+            Err(e) => {
+                multi.suspend(|| {
+                    let _ = writeln!(std::io::stderr(), "cfsign: {}: {e}", upload.name);
+                });
+                first_failure.get_or_insert(e.exit_code());
+            }
+        }
+    }
+    Ok(first_failure.map_or(ExitCode::SUCCESS, ExitCode::from))
+}
+
+/// `uploaded FILE → URL (N bytes, sha256 HEX, etag ETAG)`, or one JSON object.
+fn render(done: &Uploaded, format: PutFormat) -> String {
+    match format {
+        PutFormat::Text => format!(
+            "uploaded {} → {} ({} bytes, sha256 {}, etag {})\n",
+            done.source,
+            done.url,
+            done.bytes,
+            done.sha256,
+            done.etag.as_deref().unwrap_or("none")
+        ),
+        PutFormat::Json => {
+            let mut line = serde_json::to_string(done).expect("strings and integers serialise");
+            line.push('\n');
+            line
+        }
+    }
+}
