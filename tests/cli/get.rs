@@ -113,12 +113,18 @@ fn a_200_mib_download_from_serve_is_byte_identical() {
     assert_only(dir.path(), &["large.bin"]);
 }
 
-#[test]
-fn serve_accepts_what_get_signs_and_refuses_it_unsigned() {
+/// `cfsign serve` (signed requests only) on a folder holding `/o.bin`.
+fn serve_one(len: usize) -> (tempfile::TempDir, ServeProcess, Vec<u8>) {
     let root = tempdir();
-    let body = object(5000);
+    let body = object(len);
     std::fs::write(root.path().join("o.bin"), &body).unwrap();
     let server = ServeProcess::signed(root.path(), &["--read-only", "--quiet"]);
+    (root, server, body)
+}
+
+#[test]
+fn serve_accepts_what_get_signs_and_refuses_it_unsigned() {
+    let (_root, server, body) = serve_one(5000);
     let dir = tempdir();
     // A URL signed by `cfsign sign`, fetched without a key: used as is.
     let out = cfsign()
@@ -138,10 +144,7 @@ fn serve_accepts_what_get_signs_and_refuses_it_unsigned() {
 
 #[test]
 fn continue_against_serve_finishes_a_prefix_and_leaves_a_complete_file() {
-    let root = tempdir();
-    let body = object(300_000);
-    std::fs::write(root.path().join("o.bin"), &body).unwrap();
-    let server = ServeProcess::signed(root.path(), &["--read-only", "--quiet"]);
+    let (_root, server, body) = serve_one(300_000);
     let dir = tempdir();
     let dest = dir.path().join("o.bin");
     // A prefix at the destination (say, from curl) grows with a real 206.
