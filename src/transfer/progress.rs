@@ -1,5 +1,7 @@
 //! A progress bar on stderr when it is a terminal, and nothing otherwise, so
-//! CI logs stay clean. `--progress` forces it, `--quiet` silences it.
+//! CI logs stay clean. `--quiet` silences it; `--progress` asks for the
+//! closing summary line even when stderr is not a terminal (indicatif still
+//! draws the moving bar only on a terminal, so logs get no bar frames).
 
 use std::io::IsTerminal;
 
