@@ -18,7 +18,11 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// The server answered 4xx: exit 3.
-    #[error("{status} {code}: {message}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error(
+        "{status} {code}{}{}",
+        if message.is_empty() { String::new() } else { format!(": {message}") },
+        hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
     Refused {
         status: u16,
         code: String,

@@ -85,7 +85,7 @@ mod tests {
         );
         assert_eq!(
             refused(404, b"", false).to_string(),
-            "404 NotFound:  (no object at that URL)"
+            "404 NotFound (no object at that URL)"
         );
     }
 }
