@@ -32,3 +32,6 @@ mod secrets;
 
 #[path = "cli/put.rs"]
 mod put;
+
+#[path = "cli/readme.rs"]
+mod readme;
