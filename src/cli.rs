@@ -228,7 +228,7 @@ pub struct ServeArgs {
 
     /// Address to listen on; port 0 picks a free one. The URL is printed
     /// as the first line of stdout.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
 
     /// Refuse uploads: PUT answers 403 AccessDenied.
@@ -243,6 +243,15 @@ pub struct ServeArgs {
     /// No request log on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--listen`: an IP address and a port (no host names: what they resolve
+/// to is not what the URL on stdout would say).
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        "give an IP address and a port, such as 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)"
+            .to_string()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
