@@ -32,3 +32,6 @@ mod secrets;
 
 #[path = "cli/put.rs"]
 mod put;
+
+#[path = "cli/bad_input.rs"]
+mod bad_input;
