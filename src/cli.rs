@@ -228,7 +228,7 @@ pub struct ServeArgs {
 
     /// Address to listen on; port 0 picks a free one. The URL is printed
     /// as the first line of stdout.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
 
     /// Refuse uploads: PUT answers 403 AccessDenied.
@@ -243,6 +243,15 @@ pub struct ServeArgs {
     /// No request log on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--listen`: an IP address and a port (no host names: what they resolve
+/// to is not what the URL on stdout would say).
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        "give an IP address and a port, such as 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)"
+            .to_string()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -427,14 +436,29 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    let _ = writeln!(std::io::stderr(), "cfsign: {first} (see `cfsign --help`)");
+    let line = one_line(&e.render().to_string());
+    let _ = writeln!(std::io::stderr(), "cfsign: {line} (see `cfsign --help`)");
     ExitCode::from(exit::USAGE)
+}
+
+/// The first paragraph of a rendered clap error on one line: the error and
+/// the indented lines that complete it (the arguments that are missing, the
+/// possible values), without the usage and tips that follow.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let Some(first) = lines.next() else {
+        return "invalid arguments".to_string();
+    };
+    let first = first.trim().trim_start_matches("error: ");
+    let rest: Vec<&str> = lines
+        .take_while(|l| l.starts_with(char::is_whitespace) && !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    match (rest.is_empty(), first.ends_with(':')) {
+        (true, _) => first.to_string(),
+        (false, true) => format!("{first} {}", rest.join(", ")),
+        (false, false) => format!("{first} {}", rest.join(" ")),
+    }
 }
 
 #[cfg(test)]
@@ -445,5 +469,36 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn rendered_error(args: &[&str]) -> String {
+        let e = Cli::try_parse_from(args).expect_err("a usage error");
+        one_line(&e.render().to_string())
+    }
+
+    #[test]
+    fn usage_errors_name_what_is_missing_or_allowed() {
+        assert_eq!(
+            rendered_error(&["cfsign", "get"]),
+            "the following required arguments were not provided: <URL>"
+        );
+        assert_eq!(
+            rendered_error(&["cfsign", "serve"]),
+            "the following required arguments were not provided: --root <DIR>"
+        );
+        assert_eq!(
+            rendered_error(&["cfsign", "get", "u", "--hash-algorithm", "md5"]),
+            "invalid value 'md5' for '--hash-algorithm <ALG>' [possible values: SHA1, SHA256]"
+        );
+        // Tips and the usage block stay out of the one line.
+        assert_eq!(
+            rendered_error(&["cfsign", "get", "u", "--bogus"]),
+            "unexpected argument '--bogus' found"
+        );
+        assert_eq!(
+            rendered_error(&["cfsign", "get", "u", "--retries", "x"]),
+            "invalid value 'x' for '--retries <N>': invalid digit found in string"
+        );
+        assert_eq!(one_line(""), "invalid arguments");
     }
 }

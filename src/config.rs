@@ -90,6 +90,30 @@ impl KeySource {
     }
 }
 
+/// The inputs the key and policy options read from stdin (`-`), named for
+/// [`single_stdin`].
+pub fn stdin_readers(key: &KeyArgs, policy: &PolicyArgs) -> Vec<&'static str> {
+    let mut readers = Vec::new();
+    if KeySource::from_args(key.private_key.as_deref()) == Some(KeySource::Stdin) {
+        readers.push("the private key");
+    }
+    if policy.policy.as_deref() == Some("-") {
+        readers.push("the policy");
+    }
+    readers
+}
+
+/// Stdin feeds one input: two inputs that want it are refused before either
+/// reads it (the second would otherwise see nothing, and fail obscurely).
+pub fn single_stdin(readers: &[&str]) -> Result<(), Error> {
+    match readers {
+        [first, second, ..] => Err(Error::usage(format!(
+            "{first} and {second} cannot both come from stdin: give one of them as a file"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Short, stable wording for I/O errors (no OS error numbers).
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

@@ -35,3 +35,6 @@ mod put;
 
 #[path = "cli/readme.rs"]
 mod readme;
+
+#[path = "cli/bad_input.rs"]
+mod bad_input;

@@ -76,6 +76,19 @@ fn destination(output: Option<&Path>, url: &str) -> Result<Destination, Error> {
     let path = match output {
         Some(p) if p.as_os_str() == "-" => return Ok(Destination::Stdout),
         Some(p) if p.is_dir() => p.join(file_name_for(url)),
+        // `-o out/` names a folder: it must exist, as with `-o out/name`.
+        Some(p) if ends_with_separator(p) => {
+            // `file/` does not exist to the OS, `file` does.
+            let why = if p.components().as_path().exists() {
+                "it is not a folder"
+            } else {
+                "the folder does not exist"
+            };
+            return Err(Error::usage(format!(
+                "cannot save into {}: {why}",
+                p.display()
+            )));
+        }
         Some(p) => p.to_path_buf(),
         None => PathBuf::from(file_name_for(url)),
     };
@@ -95,4 +108,11 @@ fn destination(output: Option<&Path>, url: &str) -> Result<Destination, Error> {
         }
     }
     Ok(Destination::File(path))
+}
+
+fn ends_with_separator(path: &Path) -> bool {
+    path.to_string_lossy()
+        .chars()
+        .next_back()
+        .is_some_and(std::path::is_separator)
 }

@@ -15,7 +15,7 @@ use indicatif::{MultiProgress, ProgressDrawTarget};
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::cli::{PutArgs, PutFormat};
-use crate::config::{KeySource, io_reason};
+use crate::config::{self, KeySource, io_reason};
 use crate::error::Error;
 use crate::transfer::client::{self, ClientOptions};
 use crate::transfer::progress::{self, ProgressMode};
@@ -39,6 +39,11 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
             ));
         }
     }
+    let mut readers = config::stdin_readers(&args.key, &args.policy);
+    if wants_stdin {
+        readers.push("the data to upload (-)");
+    }
+    config::single_stdin(&readers)?;
     let signer = UrlSigner::new(&args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
 

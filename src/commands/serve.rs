@@ -44,11 +44,20 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     .map_err(|e| Error::Usage(e.to_string()))?;
 
     let listener = std::net::TcpListener::bind(args.listen).map_err(|e| {
-        Error::Runtime(format!(
-            "cannot listen on {}: {}",
-            args.listen,
-            crate::config::io_reason(&e)
-        ))
+        use std::io::ErrorKind;
+        let reason = match e.kind() {
+            ErrorKind::AddrInUse => {
+                "the port is in use: stop what holds it, or pick another with --listen (port 0 picks a free one)".to_string()
+            }
+            ErrorKind::AddrNotAvailable => {
+                "that address is not one of this machine's: use 127.0.0.1, 0.0.0.0 or an address of this host".to_string()
+            }
+            ErrorKind::PermissionDenied => {
+                "permission denied: ports below 1024 need privileges, pick a higher one".to_string()
+            }
+            _ => crate::config::io_reason(&e),
+        };
+        Error::Runtime(format!("cannot listen on {}: {reason}", args.listen))
     })?;
     let addr = listener
         .local_addr()

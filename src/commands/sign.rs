@@ -18,6 +18,14 @@ const BLOCK: usize = 1024;
 
 pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let now = time::now();
+    if args.policy.policy.as_deref() == Some("-") {
+        let mut readers = config::stdin_readers(&args.key, &args.policy);
+        let mut urls = args.url_flags.iter().chain(&args.urls);
+        if urls.clone().next().is_none() || urls.any(|u| u == "-") {
+            readers.push("the URLs");
+        }
+        config::single_stdin(&readers)?;
+    }
     let spec = PolicySpec::from_args(&args.policy, now)?;
     let key_from_stdin =
         KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin);

@@ -241,8 +241,24 @@ pub enum PublicKey {
 
 impl PublicKey {
     /// Loads a public key from PEM (`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`)
-    /// or SPKI DER. A private key is accepted too (its public half is used).
+    /// or SPKI DER. A private key is accepted too (its public half is used),
+    /// unless it is encrypted: no passphrase is asked for a public key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        Self::read(bytes).map_err(|e| match e {
+            // The private-key wording would point at the wrong fix here.
+            KeyError::NotAKey => KeyError::Invalid(
+                "the key is neither PEM nor DER (expected a PEM block such as `-----BEGIN PUBLIC KEY-----`)".into(),
+            ),
+            KeyError::PassphraseRequired
+            | KeyError::WrongPassphrase
+            | KeyError::LegacyEncrypted => KeyError::Invalid(
+                "this is an encrypted private key: give its public key instead (`openssl pkey -pubout -in KEY.pem` prints it)".into(),
+            ),
+            e => e,
+        })
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, KeyError> {
         if let Some(blocks) = pem_blocks(bytes)? {
             for block in &blocks {
                 match block.tag() {
@@ -485,6 +501,28 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()
+    }
+
+    /// Errors met while reading a public key point at the public key.
+    #[test]
+    fn public_key_errors_speak_of_public_keys() {
+        for name in [
+            "rsa2048-pkcs8-encrypted.pem",
+            "rsa2048-legacy-encrypted.pem",
+        ] {
+            let e = PublicKey::from_bytes(&fixture(name))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("encrypted private key"), "{name}: {e}");
+            assert!(e.contains("openssl pkey -pubout"), "{name}: {e}");
+            assert!(!e.contains("PASSPHRASE"), "{name}: {e}");
+        }
+        let e = PublicKey::from_bytes(&fixture("not-a-key.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("BEGIN PUBLIC KEY"), "{e}");
+        // A private key still gives its public half.
+        assert!(PublicKey::from_bytes(&fixture("rsa2048-pkcs8.pem")).is_ok());
     }
 
     /// The fast (OpenSSL) and pure-Rust RSA signers give the same bytes, and

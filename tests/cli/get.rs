@@ -208,6 +208,17 @@ fn the_file_is_named_after_the_url_and_stays_in_the_folder() {
     // A folder that does not exist is a usage error.
     let out = get(&server.url("/x/y.bin"), dir.path(), &["-o", "nope/y.bin"]);
     assert_refused(&out, 2, &["nope", "does not exist"]);
+    // So is one written as a folder (`-o nope/`), and a file written as one;
+    // both before the server is asked.
+    let requests = server.requests().len();
+    let out = get(&server.url("/x/y.bin"), dir.path(), &["-o", "nope/"]);
+    assert_refused(&out, 2, &["nope/", "does not exist"]);
+    std::fs::write(dir.path().join("file"), b"kept").unwrap();
+    let out = get(&server.url("/x/y.bin"), dir.path(), &["-o", "file/"]);
+    assert_refused(&out, 2, &["file/", "not a folder"]);
+    assert_eq!(server.requests().len(), requests, "nothing was requested");
+    assert_only(dir.path(), &["file", "into"]);
+    assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"kept");
 }
 
 #[test]

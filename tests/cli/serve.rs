@@ -115,6 +115,29 @@ fn serve_refuses_to_start_without_keys_or_a_folder() {
         .output()
         .unwrap();
     assert_refused(&out, 2, &["public key"]);
+
+    // --listen takes IP:PORT, and says so; a port in use says how to go on.
+    let out = cfsign()
+        .args([
+            "serve",
+            "--no-auth",
+            "--root",
+            root,
+            "--listen",
+            "localhost:80",
+        ])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["--listen", "IP address and a port", "port 0"]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = cfsign()
+        .args(["serve", "--no-auth", "--root", root, "--listen", &addr])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_refused(&out, 1, &[&addr, "in use", "--listen"]);
 }
 
 #[test]
