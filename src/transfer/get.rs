@@ -498,6 +498,15 @@ impl Transfer<'_> {
                 if total == Some(state.offset) || (total.is_none() && sink.held > 0) {
                     return Ok(Attempt::Done(Done::AlreadyComplete));
                 }
+                // A file of the user's that is longer than the object is not a
+                // partial download of it: never replace it behind their back.
+                if let (Some(total), Some(path)) = (total, sink.probed_destination()) {
+                    return Err(Error::Integrity(format!(
+                        "{} holds {} bytes but the object has {total}, so it is not a partial copy of it: move it away, or download without --continue",
+                        path.display(),
+                        state.offset
+                    )));
+                }
                 let why = format!(
                     "the server has no bytes from {} on (Content-Range {})",
                     state.offset,
@@ -702,6 +711,15 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 }
 
 impl Sink {
+    /// Whether the bytes held are the destination file itself (`--continue`
+    /// found no partial file of ours), not yet known to be a prefix.
+    fn probed_destination(&self) -> Option<&Path> {
+        match &self.out {
+            Out::File(part) if part.probing_destination => Some(&part.destination),
+            _ => None,
+        }
+    }
+
     async fn open(to: &Destination, options: &GetOptions) -> Result<(Self, Meta), Error> {
         let mut hasher = options.sha256.map(|_| Sha256::new());
         let (out, held, meta) = match to {

@@ -557,6 +557,27 @@ fn continue_on_a_complete_file_is_done_without_touching_it() {
     assert_only(dir.path(), &["o"]);
 }
 
+/// `--continue` over an unrelated, longer local file: refused (exit 5), and
+/// the user's file is left exactly as it was.
+#[test]
+fn continue_never_replaces_a_longer_unrelated_file() {
+    let body = object(6);
+    let server = FaultyServer::start(body);
+    let dir = tempdir();
+    let dest = dir.path().join("o");
+    std::fs::write(&dest, b"my notes!").unwrap();
+    server.script([status(416, &[("Content-Range", "bytes */6")], "")]);
+    let out = get(&server.url("/o"), dir.path(), &["--continue"]);
+    assert_refused(
+        &out,
+        5,
+        &["holds 9 bytes but the object has 6", "without --continue"],
+    );
+    assert_eq!(server.requests()[0].header("range"), Some("bytes=9-"));
+    assert_file(&dest, b"my notes!");
+    assert_only(dir.path(), &["o"]);
+}
+
 #[test]
 fn continue_keeps_the_partial_file_after_a_network_failure() {
     let body = object(300_000);
