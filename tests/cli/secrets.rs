@@ -178,6 +178,42 @@ fn a_key_file_others_can_read_is_warned_about_once() {
     );
     assert_eq!(stdout_of(&out).lines().count(), 3);
 
+    // get and put load the key the same way, and warn the same once.
+    let server = crate::support::faulty::FaultyServer::start(b"hello".to_vec());
+    let upload = dir.path().join("up.txt");
+    std::fs::write(&upload, "data").unwrap();
+    for args in [
+        vec![
+            "get".to_string(),
+            server.url("/hello.txt"),
+            "-o".into(),
+            dir.path().join("got.txt").display().to_string(),
+        ],
+        vec![
+            "put".to_string(),
+            upload.display().to_string(),
+            server.url("/up.txt"),
+        ],
+    ] {
+        let out = cfsign()
+            .args(&args)
+            .args(["--key-pair-id", KEY_ID, "--private-key"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("readable by other users"),
+            "{args:?}: {stderr}"
+        );
+    }
+
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = cfsign()
         .args([
