@@ -20,17 +20,18 @@
 //! - every answer is 200 (206 for a ranged GET); 404 only for a key no PUT
 //!   had completed before the request started;
 //! - a whole GET's body is exactly one registered version of its key (length
-//!   and SHA-256): never torn; its ETag is that version's MD5, and the stored
-//!   headers (`x-amz-meta-version`, `x-cfsign-content-sha256`), when present,
+//!   and SHA-256): never torn; its ETag is that version's MD5, and its stored
+//!   headers (`x-amz-meta-version`, `x-cfsign-content-sha256`) are there and
 //!   are that version's;
-//! - a ranged GET's `Content-Range`, ETag and bytes match the version its
-//!   ETag names; a HEAD's length matches the version its ETag names;
+//! - a ranged GET's `Content-Range`, ETag, bytes and `x-amz-meta-version`
+//!   match the version its ETag names; so do a HEAD's length and headers;
 //! - no read returns a version that was already overwritten when the read
 //!   began (a later PUT of the key had started after it completed and had
 //!   itself completed), nor the version of a PUT that failed;
 //! - afterwards, on disk, every key written holds one of its successful
-//!   versions, not one that a later PUT had superseded; nothing else is left
-//!   in the root: no `.cfsign-tmp-*` file, no stray file.
+//!   versions, not one that a later PUT had superseded, and a HEAD of it
+//!   gives that version's ETag and stored headers; nothing else is left in
+//!   the root: no `.cfsign-tmp-*` file, no stray file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -284,8 +285,6 @@ struct TaskLog {
     bytes_sent: u64,
     bytes_received: u64,
     reconnects: usize,
-    /// Reads without `x-amz-meta-version`.
-    without_metadata: usize,
 }
 
 /// Latency figures of one kind of request.
@@ -336,12 +335,6 @@ pub struct Report {
     pub reads_during_puts: usize,
     /// Keys holding an object at the end.
     pub keys_written: usize,
-    /// Keys whose stored headers were missing at the end (a HEAD after the
-    /// load had no `x-amz-meta-version`).
-    pub keys_without_metadata: usize,
-    /// Reads answered with a version whose stored headers were missing
-    /// (a concurrent PUT's sidecar won: documented, not an error).
-    pub reads_without_metadata: usize,
     pub bytes_sent: u64,
     pub bytes_received: u64,
     /// Connections opened again after a transport error (each one an error).
@@ -416,11 +409,7 @@ impl Report {
             "contention: {} PUTs overlapped a PUT of the same key (at most {} at once); {} reads overlapped a PUT of their key",
             self.overlapping_puts, self.max_concurrent_puts, self.reads_during_puts
         );
-        let _ = writeln!(
-            out,
-            "keys written: {} of {}; stored headers (x-amz-meta-*) missing: {} reads, {} keys at the end",
-            self.keys_written, o.keys, self.reads_without_metadata, self.keys_without_metadata
-        );
+        let _ = writeln!(out, "keys written: {} of {}", self.keys_written, o.keys);
         if self.ok() {
             let _ = writeln!(
                 out,
@@ -505,7 +494,6 @@ pub fn run(options: Options) -> Report {
         log.bytes_sent += task.bytes_sent;
         log.bytes_received += task.bytes_received;
         log.reconnects += task.reconnects;
-        log.without_metadata += task.without_metadata;
     }
     let versions: Vec<Vec<Version>> = shared
         .versions
@@ -513,7 +501,7 @@ pub fn run(options: Options) -> Report {
         .map(|v| v.lock().unwrap().clone())
         .collect();
     let history = check_history(&log.events, &mut log.errors);
-    let (keys_written, keys_without_metadata) = check_root(
+    let keys_written = check_root(
         root.path(),
         &versions,
         &log.events,
@@ -555,8 +543,6 @@ pub fn run(options: Options) -> Report {
         max_concurrent_puts: history.max_concurrent_puts,
         reads_during_puts: history.reads_during_puts,
         keys_written,
-        keys_without_metadata,
-        reads_without_metadata: log.without_metadata,
         bytes_sent: log.bytes_sent,
         bytes_received: log.bytes_received,
         reconnects: log.reconnects,
@@ -682,7 +668,6 @@ async fn client(task: usize, mut sender: Sender, shared: Arc<Shared>) -> TaskLog
                     &headers,
                     &body,
                     &mut log.errors,
-                    &mut log.without_metadata,
                 );
                 if kind != Kind::Put {
                     event.version = observed;
@@ -836,7 +821,6 @@ fn check_answer(
     headers: &HeaderMap,
     body: &Bytes,
     errors: &mut Errors,
-    without_metadata: &mut usize,
 ) -> Option<u64> {
     let path = key_path(key);
     let what = format!("{} {path}", kind.name());
@@ -956,7 +940,10 @@ fn check_answer(
         }
     };
     match header_str(headers, "x-amz-meta-version") {
-        None => *without_metadata += 1,
+        None => errors.add(
+            "metadata",
+            format!("{what}: version {} without its stored headers", version.id),
+        ),
         Some(id) if id != version.id.to_string() => errors.add(
             "metadata",
             format!(
@@ -1071,17 +1058,16 @@ fn check_history(events: &[Event], errors: &mut Errors) -> History {
 }
 
 /// The root after the run: every key holds a current successful version,
-/// nothing else is there, and a HEAD describes it. Returns the keys holding
-/// an object and those of them whose stored headers were missing.
+/// nothing else is there, and a HEAD describes it with its stored headers.
+/// Returns the keys holding an object.
 fn check_root(
     root: &Path,
     versions: &[Vec<Version>],
     events: &[Event],
     finals: &[Option<Final>],
     errors: &mut Errors,
-) -> (usize, usize) {
+) -> usize {
     let mut written = 0;
-    let mut without_metadata = 0;
     let mut expected_files = std::collections::BTreeSet::new();
     for (key, sent) in versions.iter().enumerate() {
         let path = key_path(key);
@@ -1144,7 +1130,13 @@ fn check_root(
                     );
                 }
                 match &head.version {
-                    None => without_metadata += 1,
+                    None => errors.add(
+                        "metadata",
+                        format!(
+                            "HEAD {path} after the load: version {} without its stored headers",
+                            v.id
+                        ),
+                    ),
                     Some(id) if *id != v.id.to_string() => errors.add(
                         "metadata",
                         format!(
@@ -1203,5 +1195,5 @@ fn check_root(
             }
         }
     }
-    (written, without_metadata)
+    written
 }
