@@ -11,14 +11,17 @@
 //! The headers of the last PUT of a key (`Content-Type`, `x-amz-meta-*`, …)
 //! and the object's MD5 are kept in a sidecar, `.cfsign/meta/<sha256 of the
 //! key>.json`, that also records which version of the file it describes
-//! (size, mtime, inode): a file replaced by hand, or by a concurrent PUT that
-//! renamed last, simply has no metadata and gets its MD5 computed.
+//! (size, mtime, inode): a file replaced by hand simply has no metadata and
+//! gets its MD5 computed. Within the server, a commit (sidecar, then rename)
+//! and an open (file, then sidecar) of one key hold the key's lock, so that
+//! concurrent PUTs cannot leave the winner's file with a loser's sidecar, and
+//! a read never pairs a file with the sidecar of the next one.
 
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::UNIX_EPOCH;
 
 use md5::Md5;
@@ -89,10 +92,30 @@ pub struct Object {
     pub headers: Vec<(String, String)>,
 }
 
+/// Locks by key, striped: keys that share a stripe only wait on each other
+/// for a few file operations.
+const KEY_LOCKS: usize = 64;
+
+/// One key's lock, which an [`Upload`] carries to its commit.
+#[derive(Debug, Clone)]
+struct KeyLock {
+    stripes: Arc<[Mutex<()>]>,
+    index: usize,
+}
+
+impl KeyLock {
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.stripes[self.index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
     etags: Mutex<HashMap<PathBuf, (FileVersion, String)>>,
+    locks: Arc<[Mutex<()>]>,
 }
 
 impl Store {
@@ -101,6 +124,7 @@ impl Store {
         Store {
             root,
             etags: Mutex::new(HashMap::new()),
+            locks: (0..KEY_LOCKS).map(|_| Mutex::new(())).collect(),
         }
     }
 
@@ -113,12 +137,22 @@ impl Store {
         self.root.join(META_DIR).join(format!("{name}.json"))
     }
 
+    fn key_lock(&self, key: &ObjectKey) -> KeyLock {
+        let digest = Sha256::digest(key.as_str().as_bytes());
+        KeyLock {
+            stripes: self.locks.clone(),
+            index: usize::from(digest[0]) % self.locks.len(),
+        }
+    }
+
     /// Opens the object for `key`; `Ok(None)` when there is none. Blocking:
     /// computes the MD5 of a file it has not seen before.
     pub fn open(&self, key: &ObjectKey) -> Result<Option<Object>, ResolveError> {
         let Some(path) = path::resolve_existing(&self.root, key)? else {
             return Ok(None);
         };
+        let key_lock = self.key_lock(key);
+        let guard = key_lock.lock();
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -134,6 +168,7 @@ impl Store {
             .ok()
             .and_then(|b| serde_json::from_slice::<Sidecar>(&b).ok())
             .filter(|s| s.version == version && s.key == key.as_str());
+        drop(guard);
         let (etag, headers) = match sidecar {
             Some(s) => (s.etag, s.headers),
             None => (self.etag_of(&path, &mut file, version)?, Vec::new()),
@@ -205,6 +240,7 @@ impl Store {
             headers,
             sidecar_path: self.sidecar_path(key),
             meta_dir: self.root.join(META_DIR),
+            lock: self.key_lock(key),
         })
     }
 }
@@ -239,6 +275,7 @@ pub struct Upload {
     headers: Vec<(String, String)>,
     sidecar_path: PathBuf,
     meta_dir: PathBuf,
+    lock: KeyLock,
 }
 
 /// The digests a client announced for its body.
@@ -262,8 +299,8 @@ impl Upload {
     }
 
     /// Checks the body against what the client announced, then makes it the
-    /// object: fsync, sidecar, rename, fsync of the folder. Returns the ETag
-    /// (hex MD5).
+    /// object: fsync, then sidecar and rename under the key's lock, then fsync
+    /// of the folder. Returns the ETag (hex MD5).
     pub fn commit(mut self, expected: &Expected) -> Result<String, PutError> {
         if self.len != expected.len {
             return Err(PutError::Length {
@@ -292,6 +329,8 @@ impl Upload {
             etag: etag.clone(),
             headers: std::mem::take(&mut self.headers),
         };
+        let key_lock = self.lock.clone();
+        let guard = key_lock.lock();
         if let Err(e) = self.write_sidecar(&sidecar) {
             self.tmp = Some(tmp);
             return Err(e.into());
@@ -305,6 +344,7 @@ impl Upload {
                 e.error.into()
             });
         }
+        drop(guard);
         self.created.clear();
         sync_dir(&self.dir);
         Ok(etag)
@@ -355,6 +395,7 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn setup() -> (tempfile::TempDir, Store) {
         let tmp = tempfile::tempdir().unwrap();
@@ -438,5 +479,74 @@ mod tests {
             Err(PutError::BadDigest)
         ));
         assert!(entries(store.root()).is_empty());
+    }
+
+    /// PUTs of one key committing at once, with a reader looking: every read
+    /// gets the stored headers of the content it gets, and once the writes
+    /// are over the winner's headers are in place (not lost because another
+    /// writer's sidecar landed after the winner's rename).
+    #[test]
+    fn concurrent_writes_keep_headers_with_their_content() {
+        const ROUNDS: usize = 60;
+        const WRITERS: usize = 4;
+        let (_tmp, store) = setup();
+        let k = key("/race/object.bin");
+        let header = |obj: &Object| {
+            obj.headers
+                .iter()
+                .find(|(n, _)| n == "x-amz-meta-body")
+                .map(|(_, v)| v.clone())
+        };
+        let content = |obj: &mut Object| {
+            let mut text = String::new();
+            obj.file.read_to_string(&mut text).unwrap();
+            text
+        };
+        let mut lost = Vec::new();
+        let mut reads_without_headers = 0;
+        for round in 0..ROUNDS {
+            let uploads: Vec<(String, Upload)> = (0..WRITERS)
+                .map(|w| {
+                    let body = format!("round {round} writer {w}");
+                    let headers = vec![("x-amz-meta-body".to_string(), body.clone())];
+                    let mut up = store.begin_put(&k, headers).unwrap();
+                    up.write(body.as_bytes()).unwrap();
+                    (body, up)
+                })
+                .collect();
+            let barrier = std::sync::Barrier::new(WRITERS + 1);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for (body, up) in uploads {
+                    let (barrier, done) = (&barrier, &done);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        up.commit(&expected(body.as_bytes())).unwrap();
+                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    });
+                }
+                barrier.wait();
+                while done.load(std::sync::atomic::Ordering::SeqCst) < WRITERS {
+                    let Some(mut obj) = store.open(&k).unwrap() else {
+                        continue;
+                    };
+                    let text = content(&mut obj);
+                    match header(&obj) {
+                        Some(h) => assert_eq!(h, text, "round {round}: another version's headers"),
+                        None => reads_without_headers += 1,
+                    }
+                }
+            });
+            let mut obj = store.open(&k).unwrap().unwrap();
+            let text = content(&mut obj);
+            match header(&obj) {
+                Some(h) => assert_eq!(h, text, "round {round}: another version's headers"),
+                None => lost.push(round),
+            }
+        }
+        assert!(
+            lost.is_empty() && reads_without_headers == 0,
+            "headers lost after rounds {lost:?}; {reads_without_headers} reads during the writes had none"
+        );
     }
 }
