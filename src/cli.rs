@@ -308,6 +308,10 @@ pub struct PutArgs {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 
+    /// Retries after a failed attempt, as for `get` [default: 4].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = PutFormat::Text)]
     pub format: PutFormat,

@@ -655,7 +655,7 @@ fn a_lasting_5xx_exits_4_after_the_last_attempt() {
         "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
             .into(),
     );
-    server.script(vec![busy; 5]);
+    server.script(vec![busy.clone(); 5]);
     let out = put().arg(&file).arg(server.url("/a.txt")).output().unwrap();
     assert_refused(
         &out,
@@ -663,6 +663,17 @@ fn a_lasting_5xx_exits_4_after_the_last_attempt() {
         &["after 5 attempts", "503 SlowDown: Please reduce"],
     );
     assert_eq!(server.requests().len(), 5);
+
+    // --retries sets how many attempts follow the first, as for get.
+    server.script(vec![busy.clone(); 2]);
+    let out = put()
+        .arg(&file)
+        .arg(server.url("/a.txt"))
+        .args(["--retries", "1"])
+        .output()
+        .unwrap();
+    assert_refused(&out, 4, &["after 2 attempts"]);
+    assert_eq!(server.requests().len(), 7);
 }
 
 /// The library without the command line: an attempt that makes no progress
