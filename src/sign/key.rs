@@ -325,8 +325,25 @@ fn rsa_scheme(message: &[u8], hash: HashAlgorithm) -> (Pkcs1v15Sign, Vec<u8>) {
     (scheme, digest(message, hash))
 }
 
+/// One PEM block, its DER body wiped from memory on drop (it may be a
+/// private key).
+struct PemBlock {
+    tag: String,
+    der: Zeroizing<Vec<u8>>,
+}
+
+impl PemBlock {
+    fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    fn contents(&self) -> &[u8] {
+        &self.der
+    }
+}
+
 /// `Ok(None)` when the bytes are not PEM at all (then they may be DER).
-fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Pem>>, KeyError> {
+fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<PemBlock>>, KeyError> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
@@ -343,7 +360,15 @@ fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Pem>>, KeyError> {
         return Err(KeyError::LegacyEncrypted);
     }
     match pem::parse_many(text) {
-        Ok(blocks) if !blocks.is_empty() => Ok(Some(blocks)),
+        Ok(blocks) if !blocks.is_empty() => Ok(Some(
+            blocks
+                .into_iter()
+                .map(|b| PemBlock {
+                    tag: b.tag().to_string(),
+                    der: Zeroizing::new(b.into_contents()),
+                })
+                .collect(),
+        )),
         _ => {
             let label = text
                 .split("-----BEGIN ")
@@ -360,7 +385,7 @@ fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Pem>>, KeyError> {
 }
 
 fn private_from_pem_block(
-    block: &pem::Pem,
+    block: &PemBlock,
     passphrase: Option<&Passphrase>,
 ) -> Result<PrivateKey, KeyError> {
     let der = block.contents();
