@@ -365,22 +365,36 @@ fn one_mib_file(dir: &Path) -> (PathBuf, Vec<u8>) {
     (write(dir, "data.bin", &bytes), bytes)
 }
 
+/// Uploads `file` to `/data.bin` on a faulty server scripted with `faults`.
+fn put_against(
+    file: &Path,
+    faults: impl IntoIterator<Item = Fault>,
+    extra: &[&str],
+) -> (std::process::Output, FaultyServer) {
+    let server = FaultyServer::start(Vec::new());
+    server.script(faults);
+    let out = put()
+        .arg(file)
+        .arg(server.url("/data.bin"))
+        .args(extra)
+        .output()
+        .unwrap();
+    (out, server)
+}
+
 #[test]
 fn a_503_is_retried_with_the_whole_body() {
     let dir = tempdir();
     let (file, bytes) = one_mib_file(dir.path());
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::Status(
-        503,
-        vec![],
-        "<Error><Code>SlowDown</Code></Error>".into(),
-    )]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
+    let (out, server) = put_against(
+        &file,
+        [Fault::Status(
+            503,
+            vec![],
+            "<Error><Code>SlowDown</Code></Error>".into(),
+        )],
+        &["--format", "json"],
+    );
     assert!(out.status.success(), "{out:?}");
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["attempts"], 2);
@@ -397,13 +411,7 @@ fn a_503_is_retried_with_the_whole_body() {
 fn a_connection_cut_mid_body_is_retried() {
     let dir = tempdir();
     let (file, bytes) = one_mib_file(dir.path());
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::CutUpload(100_000)]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let (out, server) = put_against(&file, [Fault::CutUpload(100_000)], &[]);
     assert!(out.status.success(), "{out:?}");
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -416,13 +424,7 @@ fn a_connection_cut_mid_body_is_retried() {
 fn a_403_is_not_retried_and_exits_3() {
     let dir = tempdir();
     let (file, _) = one_mib_file(dir.path());
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::Status(403, vec![], XML_403.into())]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let (out, server) = put_against(&file, [Fault::Status(403, vec![], XML_403.into())], &[]);
     assert_refused(
         &out,
         3,
@@ -435,15 +437,13 @@ fn a_403_is_not_retried_and_exits_3() {
 fn etags_are_checked_when_they_are_md5s() {
     let dir = tempdir();
     let (file, _) = one_mib_file(dir.path());
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::WrongEtag(
-        "\"0123456789abcdef0123456789abcdef\"".into(),
-    )]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let (out, server) = put_against(
+        &file,
+        [Fault::WrongEtag(
+            "\"0123456789abcdef0123456789abcdef\"".into(),
+        )],
+        &[],
+    );
     assert_refused(&out, 5, &["ETag", "0123456789abcdef0123456789abcdef"]);
     assert_eq!(
         server.requests().len(),
@@ -452,16 +452,13 @@ fn etags_are_checked_when_they_are_md5s() {
     );
 
     // A multipart-style (or SSE-KMS) ETag is not an MD5: accepted unchecked.
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::WrongEtag(
-        "\"9b2cf535f27731c974343645a3985328-2\"".into(),
-    )]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
+    let (out, _server) = put_against(
+        &file,
+        [Fault::WrongEtag(
+            "\"9b2cf535f27731c974343645a3985328-2\"".into(),
+        )],
+        &["--format", "json"],
+    );
     assert!(out.status.success(), "{out:?}");
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["etag"], "\"9b2cf535f27731c974343645a3985328-2\"");
@@ -472,17 +469,11 @@ fn etags_are_checked_when_they_are_md5s() {
 fn a_sha256_mismatch_is_a_file_that_changed() {
     let dir = tempdir();
     let (file, _) = one_mib_file(dir.path());
-    let server = FaultyServer::start(Vec::new());
-    server.script([Fault::Status(
+    let (out, server) = put_against(&file, [Fault::Status(
         400,
         vec![],
         "<Error><Code>XAmzContentSHA256Mismatch</Code><Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message></Error>".into(),
-    )]);
-    let out = put()
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    )], &[]);
     assert_refused(
         &out,
         5,
