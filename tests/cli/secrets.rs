@@ -169,13 +169,7 @@ fn a_key_file_others_can_read_is_warned_about_once() {
         .write_stdin(urls)
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("readable by other users") && stderr.contains("chmod 600"),
-        "{stderr}"
-    );
+    assert_one_warning(&out, &["readable by other users", "chmod 600"]);
     assert_eq!(stdout_of(&out).lines().count(), 3);
 
     // get and put load the key the same way, and warn the same once.

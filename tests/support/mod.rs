@@ -105,6 +105,19 @@ pub fn assert_refused(output: &std::process::Output, code: i32, needles: &[&str]
     }
 }
 
+/// Asserts a success that printed exactly one stderr line, a warning holding
+/// every needle.
+#[track_caller]
+pub fn assert_one_warning(output: &std::process::Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("cfsign: warning: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}: {stderr}");
+    }
+}
+
 /// Runs `openssl dgst -<hash> -verify PUB -signature SIG` over `message`.
 pub fn openssl_verifies(public_key: &Path, hash: &str, message: &[u8], signature: &[u8]) -> bool {
     let dir = tempdir();
