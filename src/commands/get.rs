@@ -17,12 +17,8 @@ use crate::transfer::signing::UrlSigner;
 pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
     let signer = UrlSigner::new(&args.key, &args.policy)?;
     let to = destination(args.output.as_deref(), &args.url)?;
-    let mut retry = RetryPolicy::default();
-    if let Some(n) = args.retries {
-        retry.attempts = n.saturating_add(1);
-    }
     let options = GetOptions {
-        retry,
+        retry: RetryPolicy::with_retries(args.retries),
         resume: args.resume,
         sha256: args.sha256,
         progress: ProgressMode::from_flags(args.progress, args.quiet),

@@ -118,7 +118,7 @@ fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
             .map(|t| value("Content-Type", t))
             .transpose()?,
         headers,
-        retry: retry_policy(args.retries),
+        retry: crate::transfer::retry::RetryPolicy::with_retries(args.retries),
         ..PutOptions::default()
     })
 }
@@ -209,13 +209,4 @@ fn render(done: &Uploaded, format: PutFormat) -> String {
             line
         }
     }
-}
-
-/// The retry policy, with `--retries N` meaning N attempts after the first.
-fn retry_policy(retries: Option<u32>) -> crate::transfer::retry::RetryPolicy {
-    let mut retry = crate::transfer::retry::RetryPolicy::default();
-    if let Some(n) = retries {
-        retry.attempts = n.saturating_add(1);
-    }
-    retry
 }

@@ -28,6 +28,15 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The default policy, with `--retries N` meaning N attempts after the first.
+    pub fn with_retries(retries: Option<u32>) -> Self {
+        let mut policy = RetryPolicy::default();
+        if let Some(n) = retries {
+            policy.attempts = n.saturating_add(1);
+        }
+        policy
+    }
+
     /// The pause before attempt `attempt + 1` (`attempt` counts from 1).
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(wait) = retry_after {

@@ -25,11 +25,12 @@ fn run_example(name: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn library_examples_sign_and_verify() {
-    let key = key("rsa2048-pkcs8.pem").display().to_string();
+    let private = key("rsa2048-pkcs8.pem").display().to_string();
+    let public = key("rsa2048-public.pem").display().to_string();
     let out = run_example(
         "sign_url",
         &[
-            &key,
+            &private,
             KEY_ID,
             "https://d111111abcdef8.cloudfront.net/image.jpg",
         ],
@@ -42,7 +43,6 @@ fn library_examples_sign_and_verify() {
     let signed = stdout_of(&out).trim().to_string();
     assert!(signed.starts_with("https://d111111abcdef8.cloudfront.net/image.jpg?Expires="));
 
-    let public = key_path_str("rsa2048-public.pem");
     let out = run_example("verify_url", &[&signed, KEY_ID, &public]);
     assert!(
         stdout_of(&out).starts_with("accepted: expires at "),
@@ -58,7 +58,7 @@ fn library_examples_sign_and_verify() {
 
     let out = run_example(
         "signed_cookies",
-        &[&key, KEY_ID, "d111111abcdef8.cloudfront.net"],
+        &[&private, KEY_ID, "d111111abcdef8.cloudfront.net"],
     );
     let text = stdout_of(&out);
     let names: Vec<&str> = text
@@ -97,10 +97,6 @@ fn library_examples_sign_and_verify() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
-}
-
-fn key_path_str(name: &str) -> String {
-    key(name).display().to_string()
 }
 
 /// `bash examples/NAME.sh ARGS` with the binary under test as `CFSIGN`, in

@@ -141,7 +141,7 @@ fn bad_verify_input_is_a_usage_error() {
 #[test]
 fn our_signer_round_trips_through_the_verifier() {
     let url = "https://d111111abcdef8.cloudfront.net/media/clip 1.mp4?t=10";
-    for (key, id, public) in [
+    for (private, id, public) in [
         ("rsa2048-pkcs8.pem", "K2JCJMDEHXQW5F", "rsa2048-public.pem"),
         ("ec-p256-sec1.pem", "K3ECDSAP256KEY", "ec-p256-public.pem"),
     ] {
@@ -157,7 +157,7 @@ fn our_signer_round_trips_through_the_verifier() {
         ] {
             let out = cfsign()
                 .args(["sign", url, "--key-pair-id", id, "--private-key"])
-                .arg(key_path(key))
+                .arg(key(private))
                 .args(&extra)
                 .output()
                 .unwrap();
@@ -165,19 +165,15 @@ fn our_signer_round_trips_through_the_verifier() {
             let signed = stdout_of(&out).trim().to_string();
             let out = cfsign()
                 .args(["verify", &signed, "--client-ip", "10.1.2.3", "--public-key"])
-                .arg(format!("{id}={}", key_path(public).display()))
+                .arg(format!("{id}={}", key(public).display()))
                 .output()
                 .unwrap();
             assert_eq!(
                 out.status.code(),
                 Some(0),
-                "{key} {extra:?}: {}",
+                "{private} {extra:?}: {}",
                 stdout_of(&out)
             );
         }
     }
-}
-
-fn key_path(name: &str) -> std::path::PathBuf {
-    key(name)
 }
