@@ -5,6 +5,7 @@
 //! build a [`sign::Policy`], sign it with a [`sign::Signer`], then apply the
 //! [`sign::SignedPolicy`] to URLs or turn it into cookies.
 
+pub mod digest;
 pub mod error;
 pub mod profile;
 pub mod serve;

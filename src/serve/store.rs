@@ -24,12 +24,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::UNIX_EPOCH;
 
-use md5::Md5;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::path::{self, ObjectKey, ResolveError};
+use crate::digest::Md5;
 
 /// Prefix of every temp file the server writes. Reserved: never served.
 pub const TEMP_PREFIX: &str = ".cfsign-tmp-";
@@ -198,7 +198,7 @@ impl Store {
             md5.update(&buf[..n]);
         }
         file.seek(SeekFrom::Start(0))?;
-        let etag = hex::encode(md5.finalize());
+        let etag = hex::encode(md5.finish());
         self.etags
             .lock()
             .unwrap()
@@ -315,7 +315,7 @@ impl Upload {
                 computed: sha256,
             });
         }
-        let md5: [u8; 16] = std::mem::take(&mut self.md5).finalize().into();
+        let md5: [u8; 16] = std::mem::take(&mut self.md5).finish();
         if expected.md5.is_some_and(|m| m != md5) {
             return Err(PutError::BadDigest);
         }
@@ -450,7 +450,7 @@ mod tests {
         std::fs::remove_file(store.root().join("a/b.txt")).unwrap();
         std::fs::write(store.root().join("a/b.txt"), "other").unwrap();
         let obj = store.open(&key("/a/b.txt")).unwrap().unwrap();
-        assert_eq!(obj.etag, hex::encode(Md5::digest(b"other")));
+        assert_eq!(obj.etag, hex::encode(md5::Md5::digest(b"other")));
         assert!(obj.headers.is_empty());
     }
 

@@ -4,10 +4,10 @@
 //! Each object takes two passes over its file. The first only computes the
 //! SHA-256 that `x-amz-content-sha256` must carry, so it runs as fast as the
 //! disk and the SHA extensions allow. The second streams the file with an
-//! exact `Content-Length` (never chunked) and computes the MD5 of the bytes as
-//! they go out, to check S3's ETag. Memory stays flat: a few chunks in flight,
-//! whatever the size. Every attempt reopens the file and, when we hold the
-//! key, signs the URL afresh.
+//! exact `Content-Length` (never chunked). The MD5 that checks S3's ETag is
+//! computed beside both, on CPU time nothing else wants (see [`BackgroundMd5`]).
+//! Memory stays flat: a few chunks in flight, whatever the size. Every
+//! attempt reopens the file and, when we hold the key, signs the URL afresh.
 //!
 //! S3 recomputes the SHA-256 and answers 400 `XAmzContentSHA256Mismatch` when
 //! the bytes differ from the first pass: that is a file that changed while it
@@ -25,11 +25,11 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use indicatif::ProgressBar;
-use md5::Md5;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::background_md5::{BackgroundMd5, Md5Error};
 use super::response;
 use super::retry::{self, RetryPolicy};
 use super::signing::UrlSigner;
@@ -513,6 +513,8 @@ struct Hashed<'a> {
     before: Snapshot,
     len: u64,
     sha256: String,
+    /// The MD5 of the file, for the ETag.
+    md5: BackgroundMd5,
     headers: HeaderMap,
     shown_url: String,
 }
@@ -532,6 +534,7 @@ impl<'a> Hashed<'a> {
         }
         progress.set_length(before.len);
         progress.set_message(format!("hashing {name}"));
+        let md5 = BackgroundMd5::start(&upload.path, before.len);
         let (len, sha256) = {
             let path = upload.path.clone();
             let bar = progress.clone();
@@ -548,6 +551,8 @@ impl<'a> Hashed<'a> {
             upload,
             before,
             len,
+            // A file that grew or shrank since `before` is caught at the end.
+            md5,
             headers: request_headers(upload, options, len, &sha256),
             sha256,
             shown_url: display_url(&upload.url),
@@ -618,8 +623,8 @@ impl<'a> Hashed<'a> {
         let _ = tokio::time::timeout(options.stall_timeout, response.bytes()).await;
         // A server that answers before reading the whole body may leave the
         // reader waiting: do not wait for ever.
-        let md5 = match tokio::time::timeout(options.stall_timeout, &mut reader.handle).await {
-            Ok(Ok(ReadEnd::Done(md5))) => hex::encode(md5),
+        match tokio::time::timeout(options.stall_timeout, &mut reader.handle).await {
+            Ok(Ok(ReadEnd::Done)) => {}
             _ => {
                 return Err(reader.failure().unwrap_or_else(|| {
                     Error::Network(format!(
@@ -627,6 +632,19 @@ impl<'a> Hashed<'a> {
                         self.shown_url
                     ))
                 }));
+            }
+        }
+        let md5 = match self.md5.finish().await {
+            Ok(md5) => hex::encode(md5),
+            Err(Md5Error::Shorter) => {
+                return Err(file_changed(&self.upload.name, "became shorter"));
+            }
+            Err(Md5Error::Io(e)) => {
+                let name = &self.upload.name;
+                return Err(Error::Runtime(format!(
+                    "cannot read {name}: {}",
+                    io_reason(&e)
+                )));
             }
         };
         let etag_checked = answer.check_etag(&md5, &self.shown_url)?;
@@ -900,49 +918,10 @@ impl Reader {
     }
 }
 
-/// The MD5 of the bytes sent: OpenSSL's assembly when built with the
-/// `openssl` feature (a quarter less CPU than the `md-5` crate, and MD5 is
-/// the second pass's main cost), else — or where OpenSSL refuses MD5, as in
-/// FIPS mode — the `md-5` crate.
-enum BodyMd5 {
-    #[cfg(feature = "openssl")]
-    OpenSsl(openssl::hash::Hasher),
-    RustCrypto(Md5),
-}
-
-impl BodyMd5 {
-    fn new() -> Self {
-        #[cfg(feature = "openssl")]
-        if let Ok(h) = openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5()) {
-            return BodyMd5::OpenSsl(h);
-        }
-        BodyMd5::RustCrypto(Md5::new())
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            #[cfg(feature = "openssl")]
-            BodyMd5::OpenSsl(h) => h.update(bytes).expect("MD5 update does not fail"),
-            BodyMd5::RustCrypto(h) => h.update(bytes),
-        }
-    }
-
-    fn finish(self) -> [u8; 16] {
-        match self {
-            #[cfg(feature = "openssl")]
-            BodyMd5::OpenSsl(mut h) => {
-                let digest = h.finish().expect("MD5 finish does not fail");
-                digest.as_ref().try_into().expect("MD5 is 16 bytes")
-            }
-            BodyMd5::RustCrypto(h) => h.finalize().into(),
-        }
-    }
-}
-
 /// How the second pass's reader ended.
 enum ReadEnd {
-    /// All `len` bytes went out; their MD5.
-    Done([u8; 16]),
+    /// All `len` bytes went out.
+    Done,
     /// The request ended first (the body was dropped).
     Cancelled,
     /// Reading failed, or the file is no longer `len` bytes (see [`Reader`]).
@@ -950,7 +929,7 @@ enum ReadEnd {
 }
 
 /// The second pass: a blocking reader streams `len` bytes of the file into
-/// a bounded queue, computing the MD5 on the way; the body drains the queue.
+/// a bounded queue; the body drains the queue.
 fn stream_file(
     path: &Path,
     len: u64,
@@ -978,7 +957,6 @@ fn stream_file(
                 return fail(&tx, e);
             }
         };
-        let mut md5 = BodyMd5::new();
         let mut sent = 0u64;
         while sent < len {
             let want = (len - sent).min(SEND_CHUNK as u64) as usize;
@@ -992,7 +970,6 @@ fn stream_file(
                     return fail(&tx, e);
                 }
             }
-            md5.update(&chunk);
             sent += want as u64;
             // Hold the last chunk back until the end is confirmed, so that a
             // file that grew never reaches S3 as a complete upload.
@@ -1007,7 +984,7 @@ fn stream_file(
             }
             progress.inc(want as u64);
         }
-        ReadEnd::Done(md5.finish())
+        ReadEnd::Done
     });
     let body = FileBody {
         rx,
@@ -1139,9 +1116,11 @@ mod tests {
     async fn drain(path: &Path, len: u64) -> (Option<Error>, bool, Option<String>) {
         use http_body_util::BodyExt;
         let (body, reader) = stream_file(path, len, ProgressBar::hidden(), Activity::new());
-        let body_failed = body.collect().await.is_err();
-        let md5 = match reader.handle.await {
-            Ok(ReadEnd::Done(md5)) => Some(hex::encode(md5)),
+        let body = body.collect().await;
+        let body_failed = body.is_err();
+        // The MD5 of the body, when it and the reader both ended well.
+        let md5 = match (body, reader.handle.await) {
+            (Ok(body), Ok(ReadEnd::Done)) => Some(hex::encode(md5::Md5::digest(body.to_bytes()))),
             _ => None,
         };
         (reader.failure.lock().unwrap().take(), body_failed, md5)

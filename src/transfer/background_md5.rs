@@ -1,0 +1,208 @@
+//! The MD5 of a file being uploaded, computed beside the upload rather than
+//! in its way.
+//!
+//! MD5 costs about twice SHA-256 with the SHA extensions, and more CPU than
+//! everything else the client does. So it runs in a thread of its own in the
+//! idle scheduling class, reading the file on its own from the start of the first
+//! pass: it has a CPU to itself while the first pass computes the SHA-256 on
+//! another, and afterwards it takes only the time that the upload leaves idle
+//! (waits on the network, on the server's fsync) instead of competing with it.
+//! When the server has answered, whatever is left is hashed at normal
+//! priority.
+//!
+//! The ETag check is as strong as hashing the bytes sent: the server's MD5 of
+//! what it received matches only if it got exactly the file as read here, and a
+//! file that changed during the upload is refused by S3 for its SHA-256 and
+//! noticed by its size and mtime.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::digest::Md5;
+
+/// Read at a time: large, so that the hashing sets the pace.
+const BUFFER: usize = 1 << 20;
+
+/// The MD5 of a file's first `len` bytes.
+#[derive(Clone, Debug, Default)]
+struct Prefix {
+    md5: Md5,
+    len: u64,
+}
+
+/// Why the MD5 could not be finished.
+#[derive(Debug)]
+pub enum Md5Error {
+    /// The file has fewer bytes than when it was measured.
+    Shorter,
+    Io(io::Error),
+}
+
+/// An MD5 being computed in the background; see the module's documentation.
+/// Dropping it stops the thread.
+#[derive(Debug)]
+pub struct BackgroundMd5 {
+    path: PathBuf,
+    len: u64,
+    stop: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<Prefix>>>,
+}
+
+impl BackgroundMd5 {
+    /// Starts hashing the first `len` bytes of `path`.
+    pub fn start(path: &Path, len: u64) -> BackgroundMd5 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let file = File::open(path);
+        let thread = std::thread::Builder::new()
+            .name("cfsign-md5".into())
+            .spawn(move || {
+                lowest_priority();
+                let mut head = Prefix::default();
+                // A failure ends the head start early: finishing meets it
+                // again and reports it.
+                let Ok(file) = file else { return head };
+                let mut file = file.take(len);
+                let mut buf = vec![0u8; BUFFER];
+                while !stopped.load(Ordering::Relaxed) {
+                    match file.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            head.md5.update(&buf[..n]);
+                            head.len += n as u64;
+                        }
+                    }
+                }
+                head
+            })
+            .ok(); // no thread: finishing hashes it all
+        BackgroundMd5 {
+            path: path.to_path_buf(),
+            len,
+            stop,
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Stops the background thread and hashes the rest at normal priority:
+    /// the MD5 of the first `len` bytes.
+    pub async fn finish(&self) -> Result<[u8; 16], Md5Error> {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        let (path, len) = (self.path.clone(), self.len);
+        tokio::task::spawn_blocking(move || {
+            let head = thread.and_then(|t| t.join().ok()).unwrap_or_default();
+            hash_rest(&path, len, head)
+        })
+        .await
+        .unwrap_or_else(|e| Err(Md5Error::Io(io::Error::other(e))))
+    }
+}
+
+impl Drop for BackgroundMd5 {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Carries `head` on to the MD5 of the first `len` bytes of `path`.
+fn hash_rest(path: &Path, len: u64, head: Prefix) -> Result<[u8; 16], Md5Error> {
+    let Prefix { mut md5, len: done } = head;
+    if done < len {
+        let mut file = File::open(path).map_err(Md5Error::Io)?;
+        file.seek(SeekFrom::Start(done)).map_err(Md5Error::Io)?;
+        let mut file = file.take(len - done);
+        let mut buf = vec![0u8; BUFFER];
+        let mut got = done;
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    md5.update(&buf[..n]);
+                    got += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Md5Error::Io(e)),
+            }
+        }
+        if got < len {
+            return Err(Md5Error::Shorter);
+        }
+    }
+    Ok(md5.finish())
+}
+
+/// Moves the calling thread to the idle scheduling class, so that it runs
+/// only on CPU time that nothing else wants (SCHED_IDLE measured a little
+/// faster than nice 19 in `scripts/bench-put.sh`: the upload preempts it at
+/// once). Elsewhere than on Linux the thread keeps its priority; it is still
+/// off the upload's path.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param that outlives the call. On
+        // Linux, pid 0 is the calling thread only, and moving to SCHED_IDLE
+        // needs no privilege; a failure leaves the thread as it was.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use md5::Digest;
+
+    fn file_of(len: usize) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        (dir, path, bytes)
+    }
+
+    #[test]
+    fn the_rest_is_carried_on_from_any_head_start() {
+        let len = 2 * BUFFER + 5;
+        let (_dir, path, bytes) = file_of(len);
+        let whole: [u8; 16] = md5::Md5::digest(&bytes).into();
+        for done in [0, 1, BUFFER - 1, BUFFER, BUFFER + 1, len - 1, len] {
+            let mut md5 = Md5::new();
+            md5.update(&bytes[..done]);
+            let head = Prefix {
+                md5,
+                len: done as u64,
+            };
+            let got = hash_rest(&path, len as u64, head).unwrap();
+            assert_eq!(got, whole, "head start {done}");
+        }
+        // Only the first `len` bytes count; fewer is an error.
+        let first: [u8; 16] = md5::Md5::digest(&bytes[..BUFFER]).into();
+        let got = hash_rest(&path, BUFFER as u64, Prefix::default()).unwrap();
+        assert_eq!(got, first);
+        let shorter = hash_rest(&path, len as u64 + 1, Prefix::default());
+        assert!(matches!(shorter, Err(Md5Error::Shorter)));
+    }
+
+    #[tokio::test]
+    async fn stopped_at_once_or_left_to_run_it_gives_the_files_md5() {
+        let len = 3 * BUFFER + 11;
+        let (_dir, path, bytes) = file_of(len);
+        let whole: [u8; 16] = md5::Md5::digest(&bytes).into();
+        let md5 = BackgroundMd5::start(&path, len as u64);
+        assert_eq!(md5.finish().await.unwrap(), whole);
+        let md5 = BackgroundMd5::start(&path, len as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(md5.finish().await.unwrap(), whole);
+        // A file that lost bytes since it was measured.
+        std::fs::write(&path, &bytes[..BUFFER]).unwrap();
+        let md5 = BackgroundMd5::start(&path, len as u64);
+        assert!(matches!(md5.finish().await, Err(Md5Error::Shorter)));
+    }
+}
