@@ -20,7 +20,6 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use crate::digest::Md5;
 
@@ -48,64 +47,76 @@ pub enum Md5Error {
 pub struct BackgroundMd5 {
     path: PathBuf,
     len: u64,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<JoinHandle<Prefix>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the thread shares: how far it got, published after every buffer.
+///
+/// Finishing never waits for the thread: an idle-class thread on a busy
+/// machine may not run again for a long while, so `finish` takes whatever
+/// was published (with `try_lock`, the thread holds the lock only to store
+/// a copy) and the thread quits whenever it next runs.
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    published: Mutex<Prefix>,
 }
 
 impl BackgroundMd5 {
     /// Starts hashing the first `len` bytes of `path`.
     pub fn start(path: &Path, len: u64) -> BackgroundMd5 {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
         let file = File::open(path);
-        let thread = std::thread::Builder::new()
+        // No thread (or no file): finishing hashes it all, and meets any
+        // error again to report it.
+        let _ = std::thread::Builder::new()
             .name("cfsign-md5".into())
             .spawn(move || {
                 lowest_priority();
-                let mut head = Prefix::default();
-                // A failure ends the head start early: finishing meets it
-                // again and reports it.
-                let Ok(file) = file else { return head };
+                let Ok(file) = file else { return };
                 let mut file = file.take(len);
                 let mut buf = vec![0u8; BUFFER];
-                while !stopped.load(Ordering::Relaxed) {
+                let mut head = Prefix::default();
+                while !theirs.stop.load(Ordering::Relaxed) {
                     match file.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
                             head.md5.update(&buf[..n]);
                             head.len += n as u64;
+                            match theirs.published.lock() {
+                                Ok(mut published) => *published = head.clone(),
+                                Err(_) => break,
+                            }
                         }
                     }
                 }
-                head
-            })
-            .ok(); // no thread: finishing hashes it all
+            });
         BackgroundMd5 {
             path: path.to_path_buf(),
             len,
-            stop,
-            thread: Mutex::new(thread),
+            shared,
         }
     }
 
     /// Stops the background thread and hashes the rest at normal priority:
     /// the MD5 of the first `len` bytes.
     pub async fn finish(&self) -> Result<[u8; 16], Md5Error> {
-        self.stop.store(true, Ordering::Relaxed);
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let head = match self.shared.published.try_lock() {
+            Ok(mut published) => std::mem::take(&mut *published),
+            Err(_) => Prefix::default(), // caught mid-store: start over
+        };
         let (path, len) = (self.path.clone(), self.len);
-        tokio::task::spawn_blocking(move || {
-            let head = thread.and_then(|t| t.join().ok()).unwrap_or_default();
-            hash_rest(&path, len, head)
-        })
-        .await
-        .unwrap_or_else(|e| Err(Md5Error::Io(io::Error::other(e))))
+        tokio::task::spawn_blocking(move || hash_rest(&path, len, head))
+            .await
+            .unwrap_or_else(|e| Err(Md5Error::Io(io::Error::other(e))))
     }
 }
 
 impl Drop for BackgroundMd5 {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
     }
 }
 
