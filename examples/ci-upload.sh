@@ -58,7 +58,7 @@ case $status in
   2) fail 2 "bad input: a flag, the key, or a file (see the line above)" ;;
   3) fail 3 "CloudFront or S3 refused an upload ($uploaded uploaded): check the key pair ID and key group, that the cache behaviour allows PUT, and that the bucket policy lets the distribution s3:PutObject" ;;
   4) fail 4 "network failure or 5xx after retries ($uploaded uploaded): rerunning the job is safe" ;;
-  5) fail 5 "integrity failure ($uploaded uploaded): an ETag did not match what was sent, or a file changed while uploading; do not publish this build" ;;
+  5) fail 5 "integrity failure ($uploaded uploaded): an ETag was not the MD5 of its file, or a file changed while uploading; do not publish this build" ;;
   130) fail 130 "interrupted" ;;
   *) fail "$status" "cfsign put failed ($uploaded uploaded)" ;;
 esac

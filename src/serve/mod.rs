@@ -54,12 +54,13 @@ pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 pub const MAX_URL_BYTES: usize = 8192;
 /// CloudFront's limit on the request line and headers together.
 pub const MAX_HEAD_BYTES: usize = 20480;
-/// hyper's read buffer. It bounds what a client can make the server hold
-/// before the limits above are checked (hyper answers 431 beyond it), and it
-/// is the largest piece of a body read at once: at 1 MiB a 1 GiB PUT is about
-/// a thousand reads and hand-offs to the writer thread instead of sixteen
-/// thousand at 64 KiB, whose wake-ups cost the server a fifth of its CPU.
-const READ_BUFFER: usize = 1024 * 1024;
+/// hyper's read (and write) buffer. It bounds what a client can make the
+/// server hold before the limits above are checked (hyper answers 431 beyond
+/// it), and it is the largest piece of a body read at once: at 256 KiB a
+/// 1 GiB PUT is four thousand reads and hand-offs to the writer thread instead
+/// of sixteen thousand at 64 KiB, whose wake-ups cost the server a fifth of
+/// its CPU.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Who may use the server.
 #[derive(Debug, Clone)]
@@ -662,17 +663,19 @@ impl Server {
         let expected = Expected { len, sha256, md5 };
         let stored = stored_headers(headers);
 
-        // The writer creates the temp file while the body starts arriving:
-        // reading at once keeps the client's first burst from filling the
-        // socket (a zero window, and a smaller receive window for the rest).
+        // The key is resolved and the temp file created before the body is
+        // read: a conflict is answered before a client that sent `Expect:
+        // 100-continue` sends a byte.
         let server = self.clone();
         let target = key.clone();
-        // Pieces of up to READ_BUFFER: two queued bound the memory a PUT holds.
+        let upload = tokio::task::spawn_blocking(move || server.store.begin_put(&target, stored))
+            .await
+            .map_err(join_error)?
+            .map_err(resolve_error)?;
+        // Pieces of up to READ_BUFFER; with two queued, one on its way in and
+        // one being written, a PUT holds about four of them.
         let (chunks, receiver) = mpsc::channel(2);
-        let writer = tokio::task::spawn_blocking(move || {
-            let upload = server.store.begin_put(&target, stored)?;
-            write_upload(upload, receiver, expected)
-        });
+        let writer = tokio::task::spawn_blocking(move || write_upload(upload, receiver, expected));
 
         // If this future is dropped (the connection closed, the server
         // stopped), `chunks` goes with it and the writer removes the upload.

@@ -16,8 +16,8 @@
 //! noticed by its size and mtime.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -45,7 +45,9 @@ pub enum Md5Error {
 /// Dropping it stops the thread.
 #[derive(Debug)]
 pub struct BackgroundMd5 {
-    path: PathBuf,
+    /// The file as opened when the upload began: finishing reads this one,
+    /// not whatever the name points to by then.
+    file: Option<Arc<File>>,
     len: u64,
     shared: Arc<Shared>,
 }
@@ -66,49 +68,56 @@ impl BackgroundMd5 {
     /// Starts hashing the first `len` bytes of `path`.
     pub fn start(path: &Path, len: u64) -> BackgroundMd5 {
         let shared = Arc::new(Shared::default());
-        let theirs = Arc::clone(&shared);
-        let file = File::open(path);
-        // No thread (or no file): finishing hashes it all, and meets any
-        // error again to report it.
-        let _ = std::thread::Builder::new()
-            .name("cfsign-md5".into())
-            .spawn(move || {
-                lowest_priority();
-                let Ok(file) = file else { return };
-                let mut file = file.take(len);
-                let mut buf = vec![0u8; BUFFER];
-                let mut head = Prefix::default();
-                while !theirs.stop.load(Ordering::Relaxed) {
-                    match file.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            head.md5.update(&buf[..n]);
-                            head.len += n as u64;
-                            match theirs.published.lock() {
-                                Ok(mut published) => *published = head.clone(),
-                                Err(_) => break,
+        let file = File::open(path).ok().map(Arc::new);
+        // No file or no thread: finishing hashes it all (and reports why
+        // it cannot).
+        if let Some(file) = file.clone() {
+            let theirs = Arc::clone(&shared);
+            let _ = std::thread::Builder::new()
+                .name("cfsign-md5".into())
+                .spawn(move || {
+                    lowest_priority();
+                    let mut buf = vec![0u8; BUFFER];
+                    let mut head = Prefix::default();
+                    while !theirs.stop.load(Ordering::Relaxed) && head.len < len {
+                        let want = (len - head.len).min(BUFFER as u64) as usize;
+                        match read_at(&file, &mut buf[..want], head.len) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                head.md5.update(&buf[..n]);
+                                head.len += n as u64;
+                                // Copy before locking and free the old copy
+                                // after: the lock is held for a swap only.
+                                let copy = head.clone();
+                                let old = match theirs.published.lock() {
+                                    Ok(mut published) => std::mem::replace(&mut *published, copy),
+                                    Err(_) => break,
+                                };
+                                drop(old);
                             }
                         }
                     }
-                }
-            });
-        BackgroundMd5 {
-            path: path.to_path_buf(),
-            len,
-            shared,
+                });
         }
+        BackgroundMd5 { file, len, shared }
     }
 
-    /// Stops the background thread and hashes the rest at normal priority:
-    /// the MD5 of the first `len` bytes.
+    /// Asks the background thread to stop and hashes the rest at normal
+    /// priority: the MD5 of the first `len` bytes of the file as opened.
     pub async fn finish(&self) -> Result<[u8; 16], Md5Error> {
         self.shared.stop.store(true, Ordering::Relaxed);
         let head = match self.shared.published.try_lock() {
             Ok(mut published) => std::mem::take(&mut *published),
-            Err(_) => Prefix::default(), // caught mid-store: start over
+            Err(_) => Prefix::default(), // caught mid-swap: start over
         };
-        let (path, len) = (self.path.clone(), self.len);
-        tokio::task::spawn_blocking(move || hash_rest(&path, len, head))
+        let Some(file) = self.file.clone() else {
+            return Err(Md5Error::Io(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the file could not be opened",
+            )));
+        };
+        let len = self.len;
+        tokio::task::spawn_blocking(move || hash_rest(&file, len, head))
             .await
             .unwrap_or_else(|e| Err(Md5Error::Io(io::Error::other(e))))
     }
@@ -120,31 +129,39 @@ impl Drop for BackgroundMd5 {
     }
 }
 
-/// Carries `head` on to the MD5 of the first `len` bytes of `path`.
-fn hash_rest(path: &Path, len: u64, head: Prefix) -> Result<[u8; 16], Md5Error> {
-    let Prefix { mut md5, len: done } = head;
-    if done < len {
-        let mut file = File::open(path).map_err(Md5Error::Io)?;
-        file.seek(SeekFrom::Start(done)).map_err(Md5Error::Io)?;
-        let mut file = file.take(len - done);
-        let mut buf = vec![0u8; BUFFER];
-        let mut got = done;
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    md5.update(&buf[..n]);
-                    got += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Md5Error::Io(e)),
+/// Carries `head` on to the MD5 of the first `len` bytes of `file`.
+fn hash_rest(file: &File, len: u64, head: Prefix) -> Result<[u8; 16], Md5Error> {
+    let Prefix {
+        mut md5,
+        len: mut got,
+    } = head;
+    let mut buf = vec![0u8; BUFFER];
+    while got < len {
+        let want = (len - got).min(BUFFER as u64) as usize;
+        match read_at(file, &mut buf[..want], got) {
+            Ok(0) => return Err(Md5Error::Shorter),
+            Ok(n) => {
+                md5.update(&buf[..n]);
+                got += n as u64;
             }
-        }
-        if got < len {
-            return Err(Md5Error::Shorter);
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Md5Error::Io(e)),
         }
     }
     Ok(md5.finish())
+}
+
+/// A read at an offset, leaving the file's position alone: the thread and
+/// `finish` may read the same open file at once.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
 }
 
 /// Moves the calling thread to the idle scheduling class, so that it runs
@@ -169,6 +186,7 @@ fn lowest_priority() {
 mod tests {
     use super::*;
     use md5::Digest;
+    use std::path::PathBuf;
 
     fn file_of(len: usize) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
@@ -182,6 +200,7 @@ mod tests {
     fn the_rest_is_carried_on_from_any_head_start() {
         let len = 2 * BUFFER + 5;
         let (_dir, path, bytes) = file_of(len);
+        let file = File::open(&path).unwrap();
         let whole: [u8; 16] = md5::Md5::digest(&bytes).into();
         for done in [0, 1, BUFFER - 1, BUFFER, BUFFER + 1, len - 1, len] {
             let mut md5 = Md5::new();
@@ -190,14 +209,14 @@ mod tests {
                 md5,
                 len: done as u64,
             };
-            let got = hash_rest(&path, len as u64, head).unwrap();
+            let got = hash_rest(&file, len as u64, head).unwrap();
             assert_eq!(got, whole, "head start {done}");
         }
         // Only the first `len` bytes count; fewer is an error.
         let first: [u8; 16] = md5::Md5::digest(&bytes[..BUFFER]).into();
-        let got = hash_rest(&path, BUFFER as u64, Prefix::default()).unwrap();
+        let got = hash_rest(&file, BUFFER as u64, Prefix::default()).unwrap();
         assert_eq!(got, first);
-        let shorter = hash_rest(&path, len as u64 + 1, Prefix::default());
+        let shorter = hash_rest(&file, len as u64 + 1, Prefix::default());
         assert!(matches!(shorter, Err(Md5Error::Shorter)));
     }
 
@@ -210,6 +229,16 @@ mod tests {
         assert_eq!(md5.finish().await.unwrap(), whole);
         let md5 = BackgroundMd5::start(&path, len as u64);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(md5.finish().await.unwrap(), whole);
+        // The file as opened counts, not what the name points to later.
+        let md5 = BackgroundMd5::start(&path, len as u64);
+        let other = path.with_extension("new");
+        std::fs::write(&other, b"something else").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(md5.finish().await.unwrap(), whole);
+        std::fs::write(&path, &bytes).unwrap();
+        let md5 = BackgroundMd5::start(&path, len as u64);
+        std::fs::remove_file(&path).unwrap();
         assert_eq!(md5.finish().await.unwrap(), whole);
         // A file that lost bytes since it was measured.
         std::fs::write(&path, &bytes[..BUFFER]).unwrap();

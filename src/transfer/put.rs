@@ -417,6 +417,8 @@ pub fn sha256_file(path: &Path, progress: &ProgressBar) -> io::Result<(u64, [u8;
             .expect("the channel has room for three");
     }
     std::thread::scope(|scope| {
+        // Owned here, so that a panic below drops it and frees the reader.
+        let emptied = emptied;
         let reader = scope.spawn(move || -> io::Result<()> {
             // Ends when the file does (or the hasher is gone): dropping
             // `filled` tells the hasher.
@@ -658,7 +660,16 @@ impl<'a> Hashed<'a> {
                 }));
             }
         }
-        let md5 = match self.md5.finish().await {
+        let md5 = self.md5.finish().await;
+        // A file changed (or deleted, or replaced) under us is reported as
+        // such before anything else, whatever the MD5 or the ETag say.
+        if Snapshot::of(&self.upload.path).ok().as_ref() != Some(&self.before) {
+            return Err(file_changed(
+                &self.upload.name,
+                "was modified during the upload, so the object may be a mix of old and new bytes",
+            ));
+        }
+        let md5 = match md5 {
             Ok(md5) => hex::encode(md5),
             Err(Md5Error::Shorter) => {
                 return Err(file_changed(&self.upload.name, "became shorter"));
@@ -672,12 +683,6 @@ impl<'a> Hashed<'a> {
             }
         };
         let etag_checked = answer.check_etag(&md5, &self.shown_url)?;
-        if Snapshot::of(&self.upload.path).ok().as_ref() != Some(&self.before) {
-            return Err(file_changed(
-                &self.upload.name,
-                "was modified during the upload, so the object may be a mix of old and new bytes",
-            ));
-        }
         let content_type = self
             .headers
             .get(header::CONTENT_TYPE)

@@ -276,7 +276,7 @@ fn ci_upload_script_exit_codes() {
         stderr(&out)
     );
 
-    // 5: the ETag is not the MD5 of what was sent.
+    // 5: the ETag is not the MD5 of the file.
     let faulty = FaultyServer::start(vec![]);
     faulty.script([Fault::WrongEtag(
         "\"00000000000000000000000000000000\"".into(),
