@@ -33,6 +33,18 @@ struct Prefix {
     len: u64,
 }
 
+impl Prefix {
+    /// Reads and hashes the next piece of `file` (at most a buffer, never
+    /// past `len`): the bytes added, 0 at the file's end.
+    fn advance(&mut self, file: &File, buf: &mut [u8], len: u64) -> io::Result<usize> {
+        let want = (len - self.len).min(buf.len() as u64) as usize;
+        let n = read_at(file, &mut buf[..want], self.len)?;
+        self.md5.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
 /// Why the MD5 could not be finished.
 #[derive(Debug)]
 pub enum Md5Error {
@@ -80,12 +92,9 @@ impl BackgroundMd5 {
                     let mut buf = vec![0u8; BUFFER];
                     let mut head = Prefix::default();
                     while !theirs.stop.load(Ordering::Relaxed) && head.len < len {
-                        let want = (len - head.len).min(BUFFER as u64) as usize;
-                        match read_at(&file, &mut buf[..want], head.len) {
+                        match head.advance(&file, &mut buf, len) {
                             Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                head.md5.update(&buf[..n]);
-                                head.len += n as u64;
+                            Ok(_) => {
                                 // Copy before locking and free the old copy
                                 // after: the lock is held for a swap only.
                                 let copy = head.clone();
@@ -130,25 +139,17 @@ impl Drop for BackgroundMd5 {
 }
 
 /// Carries `head` on to the MD5 of the first `len` bytes of `file`.
-fn hash_rest(file: &File, len: u64, head: Prefix) -> Result<[u8; 16], Md5Error> {
-    let Prefix {
-        mut md5,
-        len: mut got,
-    } = head;
+fn hash_rest(file: &File, len: u64, mut head: Prefix) -> Result<[u8; 16], Md5Error> {
     let mut buf = vec![0u8; BUFFER];
-    while got < len {
-        let want = (len - got).min(BUFFER as u64) as usize;
-        match read_at(file, &mut buf[..want], got) {
+    while head.len < len {
+        match head.advance(file, &mut buf, len) {
             Ok(0) => return Err(Md5Error::Shorter),
-            Ok(n) => {
-                md5.update(&buf[..n]);
-                got += n as u64;
-            }
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(Md5Error::Io(e)),
         }
     }
-    Ok(md5.finish())
+    Ok(head.md5.finish())
 }
 
 /// A read at an offset, leaving the file's position alone: the thread and

@@ -864,11 +864,7 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
     );
     assert_eq!(cookie_get("/b.txt", &sha256).status, 200);
     // Without the algorithm cookie, a SHA-256 signature is checked as SHA-1.
-    let stripped: String = sha256
-        .split("; ")
-        .filter(|c| !c.starts_with("CloudFront-Hash-Algorithm="))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let stripped = without_cookie(&sha256, "CloudFront-Hash-Algorithm");
     assert_cloudfront_refusal(
         &cookie_get("/b.txt", &stripped),
         "AccessDenied",
@@ -889,11 +885,7 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
     assert_eq!(two_headers.status, 200);
 
     // Cookie refusals carry CloudFront's codes.
-    let no_id: String = custom
-        .split("; ")
-        .filter(|c| !c.starts_with("CloudFront-Key-Pair-Id="))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let no_id = without_cookie(&custom, "CloudFront-Key-Pair-Id");
     assert_cloudfront_refusal(
         &cookie_get("/a.txt", &no_id),
         "MissingKey",
@@ -1008,6 +1000,16 @@ fn serve_streams_large_objects_in_flat_memory() {
         growth < 16 * 1024,
         "the server grew by {growth} KiB for a 64 MiB GET and PUT"
     );
+}
+
+/// A `Cookie` header value without the cookie called `name`.
+fn without_cookie(cookies: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    cookies
+        .split("; ")
+        .filter(|c| !c.starts_with(&prefix))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `<Message>` of each CloudFront code.
