@@ -418,12 +418,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 
 /// Prints an error as `cfsign: <message>` on one line.
 pub fn report(e: &Error) {
-    let _ = writeln!(std::io::stderr(), "cfsign: {e}");
+    let message = e.to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "cfsign: {}",
+        crate::escape::line(&message)
+    );
 }
 
 /// Prints a warning as `cfsign: warning: <message>`.
 pub fn warn(message: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stderr(), "cfsign: warning: {message}");
+    let message = message.to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "cfsign: warning: {}",
+        crate::escape::line(&message)
+    );
 }
 
 /// clap's own errors span several lines; usage errors here are one line with

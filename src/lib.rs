@@ -7,6 +7,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod escape;
 pub mod profile;
 pub mod serve;
 pub mod sign;

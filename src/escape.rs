@@ -1,0 +1,232 @@
+//! The one rule for showing text that came from outside (URLs, policies,
+//! cookies, file names, server bodies) on a terminal or in a log: control and
+//! bidirectional-formatting characters are written as escapes, so that such
+//! text can neither move the cursor, recolour the screen, forge a log line nor
+//! reorder what a reader sees (`x\u{202e}txt.exe` shows as `xexe.txt`), and
+//! long values are shortened with an ellipsis so that one value cannot flood a
+//! line. Signed URLs in messages also lose their `Signature` and `Policy`
+//! values: a message is no place for a credential.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+/// How many characters of one value a message shows before `…`.
+pub const SHOWN_CHARS: usize = 200;
+
+/// True for characters that must never reach a terminal raw: C0 and C1
+/// controls (tab and newline included: one value stays on one line), the
+/// line and paragraph separators, and the invisible formatting characters
+/// that reorder or hide text (bidi embeddings, overrides and isolates,
+/// zero-width characters, the byte-order mark, tag characters).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061c}'
+                | '\u{06dd}'
+                | '\u{070f}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
+}
+
+fn write_escaped(out: &mut impl fmt::Write, c: char) -> fmt::Result {
+    match c {
+        '\n' => out.write_str("\\n"),
+        '\r' => out.write_str("\\r"),
+        '\t' => out.write_str("\\t"),
+        c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32),
+        c => write!(out, "\\u{{{:x}}}", c as u32),
+    }
+}
+
+/// `text` with every unsafe character escaped and nothing shortened: the
+/// last guard before a whole message line is written.
+pub fn line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            let _ = write_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A value from outside, ready for a message: escaped, and shortened to
+/// [`SHOWN_CHARS`] characters with `…`.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    text: &'a str,
+    max: usize,
+}
+
+/// Shows `text` escaped and shortened; see [`Shown`].
+pub fn shown(text: &str) -> Shown<'_> {
+    Shown {
+        text,
+        max: SHOWN_CHARS,
+    }
+}
+
+impl Shown<'_> {
+    /// The same value shortened to `max` characters instead.
+    pub fn max(self, max: usize) -> Self {
+        Shown { max, ..self }
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.text.chars().enumerate() {
+            if i == self.max {
+                return f.write_char('…');
+            }
+            if is_unsafe(c) {
+                write_escaped(f, c)?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes from outside (a server's body, a file name that is not UTF-8)
+/// shown like [`shown`], invalid UTF-8 as U+FFFD.
+pub fn shown_bytes(bytes: &[u8]) -> String {
+    shown(&String::from_utf8_lossy(bytes)).to_string()
+}
+
+/// A path for a message: escaped and shortened like [`shown`].
+pub fn shown_path(path: &std::path::Path) -> String {
+    shown(&path.to_string_lossy()).to_string()
+}
+
+/// The query parameters whose values are credentials: a signed URL shown in
+/// a message keeps their names and loses their values.
+const ELIDED_PARAMS: [&str; 2] = ["Signature", "Policy"];
+
+/// `url` with the values of `Signature` and `Policy` replaced by `…`, so that
+/// a message about a signed URL does not carry a usable signature.
+pub fn without_credentials(url: &str) -> Cow<'_, str> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Cow::Borrowed(url);
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let secret = |pair: &str| {
+        ELIDED_PARAMS
+            .iter()
+            .any(|name| pair.split_once('=').is_some_and(|(n, _)| n == *name))
+    };
+    if !query.split('&').any(secret) {
+        return Cow::Borrowed(url);
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(base);
+    out.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((name, _)) if secret(pair) => {
+                out.push_str(name);
+                out.push_str("=…");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    Cow::Owned(out)
+}
+
+/// A URL for a message: credentials elided, then escaped and shortened.
+pub fn shown_url(url: &str) -> String {
+    shown(&without_credentials(url)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_characters_are_escaped() {
+        for (input, expected) in [
+            ("plain text", "plain text"),
+            ("a\nb", "a\\nb"),
+            ("\r\t", "\\r\\t"),
+            ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),
+            ("\x7f", "\\x7f"),
+            ("\u{9b}31m", "\\u{9b}31m"),
+            ("x\u{202e}txt.exe", "x\\u{202e}txt.exe"),
+            ("\u{2066}a\u{2069}", "\\u{2066}a\\u{2069}"),
+            ("zero\u{200b}width", "zero\\u{200b}width"),
+            ("\u{feff}bom", "\\u{feff}bom"),
+            ("café ✓", "café ✓"),
+        ] {
+            assert_eq!(line(input), expected, "{input:?}");
+            assert_eq!(shown(input).to_string(), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        let long = "é".repeat(SHOWN_CHARS + 1);
+        let s = shown(&long).to_string();
+        assert_eq!(s.chars().count(), SHOWN_CHARS + 1);
+        assert!(s.ends_with('…'));
+        assert_eq!(shown(&long[..2 * SHOWN_CHARS]).to_string(), "é".repeat(200));
+        assert_eq!(shown("abcdef").max(3).to_string(), "abc…");
+        // `line` never shortens: it guards whole messages.
+        assert_eq!(line(&long), long);
+    }
+
+    #[test]
+    fn bytes_are_decoded_lossily() {
+        assert_eq!(shown_bytes(b"ok\xff\x1b"), "ok\u{fffd}\\x1b");
+    }
+
+    #[test]
+    fn credentials_are_elided_from_urls() {
+        for (input, expected) in [
+            ("https://h/a", "https://h/a"),
+            ("https://h/a?x=1", "https://h/a?x=1"),
+            (
+                "https://h/a?Expires=1&Signature=abc~&Key-Pair-Id=K",
+                "https://h/a?Expires=1&Signature=…&Key-Pair-Id=K",
+            ),
+            (
+                "https://h/a?q=1&Policy=eyJ&Signature=s#frag",
+                "https://h/a?q=1&Policy=…&Signature=…#frag",
+            ),
+            // A name that merely contains a reserved one is left alone.
+            ("https://h/a?XSignature=1", "https://h/a?XSignature=1"),
+        ] {
+            assert_eq!(without_credentials(input), expected);
+        }
+        assert_eq!(
+            shown_url("http://[bad/x?Signature=abc\n"),
+            "http://[bad/x?Signature=…"
+        );
+    }
+}
