@@ -159,6 +159,11 @@ pub fn signer(args: &KeyArgs) -> Result<Option<Signer>, Error> {
             ))
         })?
         .parse()?;
+    if !key_pair_id.looks_like_cloudfront() {
+        warn(format!(
+            "key ID `{key_pair_id}` does not look like a CloudFront public key ID (upper-case letters and digits, such as K2JCJMDEHXQW5F): CloudFront will refuse it unless it is the ID of a key in a trusted key group"
+        ));
+    }
     let key = load_key(&source)?;
     if let Some(bits) = key.rsa_bits() {
         if bits != CLOUDFRONT_RSA_BITS {

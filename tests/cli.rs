@@ -38,3 +38,6 @@ mod readme;
 
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+
+#[path = "cli/compat.rs"]
+mod compat;

@@ -75,25 +75,35 @@ impl fmt::Display for HashAlgorithm {
 }
 
 /// The ID of a public key in a trusted key group (`K2JCJMDEHXQW5F`) or of a
-/// legacy CloudFront key pair (`APKA…`). It goes into URLs and cookies
-/// unescaped, so only ASCII letters and digits are accepted.
+/// legacy CloudFront key pair (`APKA…`). It goes into URLs and cookie values
+/// unescaped, so it may hold only what both carry as is: ASCII letters,
+/// digits and `-._~` (RFC 3986's unreserved characters, all of which are
+/// also RFC 6265 cookie octets). The AWS CLI and the SDKs sign any ID, and
+/// their tests and users' scripts use IDs such as `my_id`; CloudFront's own
+/// IDs are upper-case letters and digits, which
+/// [`KeyPairId::looks_like_cloudfront`] tells.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyPairId(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "`{0}` is not a CloudFront key ID: expected letters and digits such as K2JCJMDEHXQW5F (the public key's ID in the CloudFront console)"
+    "`{0}` is not a CloudFront key ID that a URL or cookie can carry as is: use the public key's ID from the CloudFront console, such as K2JCJMDEHXQW5F (letters, digits and -._~ only)"
 )]
 pub struct KeyPairIdError(String);
+
+/// The longest key ID accepted: far above CloudFront's (14 or 20
+/// characters), low enough that a pasted key or file cannot pass for one.
+const KEY_PAIR_ID_MAX: usize = 128;
 
 impl FromStr for KeyPairId {
     type Err = KeyPairIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        if !s.is_empty() && s.len() <= KEY_PAIR_ID_MAX && s.bytes().all(safe) {
             Ok(KeyPairId(s.to_string()))
         } else {
-            Err(KeyPairIdError(s.chars().take(40).collect()))
+            Err(KeyPairIdError(crate::escape::shown(s).max(40).to_string()))
         }
     }
 }
@@ -101,6 +111,15 @@ impl FromStr for KeyPairId {
 impl KeyPairId {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// True for IDs of CloudFront's own shape: upper-case ASCII letters and
+    /// digits (`K2JCJMDEHXQW5F`, `APKAEIBAERJR2EXAMPLE`). Others sign, but
+    /// CloudFront will not know them.
+    pub fn looks_like_cloudfront(&self) -> bool {
+        self.0
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     }
 }
 
@@ -285,5 +304,34 @@ impl SignedUrl {
 impl fmt::Display for SignedUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.signed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_that_a_url_and_a_cookie_carry_as_is_are_accepted() {
+        for (id, cloudfront_shaped) in [
+            ("K2JCJMDEHXQW5F", true),
+            ("APKAEIBAERJR2EXAMPLE", true),
+            ("K1TESTKEY", true),
+            ("my_id", false),
+            ("CF_KEYPAIR_ID", false),
+            ("MY_KEY_ID", false),
+            ("key-1.v2~x", false),
+        ] {
+            let parsed: KeyPairId = id.parse().unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(parsed.looks_like_cloudfront(), cloudfront_shaped, "{id}");
+        }
+        let too_long = "K".repeat(KEY_PAIR_ID_MAX + 1);
+        for id in [
+            "", "K2/x", "a b", "a;b", "a=b", "a&b", "a\"b", "a%2F", "a,b", "a\\b", "ü", "a\nb",
+            &too_long,
+        ] {
+            let err = id.parse::<KeyPairId>().expect_err(id).to_string();
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 }
