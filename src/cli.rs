@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Sign URLs (canned or custom policy) or produce signed cookies.
     Sign(SignArgs),
+    /// Signed cookies for one resource as a JSON object (the AWS CLI's sign-cookies).
+    SignCookies(SignCookiesArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
     /// Download a private object (signing the URL when a key is configured).
@@ -94,7 +96,7 @@ pub struct PolicyArgs {
 
     /// Policy resource, with * and ? wildcards; must match every URL signed
     /// (makes a custom policy, signed once for all URLs).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", visible_alias = "policy-resource")]
     pub resource: Option<String>,
 
     /// Sign this custom policy JSON (FILE or -) as given, after validating it.
@@ -145,6 +147,20 @@ pub struct SignArgs {
     /// Cookie Path attribute.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub cookie_path: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A canned policy when --resource is a plain URL; a custom policy when it holds \
+* or ?, or with --date-greater-than or --ip-address. Prints one JSON object mapping each \
+CloudFront-* cookie name to its value, as `aws cloudfront sign-cookies` does."
+)]
+pub struct SignCookiesArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -388,6 +404,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             }
             crate::commands::sign::run(args)
+        }
+        Command::SignCookies(mut args) => {
+            if let Some(p) = profile()? {
+                p.apply(&mut args.key, &mut args.policy);
+                if let Some(resource) = args.policy.resource.as_mut() {
+                    *resource = p.expand_url(resource);
+                }
+            }
+            crate::commands::sign_cookies::run(args)
         }
         Command::Verify(args) => crate::commands::verify::run(args),
         Command::Get(mut args) => {

@@ -55,3 +55,118 @@ fn key_ids_the_aws_cli_signs_are_signed_with_a_warning_when_not_cloudfront_shape
         );
     }
 }
+
+/// One case of the AWS CLI's shared cookie vectors, as far as this test reads it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CookieCase {
+    id: String,
+    input: CookieInput,
+    expected: CookieExpected,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CookieInput {
+    resource: String,
+    key_pair_id: String,
+    private_key_file: String,
+    expiration_date: Option<i64>,
+    active_date: Option<i64>,
+    ip_range: Option<String>,
+    hash_algorithm: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CookieExpected {
+    cookies: Option<std::collections::BTreeMap<String, String>>,
+    error: Option<bool>,
+}
+
+/// `aws cloudfront sign-cookies ARGS` with `aws cloudfront` replaced by
+/// `cfsign` (plus `--allow-past`: the vectors' expiry is 2026-01-01).
+fn sign_cookies_args(input: &CookieInput) -> Vec<String> {
+    let mut args = vec![
+        "sign-cookies".to_string(),
+        "--resource".into(),
+        input.resource.clone(),
+        "--key-pair-id".into(),
+        input.key_pair_id.clone(),
+        "--private-key".into(),
+        format!(
+            "file://{}",
+            awscli_fixture(&input.private_key_file).display()
+        ),
+    ];
+    for (flag, value) in [
+        (
+            "--date-less-than",
+            input.expiration_date.map(|t| t.to_string()),
+        ),
+        (
+            "--date-greater-than",
+            input.active_date.map(|t| t.to_string()),
+        ),
+        ("--ip-address", input.ip_range.clone()),
+        ("--hash-algorithm", input.hash_algorithm.clone()),
+    ] {
+        if let Some(value) = value {
+            args.extend([flag.to_string(), value]);
+        }
+    }
+    args.push("--allow-past".into());
+    args
+}
+
+#[test]
+fn sign_cookies_prints_the_aws_cli_json_object() {
+    let cases: Vec<CookieCase> = fixture_json("awscli/sign-cookies-test-cases.json");
+    let mut signed = 0;
+    for case in &cases {
+        let args = sign_cookies_args(&case.input);
+        let out = cfsign().args(&args).output().unwrap();
+        let what = format!("{}: cfsign {}", case.id, args.join(" "));
+        // cfsign's documented deviations (tests/cli/vectors.rs): the expiry
+        // defaults to one hour, and ECDSA keys may sign with SHA-1.
+        let deviation = case.input.expiration_date.is_none()
+            || case.id == "ecdsa-canned-policy-url-sha1-reject";
+        if case.expected.error == Some(true) && !deviation {
+            assert_eq!(out.status.code(), Some(2), "{what}");
+            assert!(out.stdout.is_empty(), "{what}");
+            continue;
+        }
+        let Some(expected) = &case.expected.cookies else {
+            continue;
+        };
+        assert_eq!(out.status.code(), Some(0), "{what}: {:?}", out.stderr);
+        let stdout = stdout_of(&out);
+        // The AWS CLI's JSON output: four-space indent, newline at the end.
+        assert!(
+            stdout.starts_with("{\n    \"CloudFront-"),
+            "{what}: {stdout}"
+        );
+        assert!(stdout.ends_with("\"\n}\n"), "{what}: {stdout}");
+        let mut cookies: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&stdout).unwrap();
+        if case.input.private_key_file.contains("ecdsa") {
+            // ECDSA signatures are random: `tests/cli/vectors.rs` verifies them.
+            let signature = cookies.remove("CloudFront-Signature").unwrap();
+            assert!(!signature.is_empty());
+        }
+        assert_eq!(&cookies, expected, "{what}");
+        signed += 1;
+    }
+    assert!(signed >= 5, "only {signed} cookie cases");
+}
+
+#[test]
+fn sign_cookies_needs_a_resource() {
+    let out = cfsign()
+        .args(["sign-cookies", "--key-pair-id", KEY_ID])
+        .arg("--private-key")
+        .arg(key("rsa2048-pkcs8.pem"))
+        .output()
+        .unwrap();
+    assert_refused(&out, 2, &["--resource"]);
+}
