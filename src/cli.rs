@@ -280,7 +280,7 @@ pub struct PutArgs {
 
     /// With -r, follow links to files and folders inside the folder (links
     /// out of it are never followed).
-    #[arg(long, requires = "recursive")]
+    #[arg(long)]
     pub follow_symlinks: bool,
 
     /// Canned ACL to send as x-amz-acl.

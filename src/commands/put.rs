@@ -17,13 +17,18 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use crate::cli::{PutArgs, PutFormat};
 use crate::config::{self, KeySource, io_reason};
 use crate::error::Error;
+use crate::escape;
 use crate::transfer::client::{self, ClientOptions};
 use crate::transfer::progress::{self, ProgressMode};
-use crate::escape;
 use crate::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
 use crate::transfer::signing::UrlSigner;
 
 pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
+    if args.follow_symlinks && !args.recursive {
+        return Err(Error::usage(
+            "--follow-symlinks is for links in folders: add -r (a file named on the command line is read through its link anyway)",
+        ));
+    }
     let options = put_options(&args)?;
     let (files, url) = files_and_url(&args.paths)?;
     let stdin = Path::new("-");

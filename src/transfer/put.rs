@@ -149,7 +149,6 @@ pub fn parse_meta(pair: &str) -> Result<(HeaderName, HeaderValue), Error> {
     extra_header(&format!("x-amz-meta-{key}"), value)
 }
 
-
 fn too_big(path: &Path, len: u64) -> Error {
     Error::usage(format!(
         "{} is {len} bytes, over S3's single-PUT limit of 5 GiB ({MAX_OBJECT_SIZE} bytes); CloudFront cannot carry multipart uploads",
@@ -385,15 +384,13 @@ impl<'a> Hashed<'a> {
         let url = signer.sign(&self.upload.url)?;
         progress.reset(); // position, elapsed time and rate: the upload starts afresh
         progress.set_length(self.len);
-        progress.set_message(format!("uploading {}", crate::escape::shown(&self.upload.name)));
+        progress.set_message(format!(
+            "uploading {}",
+            crate::escape::shown(&self.upload.name)
+        ));
 
         let activity = Activity::new();
-        let (body, reader) = stream_file(
-            self.upload,
-            self.len,
-            progress.clone(),
-            activity.clone(),
-        );
+        let (body, reader) = stream_file(self.upload, self.len, progress.clone(), activity.clone());
         let request = client
             .put(&url)
             .headers(self.headers.clone())

@@ -241,7 +241,8 @@ pub fn plan(sources: &[Source], dest: &str, options: PlanOptions) -> Result<Plan
         };
         if !stat(path)?.is_dir() {
             let name = utf8_name(path, path.file_name())?;
-            plan.uploads.push(named_file(path, object_url(dest, &[name])?)?);
+            plan.uploads
+                .push(named_file(path, object_url(dest, &[name])?)?);
             continue;
         }
         if !options.recursive {
@@ -266,7 +267,7 @@ pub fn plan(sources: &[Source], dest: &str, options: PlanOptions) -> Result<Plan
         return Err(Error::usage(match plan.skipped.len() {
             0 => "nothing to upload: the folders are empty".to_string(),
             n => format!(
-                "nothing to upload: the folders hold no regular files ({n} other entries skipped: links, or special files)"
+                "nothing to upload: the folders hold no regular files, only {n} links or special files, which were skipped"
             ),
         }));
     }
@@ -303,9 +304,13 @@ fn resolve(path: &Path) -> Result<PathBuf, Error> {
     let real = std::fs::canonicalize(path).map_err(|e| read_error(path, &e))?;
     if in_system_folder(&real) {
         let p = shown_path(path);
+        let resolved = if real == path {
+            String::new()
+        } else {
+            format!(" (as {})", shown_path(&real))
+        };
         return Err(Error::usage(format!(
-            "{p} is {} in /proc, /sys or /dev, which hold no real files: cfsign never reads them (to upload such data anyway, pipe it: `cfsign put - URL < {p}`)",
-            shown_path(&real)
+            "{p}{resolved} is in /proc, /sys or /dev, which hold no real files: cfsign never reads them (to upload such data anyway, pipe it: `cfsign put - URL < {p}`)"
         )));
     }
     Ok(real)
@@ -355,8 +360,7 @@ impl Walk<'_> {
             Ok(_) if !self.follow => SkipReason::LinkNotFollowed,
             Ok(target) => {
                 // `target` has no links left: this follows none either.
-                let meta =
-                    std::fs::symlink_metadata(&target).map_err(|e| read_error(shown, &e))?;
+                let meta = std::fs::symlink_metadata(&target).map_err(|e| read_error(shown, &e))?;
                 if !(meta.is_dir() && self.ancestors.contains(&target)) {
                     return self.entry(shown, target, &meta, under);
                 }
@@ -449,7 +453,11 @@ fn utf8_name(path: &Path, name: Option<&std::ffi::OsStr>) -> Result<String, Erro
 }
 
 fn read_error(path: &Path, e: &io::Error) -> Error {
-    Error::usage(format!("cannot read {}: {}", shown_path(path), io_reason(e)))
+    Error::usage(format!(
+        "cannot read {}: {}",
+        shown_path(path),
+        io_reason(e)
+    ))
 }
 
 fn stat(path: &Path) -> Result<Metadata, Error> {
@@ -479,4 +487,81 @@ fn check_destination(dest: &str) -> Result<(), Error> {
         url::to_wire(dest)?;
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn walked(dir: &Path) -> Plan {
+        let options = PlanOptions {
+            recursive: true,
+            follow_symlinks: true,
+        };
+        plan(&[Source::Path(dir.to_path_buf())], "https://h/p/", options).unwrap()
+    }
+
+    /// What was planned is what is read: a file swapped for a link, for
+    /// another file, or a folder on its path swapped for a link, after the
+    /// walk, is refused at the open (the walk/open race).
+    #[test]
+    fn an_entry_swapped_after_the_walk_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let site = d.join("site");
+        std::fs::create_dir_all(site.join("sub")).unwrap();
+        std::fs::write(site.join("a.txt"), b"a").unwrap();
+        std::fs::write(site.join("sub/b.txt"), b"b").unwrap();
+        std::fs::write(d.join("secret"), b"secret").unwrap();
+        let secret_dir = d.join("elsewhere");
+        std::fs::create_dir(&secret_dir).unwrap();
+        std::fs::write(secret_dir.join("b.txt"), b"secret").unwrap();
+
+        let uploads = walked(&site).uploads;
+        assert_eq!(uploads.len(), 2);
+        let (a, b) = (&uploads[0], &uploads[1]);
+        // Held open, so that a new file cannot reuse its inode number.
+        let _held = (a.open().unwrap(), b.open().unwrap());
+
+        std::fs::remove_file(site.join("a.txt")).unwrap();
+        symlink(d.join("secret"), site.join("a.txt")).unwrap();
+        let e = a.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by a link"), "{e}");
+
+        std::fs::remove_file(site.join("a.txt")).unwrap();
+        std::fs::write(site.join("a.txt"), b"another file").unwrap();
+        let e = a.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by another file"), "{e}");
+
+        std::fs::rename(site.join("sub"), d.join("old-sub")).unwrap();
+        symlink(&secret_dir, site.join("sub")).unwrap();
+        let e = b.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by another file"), "{e}");
+    }
+
+    #[test]
+    fn a_walk_of_the_root_skips_the_system_folders() {
+        let skipped = |path: &str| Skipped {
+            path: path.into(),
+            why: SkipReason::SystemFolder,
+        };
+        let mut walk = Walk {
+            dest: "https://h/p/",
+            follow: false,
+            root: "/".into(),
+            ancestors: Vec::new(),
+            plan: &mut Plan::default(),
+        };
+        for system in ["/proc", "/sys", "/dev"] {
+            let meta = std::fs::symlink_metadata(system).unwrap();
+            walk.entry(Path::new(system), system.into(), &meta, &mut Vec::new())
+                .unwrap();
+        }
+        assert_eq!(
+            walk.plan.skipped,
+            [skipped("/proc"), skipped("/sys"), skipped("/dev")]
+        );
+        assert!(walk.plan.uploads.is_empty());
+    }
 }
