@@ -294,6 +294,11 @@ pub struct PutArgs {
     #[arg(short, long)]
     pub recursive: bool,
 
+    /// With -r, follow links to files and folders inside the folder (links
+    /// out of it are never followed).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
     /// Canned ACL to send as x-amz-acl.
     #[arg(long, value_name = "ACL", default_value = crate::transfer::put::DEFAULT_ACL,
           value_parser = clap::builder::PossibleValuesParser::new(crate::transfer::put::CANNED_ACLS))]

@@ -33,13 +33,19 @@ pub enum TimeError {
     )]
     Past(String, String),
     #[error(
+        "the time {0} is before 1970-01-01, and CloudFront's AWS:EpochTime cannot be negative: give a later time (--allow-past does not lift this)"
+    )]
+    BeforeEpoch(String),
+    #[error(
         "the start time {0} (--date-greater-than, when the URL becomes active) must be before the expiration {1} (--date-less-than or --expires-in)"
     )]
     StartNotBeforeExpiry(String, String),
 }
 
 /// Parses `YYYY-MM-DD` (00:00 UTC), `YYYY-MM-DDThh:mm:ss` (UTC, or with `Z`
-/// or `±hh:mm`; a space may replace the `T`), or Unix seconds.
+/// or `±hh:mm`; a space may replace the `T`), or Unix seconds. Times before
+/// 1970 are refused: a policy's epoch times are unsigned, and a negative
+/// `Expires` would be signed but never accepted.
 ///
 /// ```
 /// assert_eq!(cfsign::time::parse_time("2030-01-01").unwrap(), 1893456000);
@@ -47,6 +53,15 @@ pub enum TimeError {
 /// assert_eq!(cfsign::time::parse_time("1893456000").unwrap(), 1893456000);
 /// ```
 pub fn parse_time(text: &str) -> Result<Epoch, TimeError> {
+    let t = parse_any_time(text)?;
+    if t < 0 {
+        return Err(TimeError::BeforeEpoch(text.chars().take(60).collect()));
+    }
+    Ok(t)
+}
+
+/// [`parse_time`] without the 1970 floor.
+fn parse_any_time(text: &str) -> Result<Epoch, TimeError> {
     let s = text.trim();
     let bad = || TimeError::Unparseable(text.chars().take(60).collect());
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -240,9 +255,22 @@ mod tests {
             ("1h", None),
             ("", None),
             ("-5", None),
+            ("1776-07-04", None),
+            ("1969-12-31T23:59:59Z", None),
+            ("1970-01-01T01:00:00+02:00", None),
+            ("1970-01-01T00:00:00Z", Some(0)),
         ] {
             assert_eq!(parse_time(input).ok(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn times_before_1970_are_refused_even_with_allow_past() {
+        let err = Expiry::At("1776-07-04".into())
+            .resolve(NOW, true)
+            .unwrap_err();
+        assert_eq!(err, TimeError::BeforeEpoch("1776-07-04".into()));
+        assert!(err.to_string().contains("cannot be negative"), "{err}");
     }
 
     #[test]

@@ -17,12 +17,18 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use crate::cli::{PutArgs, PutFormat};
 use crate::config::{self, KeySource, io_reason};
 use crate::error::Error;
+use crate::escape;
 use crate::transfer::client::{self, ClientOptions};
 use crate::transfer::progress::{self, ProgressMode};
-use crate::transfer::put::{self, PutOptions, Source, Upload, Uploaded};
+use crate::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
 use crate::transfer::signing::UrlSigner;
 
 pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
+    if args.follow_symlinks && !args.recursive {
+        return Err(Error::usage(
+            "--follow-symlinks is for links in folders: add -r (a file named on the command line is read through its link anyway)",
+        ));
+    }
     let options = put_options(&args)?;
     let (files, url) = files_and_url(&args.paths)?;
     let stdin = Path::new("-");
@@ -56,7 +62,18 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
         Some(file) => vec![Source::Stdin(file.path().to_path_buf())],
         None => files.into_iter().map(Source::Path).collect(),
     };
-    let uploads = put::plan(&sources, &url, args.recursive)?;
+    let plan = put::plan(
+        &sources,
+        &url,
+        PlanOptions {
+            recursive: args.recursive,
+            follow_symlinks: args.follow_symlinks,
+        },
+    )?;
+    for skipped in &plan.skipped {
+        crate::cli::warn(skipped);
+    }
+    let uploads = plan.uploads;
 
     let client = client::build(&ClientOptions {
         // reqwest's read timeout would run from the first byte of the upload;
@@ -77,7 +94,28 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     });
     runtime.shutdown_background();
     drop(spool);
+    if let Some(summary) = skipped_summary(&plan.skipped) {
+        crate::cli::warn(summary);
+    }
     outcome
+}
+
+/// The line after the results that says how much a walk left out, so that
+/// warnings scrolled away are not missed.
+fn skipped_summary(skipped: &[Skipped]) -> Option<String> {
+    let n = skipped.len();
+    let hint = if skipped
+        .iter()
+        .any(|s| s.why == put::SkipReason::LinkNotFollowed)
+    {
+        "; pass --follow-symlinks to follow links that stay inside the folder"
+    } else {
+        ""
+    };
+    (n > 0).then(|| {
+        let entries = if n == 1 { "entry" } else { "entries" };
+        format!("skipped {n} {entries} in all (see the warnings above){hint}")
+    })
 }
 
 /// The positional arguments: files, then the URL (which must be UTF-8).
@@ -155,7 +193,8 @@ async fn upload_all(
     let mut results = futures_util::stream::iter(uploads)
         .map(|upload| {
             let size = std::fs::metadata(&upload.path).map_or(0, |m| m.len());
-            let bar = multi.add(progress::bar(mode, Some(size), &upload.name));
+            let label = escape::shown(&upload.name).to_string();
+            let bar = multi.add(progress::bar(mode, Some(size), &label));
             async move {
                 let result = put::put(client, signer, upload, options, &bar).await;
                 bar.finish_and_clear();
@@ -182,8 +221,9 @@ async fn upload_all(
                 }
             }
             Err(e) => {
+                let message = format!("{}: {e}", escape::shown(&upload.name));
                 multi.suspend(|| {
-                    let _ = writeln!(std::io::stderr(), "cfsign: {}: {e}", upload.name);
+                    let _ = writeln!(std::io::stderr(), "cfsign: {}", escape::line(&message));
                 });
                 first_failure.get_or_insert(e.exit_code());
             }
@@ -192,21 +232,49 @@ async fn upload_all(
     Ok(first_failure.map_or(ExitCode::SUCCESS, ExitCode::from))
 }
 
-/// `uploaded FILE → URL (N bytes, sha256 HEX, etag ETAG)`, or one JSON object.
+/// `uploaded FILE → URL (N bytes, sha256 HEX, etag ETAG)`, or one JSON
+/// object. The name, URL and ETag come from outside: escaped, not shortened
+/// (a result line is a record; two long names must not look alike).
 fn render(done: &Uploaded, format: PutFormat) -> String {
     match format {
         PutFormat::Text => format!(
             "uploaded {} → {} ({} bytes, sha256 {}, etag {})\n",
-            done.source,
-            done.url,
+            escape::line(&done.source),
+            escape::line(&done.url),
             done.bytes,
             done.sha256,
-            done.etag.as_deref().unwrap_or("none")
+            escape::line(done.etag.as_deref().unwrap_or("none"))
         ),
         PutFormat::Json => {
-            let mut line = serde_json::to_string(done).expect("strings and integers serialise");
+            let mut out = Vec::new();
+            let mut json = serde_json::Serializer::with_formatter(&mut out, TerminalSafeJson);
+            serde::Serialize::serialize(done, &mut json).expect("strings and integers serialise");
+            let mut line = String::from_utf8(out).expect("JSON is UTF-8");
             line.push('\n');
             line
         }
+    }
+}
+
+/// Compact JSON in which every character [`escape::is_unsafe`] holds
+/// (serde escapes only C0 controls; DEL, C1 and bidi characters would reach
+/// the terminal) is written as `\uXXXX`: the same value to a parser.
+struct TerminalSafeJson;
+
+impl serde_json::ser::Formatter for TerminalSafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| escape::is_unsafe(*c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
     }
 }

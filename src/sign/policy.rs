@@ -4,7 +4,10 @@
 //! typed fields — never by pasting strings — and values that would need
 //! escaping are refused before they get here.
 
+use std::fmt;
+
 use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::ip::IpRange;
@@ -15,6 +18,10 @@ use crate::time::Epoch;
 pub enum PolicyError {
     #[error("the policy is not valid JSON: {0}")]
     Json(String),
+    #[error(
+        "the policy {0}: give each key once (JSON readers differ on which one counts, so CloudFront might enforce another value than the one checked here)"
+    )]
+    DuplicateKey(String),
     #[error("the policy must be an object with exactly one key, \"Statement\"")]
     NoStatement,
     #[error("the policy has {0} statements; CloudFront accepts exactly one")]
@@ -89,8 +96,14 @@ impl CustomPolicy {
     /// Parses and validates a custom policy, keeping `text` as the bytes to
     /// sign. Exactly one statement; `DateLessThan` required; nothing unknown.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let StrictValue(value) = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            if message.starts_with(DUPLICATE_KEY) {
+                PolicyError::DuplicateKey(message)
+            } else {
+                PolicyError::Json(message)
+            }
+        })?;
         let top = value.as_object().ok_or(PolicyError::NoStatement)?;
         if top.len() != 1 {
             return Err(PolicyError::NoStatement);
@@ -157,6 +170,81 @@ impl CustomPolicy {
     /// The exact policy bytes that are signed and sent.
     pub fn json(&self) -> &str {
         &self.json
+    }
+}
+
+/// How the strict reader's refusal begins, to tell it from a syntax error.
+const DUPLICATE_KEY: &str = "names the key";
+
+/// A JSON value read strictly: an object that names a key twice is refused.
+/// serde_json keeps the last of duplicate keys, other readers the first; a
+/// policy signed or verified here must mean one thing to every reader.
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "{DUPLICATE_KEY} `{}` twice",
+                    crate::escape::shown(&key).max(40)
+                )));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -319,6 +407,23 @@ mod tests {
             (
                 r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
                 "no Resource",
+            ),
+            // Duplicate keys, at every depth: serde_json alone keeps the last.
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "names the key `Resource` twice",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"DateLessThan":{"AWS:EpochTime":9}}}]}"#,
+                "names the key `DateLessThan` twice",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2,"AWS:EpochTime":9}}}]}"#,
+                "names the key `AWS:EpochTime` twice",
+            ),
+            (
+                r#"{"Statement":[],"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "give each key once",
             ),
         ] {
             let err = CustomPolicy::parse(text).unwrap_err().to_string();

@@ -17,7 +17,6 @@
 
 use std::fs::File;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -77,10 +76,11 @@ struct Shared {
 }
 
 impl BackgroundMd5 {
-    /// Starts hashing the first `len` bytes of `path`.
-    pub fn start(path: &Path, len: u64) -> BackgroundMd5 {
+    /// Starts hashing the first `len` bytes of `file` (`None`: a file that
+    /// could not be opened, which finishing reports).
+    pub fn start(file: Option<File>, len: u64) -> BackgroundMd5 {
         let shared = Arc::new(Shared::default());
-        let file = File::open(path).ok().map(Arc::new);
+        let file = file.map(Arc::new);
         // No file or no thread: finishing hashes it all (and reports why
         // it cannot).
         if let Some(file) = file.clone() {
@@ -226,24 +226,24 @@ mod tests {
         let len = 3 * BUFFER + 11;
         let (_dir, path, bytes) = file_of(len);
         let whole: [u8; 16] = md5::Md5::digest(&bytes).into();
-        let md5 = BackgroundMd5::start(&path, len as u64);
+        let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         assert_eq!(md5.finish().await.unwrap(), whole);
-        let md5 = BackgroundMd5::start(&path, len as u64);
+        let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(md5.finish().await.unwrap(), whole);
         // The file as opened counts, not what the name points to later.
-        let md5 = BackgroundMd5::start(&path, len as u64);
+        let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         let other = path.with_extension("new");
         std::fs::write(&other, b"something else").unwrap();
         std::fs::rename(&other, &path).unwrap();
         assert_eq!(md5.finish().await.unwrap(), whole);
         std::fs::write(&path, &bytes).unwrap();
-        let md5 = BackgroundMd5::start(&path, len as u64);
+        let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(md5.finish().await.unwrap(), whole);
         // A file that lost bytes since it was measured.
         std::fs::write(&path, &bytes[..BUFFER]).unwrap();
-        let md5 = BackgroundMd5::start(&path, len as u64);
+        let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         assert!(matches!(md5.finish().await, Err(Md5Error::Shorter)));
     }
 }

@@ -15,7 +15,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +36,9 @@ use super::signing::UrlSigner;
 use crate::config::io_reason;
 use crate::error::Error;
 use crate::sign::url;
+
+mod plan;
+pub use plan::{FileId, Plan, PlanOptions, SkipReason, Skipped, Source, Upload, plan};
 
 /// S3's limit for one PUT: 5 GiB.
 pub const MAX_OBJECT_SIZE: u64 = 5 << 30;
@@ -146,228 +149,11 @@ pub fn parse_meta(pair: &str) -> Result<(HeaderName, HeaderValue), Error> {
     extra_header(&format!("x-amz-meta-{key}"), value)
 }
 
-/// One object to upload: a local file and the URL it goes to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Upload {
-    /// The file as the user named it (`-` for stdin), for messages.
-    pub name: String,
-    /// The file read (for stdin, its spooled copy).
-    pub path: PathBuf,
-    /// The object's URL in wire form: unsigned, or signed as the user gave it.
-    pub url: String,
-}
-
-/// Where the bytes come from.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// A file, or with `recursive` a folder.
-    Path(PathBuf),
-    /// Standard input, already spooled to this file.
-    Stdin(PathBuf),
-}
-
-/// Turns sources and a destination URL into the objects to upload, checking
-/// everything that can be checked before a byte is sent: that each file can
-/// be read, that none is over 5 GiB, that names are UTF-8 and targets unique.
-///
-/// A URL whose path ends in `/` is a prefix: each file goes under it by its
-/// name, and a folder (with `recursive`) with its name and the paths inside
-/// it; a folder written with a trailing slash (`dist/`) puts its contents
-/// directly under the prefix, as rsync does. Otherwise the URL names the one
-/// object. Names are percent-encoded segment by segment.
-pub fn plan(sources: &[Source], dest: &str, recursive: bool) -> Result<Vec<Upload>, Error> {
-    check_destination(dest)?;
-    let is_prefix = dest
-        .split(['?', '#'])
-        .next()
-        .is_some_and(|path| path.ends_with('/'));
-    let mut uploads = Vec::new();
-    if !is_prefix {
-        let [source] = sources else {
-            return Err(Error::usage(format!(
-                "{} files go to one URL: end the URL with / to upload them under it as a prefix",
-                sources.len()
-            )));
-        };
-        let (name, path) = match source {
-            Source::Stdin(spool) => ("-".to_string(), spool.clone()),
-            Source::Path(path) => {
-                let meta = stat(path)?;
-                if meta.is_dir() {
-                    return Err(folder_needs_prefix(path, recursive));
-                }
-                check_file(path, &meta)?;
-                (path.display().to_string(), path.clone())
-            }
-        };
-        uploads.push(Upload {
-            name,
-            path,
-            url: object_url(dest, &[])?,
-        });
-        return Ok(uploads);
-    }
-    for source in sources {
-        match source {
-            Source::Stdin(_) => {
-                return Err(Error::usage(
-                    "stdin has no file name: give the full object URL, not a prefix ending in /",
-                ));
-            }
-            Source::Path(path) => {
-                let meta = stat(path)?;
-                if meta.is_dir() {
-                    if !recursive {
-                        return Err(folder_needs_prefix(path, recursive));
-                    }
-                    let mut under = Vec::new();
-                    if !contents_only(path) {
-                        under.push(utf8_name(path, path.file_name())?);
-                    }
-                    walk(path, &mut under, dest, &mut uploads)?;
-                } else {
-                    check_file(path, &meta)?;
-                    let name = utf8_name(path, path.file_name())?;
-                    uploads.push(Upload {
-                        name: path.display().to_string(),
-                        path: path.clone(),
-                        url: object_url(dest, &[name])?,
-                    });
-                }
-            }
-        }
-    }
-    if uploads.is_empty() {
-        return Err(Error::usage("nothing to upload: the folders are empty"));
-    }
-    let mut seen = std::collections::HashMap::new();
-    for u in &uploads {
-        if let Some(other) = seen.insert(u.url.as_str(), u.name.as_str()) {
-            return Err(Error::usage(format!(
-                "{other} and {} would both go to {}",
-                u.name,
-                display_url(&u.url)
-            )));
-        }
-    }
-    Ok(uploads)
-}
-
-fn folder_needs_prefix(path: &Path, recursive: bool) -> Error {
-    let p = path.display();
-    if recursive {
-        Error::usage(format!(
-            "{p} is a folder: end the URL with / to upload it under that prefix"
-        ))
-    } else {
-        Error::usage(format!(
-            "{p} is a folder: pass -r to upload the files in it, under a URL ending in /"
-        ))
-    }
-}
-
-/// A folder named with a trailing `/` (or `.`) stands for its contents.
-fn contents_only(path: &Path) -> bool {
-    let raw = path.as_os_str().as_encoded_bytes();
-    raw.ends_with(b"/") || raw.ends_with(b"/.") || raw == b"." || path.file_name().is_none()
-}
-
-fn utf8_name(path: &Path, name: Option<&std::ffi::OsStr>) -> Result<String, Error> {
-    name.and_then(|n| n.to_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{}: the file name is not UTF-8, so it has no URL form",
-                path.display()
-            ))
-        })
-}
-
-fn stat(path: &Path) -> Result<std::fs::Metadata, Error> {
-    std::fs::metadata(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {}", path.display(), io_reason(&e))))
-}
-
-/// A regular file, readable, and small enough for one PUT.
-fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), Error> {
-    if !meta.is_file() {
-        return Err(Error::usage(format!(
-            "{} is not a regular file: pipe it in with `cfsign put - URL < {}`",
-            path.display(),
-            path.display()
-        )));
-    }
-    if meta.len() > MAX_OBJECT_SIZE {
-        return Err(too_big(path, meta.len()));
-    }
-    File::open(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {}", path.display(), io_reason(&e))))?;
-    Ok(())
-}
-
 fn too_big(path: &Path, len: u64) -> Error {
     Error::usage(format!(
         "{} is {len} bytes, over S3's single-PUT limit of 5 GiB ({MAX_OBJECT_SIZE} bytes); CloudFront cannot carry multipart uploads",
-        path.display()
+        crate::escape::shown_path(path)
     ))
-}
-
-/// Files under `dir` in name order; symbolic links to files are followed,
-/// links to folders are not (they could loop).
-fn walk(
-    dir: &Path,
-    under: &mut Vec<String>,
-    dest: &str,
-    out: &mut Vec<Upload>,
-) -> Result<(), Error> {
-    let read_err = |p: &Path, e: io::Error| {
-        Error::usage(format!("cannot read {}: {}", p.display(), io_reason(&e)))
-    };
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(|e| read_err(dir, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| read_err(dir, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = utf8_name(&path, Some(&entry.file_name()))?;
-        let kind = entry.file_type().map_err(|e| read_err(&path, e))?;
-        let meta = if kind.is_symlink() {
-            stat(&path)?
-        } else {
-            entry.metadata().map_err(|e| read_err(&path, e))?
-        };
-        under.push(name);
-        if meta.is_dir() {
-            if kind.is_symlink() {
-                crate::cli::warn(format!(
-                    "skipping {}: a link to a folder is not followed",
-                    path.display()
-                ));
-            } else {
-                walk(&path, under, dest, out)?;
-            }
-        } else {
-            check_file(&path, &meta)?;
-            out.push(Upload {
-                name: path.display().to_string(),
-                path,
-                url: object_url(dest, under)?,
-            });
-        }
-        under.pop();
-    }
-    Ok(())
-}
-
-/// The destination must be an http(s) URL; a signed one is taken as it is.
-fn check_destination(dest: &str) -> Result<(), Error> {
-    if UrlSigner::is_signed(dest) {
-        url::to_wire(&url::split_signed(dest).0)?;
-    } else {
-        url::to_wire(dest)?;
-    }
-    Ok(())
 }
 
 /// `dest` with the percent-encoded `segments` appended to its path (before
@@ -405,9 +191,8 @@ pub fn display_url(wire: &str) -> String {
 /// ahead into a few recycled buffers, so that copying from the page cache
 /// overlaps the hashing and the pace is SHA-NI's or the disk's (a fifth
 /// faster than reading and hashing in turn on one thread, for a cached file).
-pub fn sha256_file(path: &Path, progress: &ProgressBar) -> io::Result<(u64, [u8; 32])> {
+pub fn sha256_file(mut file: File, progress: &ProgressBar) -> io::Result<(u64, [u8; 32])> {
     use std::sync::mpsc::sync_channel;
-    let mut file = File::open(path)?;
     // Three buffers: one being read, one being hashed, one waiting.
     let (filled, to_hash) = sync_channel::<(Vec<u8>, usize)>(2);
     let (emptied, to_fill) = sync_channel::<Vec<u8>>(3);
@@ -476,8 +261,8 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(path: &Path) -> io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
+    fn of(file: &File) -> io::Result<Self> {
+        let meta = file.metadata()?;
         Ok(Snapshot {
             len: meta.len(),
             modified: meta.modified().ok(),
@@ -554,17 +339,18 @@ impl<'a> Hashed<'a> {
         let name = upload.name.as_str();
         let runtime_err =
             |e: io::Error| Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
-        let before = Snapshot::of(&upload.path).map_err(runtime_err)?;
+        let file = upload.open().map_err(runtime_err)?;
+        let before = Snapshot::of(&file).map_err(runtime_err)?;
         if before.len > MAX_OBJECT_SIZE {
             return Err(too_big(Path::new(name), before.len));
         }
         progress.set_length(before.len);
-        progress.set_message(format!("hashing {name}"));
-        let md5 = BackgroundMd5::start(&upload.path, before.len);
+        progress.set_message(format!("hashing {}", crate::escape::shown(name)));
+        // The MD5 reads with `pread`, so sharing the offset is harmless.
+        let md5 = BackgroundMd5::start(file.try_clone().ok(), before.len);
         let (len, sha256) = {
-            let path = upload.path.clone();
             let bar = progress.clone();
-            tokio::task::spawn_blocking(move || sha256_file(&path, &bar))
+            tokio::task::spawn_blocking(move || sha256_file(file, &bar))
                 .await
                 .map_err(|e| Error::Runtime(format!("hashing {name} failed: {e}")))?
                 .map_err(runtime_err)?
@@ -598,15 +384,13 @@ impl<'a> Hashed<'a> {
         let url = signer.sign(&self.upload.url)?;
         progress.reset(); // position, elapsed time and rate: the upload starts afresh
         progress.set_length(self.len);
-        progress.set_message(format!("uploading {}", self.upload.name));
+        progress.set_message(format!(
+            "uploading {}",
+            crate::escape::shown(&self.upload.name)
+        ));
 
         let activity = Activity::new();
-        let (body, reader) = stream_file(
-            &self.upload.path,
-            self.len,
-            progress.clone(),
-            activity.clone(),
-        );
+        let (body, reader) = stream_file(self.upload, self.len, progress.clone(), activity.clone());
         let request = client
             .put(&url)
             .headers(self.headers.clone())
@@ -663,7 +447,8 @@ impl<'a> Hashed<'a> {
         let md5 = self.md5.finish().await;
         // A file changed (or deleted, or replaced) under us is reported as
         // such before anything else, whatever the MD5 or the ETag say.
-        if Snapshot::of(&self.upload.path).ok().as_ref() != Some(&self.before) {
+        let now = self.upload.open().and_then(|file| Snapshot::of(&file));
+        if now.ok().as_ref() != Some(&self.before) {
             return Err(file_changed(
                 &self.upload.name,
                 "was modified during the upload, so the object may be a mix of old and new bytes",
@@ -960,17 +745,17 @@ enum ReadEnd {
 /// The second pass: a blocking reader streams `len` bytes of the file into
 /// a bounded queue; the body drains the queue.
 fn stream_file(
-    path: &Path,
+    upload: &Upload,
     len: u64,
     progress: ProgressBar,
     activity: Activity,
 ) -> (FileBody, Reader) {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(SEND_QUEUE);
-    let path = path.to_path_buf();
+    let upload = upload.clone();
     let failure = Arc::new(std::sync::Mutex::new(None));
     let slot = Arc::clone(&failure);
     let handle = tokio::task::spawn_blocking(move || {
-        let name = path.display().to_string();
+        let name = upload.name.as_str();
         let fail = |tx: &mpsc::Sender<io::Result<Bytes>>, e: Error| {
             let message = e.to_string();
             if let Ok(mut slot) = slot.lock() {
@@ -979,7 +764,7 @@ fn stream_file(
             let _ = tx.blocking_send(Err(io::Error::other(message)));
             ReadEnd::Failed
         };
-        let mut file = match File::open(&path) {
+        let mut file = match upload.open() {
             Ok(f) => f,
             Err(e) => {
                 let e = Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
@@ -993,7 +778,7 @@ fn stream_file(
             let mut chunk = Vec::with_capacity(want);
             match (&mut file).take(want as u64).read_to_end(&mut chunk) {
                 Ok(n) if n == want => {}
-                Ok(_) => return fail(&tx, file_changed(&name, "became shorter")),
+                Ok(_) => return fail(&tx, file_changed(name, "became shorter")),
                 Err(e) => {
                     let e = Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
                     return fail(&tx, e);
@@ -1005,7 +790,7 @@ fn stream_file(
             if sent == len {
                 let mut probe = [0u8; 1];
                 if matches!(file.read(&mut probe), Ok(n) if n > 0) {
-                    return fail(&tx, file_changed(&name, "grew"));
+                    return fail(&tx, file_changed(name, "grew"));
                 }
             }
             if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
@@ -1144,7 +929,13 @@ mod tests {
     /// the body reported one, and the MD5 when all went well.
     async fn drain(path: &Path, len: u64) -> (Option<Error>, bool, Option<String>) {
         use http_body_util::BodyExt;
-        let (body, reader) = stream_file(path, len, ProgressBar::hidden(), Activity::new());
+        let upload = Upload {
+            name: "f".into(),
+            path: path.to_path_buf(),
+            url: String::new(),
+            file_id: None,
+        };
+        let (body, reader) = stream_file(&upload, len, ProgressBar::hidden(), Activity::new());
         let body = body.collect().await;
         let body_failed = body.is_err();
         // The MD5 of the body, when it and the reader both ended well.

@@ -308,6 +308,14 @@ fn put_bad_inputs() {
     let huge = std::fs::File::create(d.join("huge.iso")).unwrap();
     huge.set_len((5 << 30) + 1).unwrap(); // sparse: no disk used
     drop(huge);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::symlink;
+        symlink("/proc/self/environ", d.join("env")).unwrap();
+        std::fs::create_dir(d.join("links-only")).unwrap();
+        symlink("/etc/passwd", d.join("links-only/passwd")).unwrap();
+        symlink("../f.txt", d.join("links-only/f.txt")).unwrap();
+    }
     let server = FaultyServer::start(Vec::new());
     let url = server.url("/f.txt");
     let url = url.as_str();
@@ -436,8 +444,50 @@ fn put_bad_inputs() {
             )),
             &["YYYYMMDD", "YYYY-MM-DD"],
         ),
+        row(
+            2,
+            &strs(&with_key(
+                "rsa2048-pkcs8.pem",
+                &[
+                    "f.txt",
+                    url,
+                    "--date-less-than",
+                    "1776-07-04",
+                    "--allow-past",
+                ],
+            )),
+            &["before 1970-01-01", "cannot be negative"],
+        ),
+        row(
+            2,
+            &["f.txt", url, "--follow-symlinks"],
+            &["--follow-symlinks is for links in folders", "add -r"],
+        ),
     ];
     for row in &rows {
+        row.check("put", d);
+    }
+    // Nothing is read from /proc, /sys or /dev, named or walked, and a
+    // folder whose entries all lead out of it has nothing to upload.
+    #[cfg(unix)]
+    for row in [
+        row(
+            2,
+            &["env", url],
+            &[
+                "env (as /proc/",
+                "in /proc, /sys or /dev",
+                "cfsign put - URL < env",
+            ],
+        ),
+        row(2, &["/sys/kernel/notes", url], &["cfsign never reads them"]),
+        row(2, &["-r", "/dev/", prefix], &["in /proc, /sys or /dev"]),
+        row(
+            2,
+            &["-r", "links-only", prefix],
+            &["nothing to upload", "only 2 links or special files"],
+        ),
+    ] {
         row.check("put", d);
     }
     assert!(server.requests().is_empty(), "{:#?}", server.requests());

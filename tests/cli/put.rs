@@ -683,6 +683,7 @@ fn library_put_retries_a_stalled_attempt() {
         name: "data.bin".into(),
         path,
         url: server.url("/lib.bin"),
+        file_id: None,
     };
     let options = PutOptions {
         stall_timeout: Duration::from_millis(300),
@@ -932,4 +933,230 @@ fn serve_refusal_exits_3_with_cloudfronts_words() {
         &["403 AccessDenied: Access denied", "cfsign verify"],
     );
     assert!(!root.path().join("a.txt").exists());
+}
+
+// `put -r` and links: only what is in the folder goes up.
+
+/// `root/site` with two files, and links to what is not in it: our own
+/// environment, a file and a folder outside, a system file, and a loop.
+fn folder_with_links(root: &Path) -> PathBuf {
+    use std::os::unix::fs::symlink;
+    let site = root.join("site");
+    write(&site, "a.txt", b"in the folder");
+    write(&site, "sub/b.txt", b"also in it");
+    write(root, "outside.txt", b"outside");
+    write(root, "outside-dir/c.txt", b"outside too");
+    symlink("/proc/self/environ", site.join("env")).unwrap();
+    symlink("../outside.txt", site.join("out.txt")).unwrap();
+    symlink(root.join("outside-dir"), site.join("outdir")).unwrap();
+    symlink("/etc/passwd", site.join("host")).unwrap();
+    symlink("loop", site.join("loop")).unwrap();
+    site
+}
+
+/// Every file `serve` stored under `root`, relative, its own metadata aside.
+fn stored_files(root: &Path) -> Vec<String> {
+    crate::support::serve::walk(root)
+        .into_iter()
+        .filter(|p| !p.starts_with(".cfsign") && root.join(p).is_file())
+        .collect()
+}
+
+#[test]
+fn recursive_put_uploads_only_what_is_in_the_folder() {
+    let store = tempdir();
+    let server = ServeProcess::signed(store.path(), &[]);
+    let dir = tempdir();
+    folder_with_links(dir.path());
+    let marker = "MARKER-FROM-THE-ENVIRONMENT-7c1f";
+    let out = signed_put()
+        .env("CFSIGN_TEST_MARKER", marker)
+        .current_dir(dir.path())
+        .args(["-r", "site"])
+        .arg(server.url("/rel/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout_of(&out).lines().count(), 2, "{out:?}");
+    assert_eq!(
+        stored_files(store.path()),
+        ["rel/site/a.txt", "rel/site/sub/b.txt"]
+    );
+    for file in stored_files(store.path()) {
+        let bytes = std::fs::read(store.path().join(&file)).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(marker), "{file}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "cfsign: warning: skipped site/env: a link to outside the folder",
+            "cfsign: warning: skipped site/host: a link to outside the folder",
+            "cfsign: warning: skipped site/loop: a link that leads nowhere (it loops)",
+            "cfsign: warning: skipped site/out.txt: a link to outside the folder",
+            "cfsign: warning: skipped site/outdir: a link to outside the folder",
+            "cfsign: warning: skipped 5 entries in all (see the warnings above)",
+        ],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn follow_symlinks_follows_links_that_stay_inside() {
+    use std::os::unix::fs::symlink;
+    let store = tempdir();
+    let server = ServeProcess::signed(store.path(), &[]);
+    let dir = tempdir();
+    let site = folder_with_links(dir.path());
+    symlink("a.txt", site.join("alias.txt")).unwrap();
+    symlink("sub", site.join("sub-alias")).unwrap();
+    symlink("..", site.join("sub/up")).unwrap(); // back to site: a loop
+
+    // Without the flag a link inside is skipped too, and the summary says how
+    // to follow it.
+    let out = signed_put()
+        .current_dir(dir.path())
+        .args(["-r", "site/"])
+        .arg(server.url("/plain/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skipped site/alias.txt: a link (pass --follow-symlinks"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("skipped 8 entries in all (see the warnings above); pass --follow-symlinks"),
+        "{stderr}"
+    );
+
+    let out = signed_put()
+        .current_dir(dir.path())
+        .args(["-r", "--follow-symlinks", "site/"])
+        .arg(server.url("/follow/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stored_files(&store.path().join("follow")),
+        ["a.txt", "alias.txt", "sub-alias/b.txt", "sub/b.txt"]
+    );
+    assert_eq!(
+        std::fs::read(store.path().join("follow/alias.txt")).unwrap(),
+        b"in the folder"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "skipped site/env: a link to outside the folder",
+        "skipped site/outdir: a link to outside the folder",
+        "skipped site/sub/up: a link to a folder that holds it (a loop)",
+        "skipped site/sub-alias/up: a link to a folder that holds it (a loop)",
+        "skipped 7 entries in all",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(!stderr.contains("--follow-symlinks"), "{stderr}");
+}
+
+/// A file named on the command line is read through a link (the user named
+/// it, as `cp` would), and `/dev/stdin` redirected from a file is that file;
+/// but nothing is read from /proc, /sys or /dev.
+#[test]
+fn a_named_link_is_followed_but_never_into_proc() {
+    use std::os::unix::fs::symlink;
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "real/data.txt", b"named through a link");
+    symlink(d.join("real/data.txt"), d.join("link.txt")).unwrap();
+    symlink("/proc/self/environ", d.join("env")).unwrap();
+    let server = FaultyServer::start(Vec::new());
+    let out = put()
+        .arg(d.join("link.txt"))
+        .arg(server.url("/l.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        only_request(&server).body_sha256,
+        sha256_hex(b"named through a link")
+    );
+
+    let server = FaultyServer::start(Vec::new());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfsign"))
+        .env_clear()
+        .args(["put", "/dev/stdin", &server.url("/s.txt")])
+        .stdin(std::fs::File::open(d.join("real/data.txt")).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout_of(&out).lines().count(), 1);
+
+    for args in [
+        vec![d.join("env")],
+        vec!["/proc/self/environ".into()],
+        vec!["-r".into(), "/proc/self/".into()],
+    ] {
+        let server = FaultyServer::start(Vec::new());
+        let out = put().args(&args).arg(server.url("/p/")).output().unwrap();
+        assert_refused(
+            &out,
+            2,
+            &["is in /proc, /sys or /dev", "cfsign never reads them"],
+        );
+        assert!(server.requests().is_empty());
+    }
+}
+
+/// A file name is text from outside: its control and bidi characters reach
+/// neither the result line, nor the error line, nor (raw) the JSON.
+#[test]
+fn file_names_are_escaped_in_results_and_errors() {
+    let dir = tempdir();
+    let name = "e\x1b]0;owned\x07\u{202e}txt.exe\u{9b}";
+    let file = write(dir.path(), name, b"x");
+    let raw = |s: &str| s.contains(['\x1b', '\x07', '\u{202e}', '\u{9b}']);
+
+    let server = FaultyServer::start(Vec::new());
+    let out = put().arg(&file).arg(server.url("/p/")).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let line = stdout_of(&out);
+    assert!(!raw(&line), "{line:?}");
+    assert!(
+        line.contains("e\\x1b]0;owned\\x07\\u{202e}txt.exe\\u{9b} → "),
+        "{line}"
+    );
+
+    let server = FaultyServer::start(Vec::new());
+    let out = put()
+        .arg(&file)
+        .arg(server.url("/p/"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let line = stdout_of(&out);
+    assert!(!raw(&line), "{line:?}");
+    assert!(
+        line.contains("\\u001b]0;owned\\u0007\\u202etxt.exe\\u009b"),
+        "{line}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(value["source"], file.display().to_string());
+
+    let server = FaultyServer::start(Vec::new());
+    server.script([Fault::Status(403, Vec::new(), XML_403.into())]);
+    let out = put().arg(&file).arg(server.url("/p/")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_refused(
+        &out,
+        3,
+        &["e\\x1b]0;owned\\x07\\u{202e}txt.exe\\u{9b}: 403"],
+    );
+    assert!(!raw(&stderr), "{stderr:?}");
 }

@@ -79,6 +79,30 @@ fn bad_inputs_are_refused_with_one_line() {
             &["YYYYMMDD", "YYYY-MM-DD"],
         ),
         (&[URL, "--expires-in", "1 hour"], &["duration"]),
+        // A negative epoch is never what was meant, --allow-past or not.
+        (
+            &[URL, "--date-less-than", "1776-07-04", "--allow-past"],
+            &["1776-07-04", "before 1970-01-01", "cannot be negative"],
+        ),
+        (
+            &[
+                URL,
+                "--date-less-than",
+                "1969-12-31T23:00:00Z",
+                "--allow-past",
+            ],
+            &["before 1970-01-01"],
+        ),
+        (
+            &[
+                URL,
+                "--date-greater-than",
+                "1969-07-20",
+                "--date-less-than",
+                "2030-01-01",
+            ],
+            &["1969-07-20", "before 1970-01-01"],
+        ),
         (
             &[URL, "--ip-address", "10.0.0.0/33"],
             &["--ip-address", "CIDR"],
@@ -585,4 +609,49 @@ fn closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stderr.is_empty());
+}
+
+/// serde_json keeps the last of two equal keys, another reader may keep the
+/// first: a policy that names a key twice is neither signed nor accepted.
+#[test]
+fn a_policy_naming_a_key_twice_is_refused_by_sign_and_verify() {
+    use cfsign::sign::{HashAlgorithm, PrivateKey, encode};
+    let policy = r#"{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/private/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}},"Resource":"https://d111111abcdef8.cloudfront.net/*"}]}"#;
+    let dir = tempdir();
+    let path = dir.path().join("policy.json");
+    std::fs::write(&path, policy).unwrap();
+    let out = sign_cmd()
+        .args([URL, "--policy"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        2,
+        &["names the key `Resource` twice", "give each key once"],
+    );
+
+    // The verifier reads policies with the same parser: signed correctly,
+    // the policy is still malformed.
+    let private =
+        PrivateKey::from_bytes(&std::fs::read(key("rsa2048-pkcs8.pem")).unwrap(), None).unwrap();
+    let signature = private.sign(policy.as_bytes(), HashAlgorithm::Sha1);
+    let url = format!(
+        "{URL}?Policy={}&Signature={}&Key-Pair-Id={KEY_ID}",
+        encode::encode(policy.as_bytes()),
+        encode::encode(&signature)
+    );
+    let out = cfsign()
+        .args(["verify", &url, "--public-key"])
+        .arg(format!("{KEY_ID}={}", key("rsa2048-public.pem").display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = format!(
+        "{}{}",
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("MalformedPolicy"), "{text}");
+    assert!(text.contains("names the key `Resource` twice"), "{text}");
 }

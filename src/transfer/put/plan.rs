@@ -1,0 +1,567 @@
+//! What `put` uploads: sources and a destination turned into a list of
+//! objects, every one a regular file checked before a byte is sent.
+//!
+//! A folder walk uploads what is *in* the folder and nothing else. A link is
+//! a name for something that may be anywhere — `/proc/self/environ` (our own
+//! environment, private key included), `/etc/passwd`, a sibling project — so
+//! the walk never follows one out of the folder, follows those inside only
+//! with `--follow-symlinks`, and never descends into `/proc`, `/sys` or
+//! `/dev`, whose entries are not files. Every entry left out is reported.
+//!
+//! The walk and the reads are apart in time, so each upload remembers the
+//! file it found (device and inode) and every later open refuses to follow a
+//! final link and checks that it holds that same file: a file swapped for a
+//! link, or a folder on its path swapped for one, is an error, not a read of
+//! whatever the link names.
+
+use std::fmt;
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{MAX_OBJECT_SIZE, display_url, object_url, too_big};
+use crate::config::io_reason;
+use crate::error::Error;
+use crate::escape::shown_path;
+use crate::sign::url;
+use crate::transfer::signing::UrlSigner;
+
+/// One object to upload: a local file and the URL it goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// The file as the user named it (`-` for stdin), for messages.
+    pub name: String,
+    /// The file read (for stdin, its spooled copy). It is opened without
+    /// following a final link: [`plan`] gives the resolved path of a link
+    /// it decided to follow.
+    pub path: PathBuf,
+    /// The object's URL in wire form: unsigned, or signed as the user gave it.
+    pub url: String,
+    /// The file found at `path` when the upload was planned; opening
+    /// anything else there fails. `None` checks nothing.
+    pub file_id: Option<FileId>,
+}
+
+impl Upload {
+    /// Opens the file to read: never through a final link, and only when it
+    /// is still the regular file that was planned.
+    pub fn open(&self) -> io::Result<File> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // O_NONBLOCK: a FIFO swapped in must not hang the open before
+            // the checks below refuse it (regular files ignore the flag).
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(&self.path).map_err(|e| {
+            #[cfg(target_os = "linux")]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return io::Error::other("it was replaced by a link since it was listed");
+            }
+            e
+        })?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other("it is no longer a regular file"));
+        }
+        if self.file_id.is_some() && self.file_id != FileId::of(&meta) {
+            return Err(io::Error::other(
+                "it was replaced by another file since it was listed",
+            ));
+        }
+        Ok(file)
+    }
+}
+
+/// Which file a path led to: its device and inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The file `meta` describes (`None` where the system has no inodes).
+    pub fn of(meta: &Metadata) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+}
+
+/// Where the bytes come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A file, or with `recursive` a folder.
+    Path(PathBuf),
+    /// Standard input, already spooled to this file.
+    Stdin(PathBuf),
+}
+
+/// How folders are read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlanOptions {
+    /// Upload the files in folders (`-r`).
+    pub recursive: bool,
+    /// Follow links that lead to files or folders inside the folder walked
+    /// (`--follow-symlinks`); links out of it are skipped all the same.
+    pub follow_symlinks: bool,
+}
+
+/// The objects to upload, and what a folder walk left out.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub uploads: Vec<Upload>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry of a folder that is not uploaded, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// As the user would name it (the folder as given, then the entry).
+    pub path: PathBuf,
+    pub why: SkipReason,
+}
+
+impl fmt::Display for Skipped {
+    /// `skipped PATH: WHY`, the path escaped for a terminal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "skipped {}: {}", shown_path(&self.path), self.why)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A link whose target is not under the folder walked.
+    LinkOutside,
+    /// A link inside the folder, without `--follow-symlinks`.
+    LinkNotFollowed,
+    /// A link that cannot be resolved: its target is missing, or it loops.
+    LinkBroken(String),
+    /// A link to a folder that holds it: following it would never end.
+    LinkLoop,
+    /// `/proc`, `/sys` or `/dev` (a walk of `/`).
+    SystemFolder,
+    /// A FIFO, socket or device: nothing to take a length and hash of.
+    NotRegular,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::LinkOutside => f.write_str("a link to outside the folder"),
+            SkipReason::LinkNotFollowed => f.write_str(
+                "a link (pass --follow-symlinks to follow links that stay inside the folder)",
+            ),
+            SkipReason::LinkBroken(why) => write!(f, "a link that leads nowhere ({why})"),
+            SkipReason::LinkLoop => f.write_str("a link to a folder that holds it (a loop)"),
+            SkipReason::SystemFolder => {
+                f.write_str("cfsign never reads /proc, /sys or /dev: they hold no real files")
+            }
+            SkipReason::NotRegular => f.write_str("not a regular file (a FIFO, socket or device)"),
+        }
+    }
+}
+
+/// The folders whose entries are views of the system, not files: reading
+/// them has effects (`/proc/self/environ` is our own environment, a device
+/// may never end), and their sizes are not what a read returns.
+const SYSTEM_FOLDERS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// True for a resolved path in [`SYSTEM_FOLDERS`].
+fn in_system_folder(resolved: &Path) -> bool {
+    SYSTEM_FOLDERS.iter().any(|dir| resolved.starts_with(dir))
+}
+
+/// Turns sources and a destination URL into the objects to upload, checking
+/// everything that can be checked before a byte is sent: that each file can
+/// be read, that none is over 5 GiB, that names are UTF-8 and targets unique.
+///
+/// A URL whose path ends in `/` is a prefix: each file goes under it by its
+/// name, and a folder (with `recursive`) with its name and the paths inside
+/// it; a folder written with a trailing slash (`dist/`) puts its contents
+/// directly under the prefix, as rsync does. Otherwise the URL names the one
+/// object. Names are percent-encoded segment by segment.
+///
+/// A file named on the command line is read even through a link (the user
+/// named it), but never from `/proc`, `/sys` or `/dev`; in folders, see the
+/// module's documentation.
+pub fn plan(sources: &[Source], dest: &str, options: PlanOptions) -> Result<Plan, Error> {
+    check_destination(dest)?;
+    let is_prefix = dest
+        .split(['?', '#'])
+        .next()
+        .is_some_and(|path| path.ends_with('/'));
+    let mut plan = Plan::default();
+    if !is_prefix {
+        let [source] = sources else {
+            return Err(Error::usage(format!(
+                "{} files go to one URL: end the URL with / to upload them under it as a prefix",
+                sources.len()
+            )));
+        };
+        let url = object_url(dest, &[])?;
+        let upload = match source {
+            Source::Stdin(spool) => Upload {
+                name: "-".to_string(),
+                path: spool.clone(),
+                url,
+                file_id: std::fs::metadata(spool).ok().as_ref().and_then(FileId::of),
+            },
+            Source::Path(path) => {
+                if stat(path)?.is_dir() {
+                    return Err(folder_needs_prefix(path, options.recursive));
+                }
+                named_file(path, url)?
+            }
+        };
+        plan.uploads.push(upload);
+        return Ok(plan);
+    }
+    for source in sources {
+        let path = match source {
+            Source::Stdin(_) => {
+                return Err(Error::usage(
+                    "stdin has no file name: give the full object URL, not a prefix ending in /",
+                ));
+            }
+            Source::Path(path) => path,
+        };
+        if !stat(path)?.is_dir() {
+            let name = utf8_name(path, path.file_name())?;
+            plan.uploads
+                .push(named_file(path, object_url(dest, &[name])?)?);
+            continue;
+        }
+        if !options.recursive {
+            return Err(folder_needs_prefix(path, options.recursive));
+        }
+        let root = resolve(path)?;
+        let mut under = Vec::new();
+        if !contents_only(path) {
+            under.push(utf8_name(path, path.file_name())?);
+        }
+        let mut walk = Walk {
+            dest,
+            follow: options.follow_symlinks,
+            plan: &mut plan,
+            ancestors: vec![root.clone()],
+            root,
+        };
+        let real = walk.root.clone();
+        walk.folder(path, &real, &mut under)?;
+    }
+    if plan.uploads.is_empty() {
+        return Err(Error::usage(match plan.skipped.len() {
+            0 => "nothing to upload: the folders are empty".to_string(),
+            n => format!(
+                "nothing to upload: the folders hold no regular files, only {n} links or special files, which were skipped"
+            ),
+        }));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for u in &plan.uploads {
+        if let Some(other) = seen.insert(u.url.as_str(), u.name.as_str()) {
+            return Err(Error::usage(format!(
+                "{} and {} would both go to {}",
+                crate::escape::shown(other),
+                crate::escape::shown(&u.name),
+                crate::escape::shown_url(&display_url(&u.url))
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// A file named on the command line, links resolved.
+fn named_file(path: &Path, url: String) -> Result<Upload, Error> {
+    let meta = stat(path)?;
+    check_file(path, &meta)?;
+    let upload = Upload {
+        name: path.display().to_string(),
+        path: resolve(path)?,
+        url,
+        file_id: FileId::of(&meta),
+    };
+    upload.open().map_err(|e| read_error(path, &e))?;
+    Ok(upload)
+}
+
+/// The path with every link resolved; never one in `/proc`, `/sys` or `/dev`.
+fn resolve(path: &Path) -> Result<PathBuf, Error> {
+    let real = std::fs::canonicalize(path).map_err(|e| read_error(path, &e))?;
+    if in_system_folder(&real) {
+        let p = shown_path(path);
+        let resolved = if real == path {
+            String::new()
+        } else {
+            format!(" (as {})", shown_path(&real))
+        };
+        return Err(Error::usage(format!(
+            "{p}{resolved} is in /proc, /sys or /dev, which hold no real files: cfsign never reads them (to upload such data anyway, pipe it: `cfsign put - URL < {p}`)"
+        )));
+    }
+    Ok(real)
+}
+
+/// One folder walk: where links may lead, and what was found.
+struct Walk<'a> {
+    dest: &'a str,
+    follow: bool,
+    /// The folder walked, resolved: no link leads out of it.
+    root: PathBuf,
+    /// The resolved folders being walked, to stop a followed link's loop.
+    ancestors: Vec<PathBuf>,
+    plan: &'a mut Plan,
+}
+
+impl Walk<'_> {
+    /// Files under `shown` (its resolved path is `real`) in name order.
+    fn folder(&mut self, shown: &Path, real: &Path, under: &mut Vec<String>) -> Result<(), Error> {
+        let mut entries = std::fs::read_dir(real)
+            .map_err(|e| read_error(shown, &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| read_error(shown, &e))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let shown = shown.join(entry.file_name());
+            let name = utf8_name(&shown, Some(&entry.file_name()))?;
+            let kind = entry.file_type().map_err(|e| read_error(&shown, &e))?;
+            under.push(name);
+            if kind.is_symlink() {
+                self.link(&shown, &entry.path(), under)?;
+            } else {
+                // Not a link, in a resolved folder: resolved as it is.
+                let meta = entry.metadata().map_err(|e| read_error(&shown, &e))?;
+                self.entry(&shown, entry.path(), &meta, under)?;
+            }
+            under.pop();
+        }
+        Ok(())
+    }
+
+    /// A link: followed only when asked and when it stays in the folder.
+    fn link(&mut self, shown: &Path, link: &Path, under: &mut Vec<String>) -> Result<(), Error> {
+        let why = match std::fs::canonicalize(link) {
+            Err(e) => SkipReason::LinkBroken(unresolved(&e)),
+            Ok(target) if !target.starts_with(&self.root) => SkipReason::LinkOutside,
+            Ok(_) if !self.follow => SkipReason::LinkNotFollowed,
+            Ok(target) => {
+                // `target` has no links left: this follows none either.
+                let meta = std::fs::symlink_metadata(&target).map_err(|e| read_error(shown, &e))?;
+                if !(meta.is_dir() && self.ancestors.contains(&target)) {
+                    return self.entry(shown, target, &meta, under);
+                }
+                SkipReason::LinkLoop
+            }
+        };
+        self.skip(shown, why);
+        Ok(())
+    }
+
+    /// A resolved folder or file (`real`, described by `meta`).
+    fn entry(
+        &mut self,
+        shown: &Path,
+        real: PathBuf,
+        meta: &Metadata,
+        under: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        if in_system_folder(&real) {
+            self.skip(shown, SkipReason::SystemFolder);
+        } else if meta.is_dir() {
+            self.ancestors.push(real.clone());
+            let walked = self.folder(shown, &real, under);
+            self.ancestors.pop();
+            walked?;
+        } else if meta.is_file() {
+            let upload = Upload {
+                name: shown.display().to_string(),
+                path: real,
+                url: object_url(self.dest, under)?,
+                file_id: FileId::of(meta),
+            };
+            check_file(shown, meta)?;
+            upload.open().map_err(|e| read_error(shown, &e))?;
+            self.plan.uploads.push(upload);
+        } else {
+            self.skip(shown, SkipReason::NotRegular);
+        }
+        Ok(())
+    }
+
+    fn skip(&mut self, shown: &Path, why: SkipReason) {
+        self.plan.skipped.push(Skipped {
+            path: shown.to_path_buf(),
+            why,
+        });
+    }
+}
+
+/// Why a link cannot be resolved, in words.
+fn unresolved(e: &io::Error) -> String {
+    #[cfg(target_os = "linux")]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return "it loops".into();
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => "its target is missing".into(),
+        _ => io_reason(e),
+    }
+}
+
+fn folder_needs_prefix(path: &Path, recursive: bool) -> Error {
+    let p = shown_path(path);
+    if recursive {
+        Error::usage(format!(
+            "{p} is a folder: end the URL with / to upload it under that prefix"
+        ))
+    } else {
+        Error::usage(format!(
+            "{p} is a folder: pass -r to upload the files in it, under a URL ending in /"
+        ))
+    }
+}
+
+/// A folder named with a trailing `/` (or `.`) stands for its contents.
+fn contents_only(path: &Path) -> bool {
+    let raw = path.as_os_str().as_encoded_bytes();
+    raw.ends_with(b"/") || raw.ends_with(b"/.") || raw == b"." || path.file_name().is_none()
+}
+
+fn utf8_name(path: &Path, name: Option<&std::ffi::OsStr>) -> Result<String, Error> {
+    name.and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{}: the file name is not UTF-8, so it has no URL form",
+                shown_path(path)
+            ))
+        })
+}
+
+fn read_error(path: &Path, e: &io::Error) -> Error {
+    Error::usage(format!(
+        "cannot read {}: {}",
+        shown_path(path),
+        io_reason(e)
+    ))
+}
+
+fn stat(path: &Path) -> Result<Metadata, Error> {
+    std::fs::metadata(path).map_err(|e| read_error(path, &e))
+}
+
+/// A regular file small enough for one PUT (whether it can be read is
+/// [`Upload::open`]'s to say).
+fn check_file(path: &Path, meta: &Metadata) -> Result<(), Error> {
+    if !meta.is_file() {
+        let p = shown_path(path);
+        return Err(Error::usage(format!(
+            "{p} is not a regular file: pipe it in with `cfsign put - URL < {p}`"
+        )));
+    }
+    if meta.len() > MAX_OBJECT_SIZE {
+        return Err(too_big(path, meta.len()));
+    }
+    Ok(())
+}
+
+/// The destination must be an http(s) URL; a signed one is taken as it is.
+fn check_destination(dest: &str) -> Result<(), Error> {
+    if UrlSigner::is_signed(dest) {
+        url::to_wire(&url::split_signed(dest).0)?;
+    } else {
+        url::to_wire(dest)?;
+    }
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn walked(dir: &Path) -> Plan {
+        let options = PlanOptions {
+            recursive: true,
+            follow_symlinks: true,
+        };
+        plan(&[Source::Path(dir.to_path_buf())], "https://h/p/", options).unwrap()
+    }
+
+    /// What was planned is what is read: a file swapped for a link, for
+    /// another file, or a folder on its path swapped for a link, after the
+    /// walk, is refused at the open (the walk/open race).
+    #[test]
+    fn an_entry_swapped_after_the_walk_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let site = d.join("site");
+        std::fs::create_dir_all(site.join("sub")).unwrap();
+        std::fs::write(site.join("a.txt"), b"a").unwrap();
+        std::fs::write(site.join("sub/b.txt"), b"b").unwrap();
+        std::fs::write(d.join("secret"), b"secret").unwrap();
+        let secret_dir = d.join("elsewhere");
+        std::fs::create_dir(&secret_dir).unwrap();
+        std::fs::write(secret_dir.join("b.txt"), b"secret").unwrap();
+
+        let uploads = walked(&site).uploads;
+        assert_eq!(uploads.len(), 2);
+        let (a, b) = (&uploads[0], &uploads[1]);
+        // Held open, so that a new file cannot reuse its inode number.
+        let _held = (a.open().unwrap(), b.open().unwrap());
+
+        std::fs::remove_file(site.join("a.txt")).unwrap();
+        symlink(d.join("secret"), site.join("a.txt")).unwrap();
+        let e = a.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by a link"), "{e}");
+
+        std::fs::remove_file(site.join("a.txt")).unwrap();
+        std::fs::write(site.join("a.txt"), b"another file").unwrap();
+        let e = a.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by another file"), "{e}");
+
+        std::fs::rename(site.join("sub"), d.join("old-sub")).unwrap();
+        symlink(&secret_dir, site.join("sub")).unwrap();
+        let e = b.open().unwrap_err().to_string();
+        assert!(e.contains("replaced by another file"), "{e}");
+    }
+
+    #[test]
+    fn a_walk_of_the_root_skips_the_system_folders() {
+        let skipped = |path: &str| Skipped {
+            path: path.into(),
+            why: SkipReason::SystemFolder,
+        };
+        let mut walk = Walk {
+            dest: "https://h/p/",
+            follow: false,
+            root: "/".into(),
+            ancestors: Vec::new(),
+            plan: &mut Plan::default(),
+        };
+        for system in ["/proc", "/sys", "/dev"] {
+            let meta = std::fs::symlink_metadata(system).unwrap();
+            walk.entry(Path::new(system), system.into(), &meta, &mut Vec::new())
+                .unwrap();
+        }
+        assert_eq!(
+            walk.plan.skipped,
+            [skipped("/proc"), skipped("/sys"), skipped("/dev")]
+        );
+        assert!(walk.plan.uploads.is_empty());
+    }
+}
