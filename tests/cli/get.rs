@@ -850,3 +850,52 @@ fn concurrent_gets_to_one_file_leave_exactly_one_object() {
         assert_only(dir.path(), &["f"]);
     }
 }
+
+/// A second `--continue` to a destination whose partial file another run is
+/// writing downloads into a file of its own, and leaves that one alone.
+#[test]
+fn continue_never_shares_a_partial_file_with_another_run() {
+    let (slow, first) = slow_server(400_000);
+    let second = object(70_000);
+    let fast = FaultyServer::start(second.clone());
+    let dir = tempdir();
+    let part = dir.path().join(".o.cfsign-part");
+    let child = spawn(&["get", &slow.url("/o"), "-o", "o", "-c"], dir.path());
+    wait_until(Duration::from_secs(20), "bytes on disk", || {
+        file_len(&part) > 0
+    });
+    assert_ok(&get(&fast.url("/o"), dir.path(), &["-o", "o", "-c"]));
+    assert_eq!(last_range(&fast), None);
+    assert_file(&dir.path().join("o"), &second);
+    assert!(part.exists(), "the first run's file is left alone");
+    assert_ok(&child.wait_with_output().unwrap());
+    assert_file(&dir.path().join("o"), &first);
+    assert_only(dir.path(), &["o"]);
+}
+
+/// A destination continued with a 206 becomes a partial file of ours: cut
+/// again, it is kept with its record, and the next run finishes it.
+#[test]
+fn a_continued_destination_that_is_cut_again_is_kept_for_the_next_run() {
+    let body: String = (0..10_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let server = FaultyServer::start(body.clone().into_bytes());
+    let dir = tempdir();
+    let dest = dir.path().join("o");
+    std::fs::write(&dest, &body[..4000]).unwrap();
+    server.script([status(
+        206,
+        &[("Content-Range", "bytes 4000-9999/10000")],
+        &body[4000..5000],
+    )]);
+    let out = get(&server.url("/o"), dir.path(), &["-c", "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=4000-"));
+    assert_file(&dir.path().join(".o.cfsign-part"), &body.as_bytes()[..5000]);
+    assert_file(&dest, &body.as_bytes()[..4000]);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-c"]));
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=5000-"));
+    assert_file(&dest, body.as_bytes());
+    assert_only(dir.path(), &["o"]);
+}

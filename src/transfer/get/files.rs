@@ -47,7 +47,8 @@ pub(super) fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-/// Whether `file` is a regular file owned by the user running cfsign.
+/// Whether `file` is a regular file owned by the user running cfsign, with
+/// no other name (through a hard link, writing to it would write elsewhere).
 pub(super) fn is_ours(file: &File) -> bool {
     let Ok(meta) = file.metadata() else {
         return false;
@@ -57,7 +58,7 @@ pub(super) fn is_ours(file: &File) -> bool {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid takes nothing and cannot fail.
         let me = unsafe { libc::geteuid() };
-        meta.is_file() && meta.uid() == me
+        meta.is_file() && meta.uid() == me && meta.nlink() == 1
     }
     #[cfg(not(unix))]
     meta.is_file()
@@ -151,6 +152,9 @@ mod tests {
         let file = create_new(&path).unwrap();
         assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o600);
         assert!(is_ours(&file) && still_at(&file, &path));
+        std::fs::hard_link(&path, dir.path().join("other name")).unwrap();
+        assert!(!is_ours(&file));
+        std::fs::remove_file(dir.path().join("other name")).unwrap();
         assert!(try_lock(&file).unwrap());
         let again = open_existing(&path, true).unwrap();
         assert!(!try_lock(&again).unwrap(), "one holder at a time");

@@ -96,9 +96,9 @@ pub async fn get(
     let first_url = signer.sign(url)?;
     check_url(&first_url)?;
     let label = match to {
-        Destination::File(path) => path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        Destination::File(path) => path.file_name().map_or_else(String::new, |n| {
+            crate::escape::shown(&n.to_string_lossy()).to_string()
+        }),
         Destination::Stdout => {
             if options.resume {
                 return Err(Error::usage(
@@ -318,7 +318,7 @@ impl Transfer<'_> {
                 if let (Some(total), Some(path)) = (total, sink.probed_destination()) {
                     return Err(Error::Integrity(format!(
                         "{} holds {} bytes but the object has {total}, so it is not a partial copy of it: move it away, or download without --continue",
-                        path.display(),
+                        crate::escape::shown_path(path),
                         state.offset
                     )));
                 }

@@ -97,7 +97,7 @@ impl SideNames {
             .prefix(&format!(".{}.", self.stem))
             .suffix(".cfsign-tmp")
             .rand_bytes(6)
-            .make_in(self.folder(), |path| files::create_new(path))?;
+            .make_in(self.folder(), files::create_new)?;
         let (file, path) = created.keep().map_err(|e| e.error)?;
         // The random part is all that differs: keep the path as the
         // destination is written (`o`, not `./o`), for messages.
@@ -115,7 +115,9 @@ pub(super) struct Held {
     pub bytes: u64,
     pub validator: Option<String>,
     pub length: Option<u64>,
-    /// The SHA-256 of those bytes so far (when asked for).
+    /// The SHA-256 of those bytes, when it was taken: always for a partial
+    /// file (its record is checked with it); for the destination, only when
+    /// asked (a complete file need not be read at all).
     pub hasher: Option<Sha256>,
 }
 
@@ -137,12 +139,13 @@ pub(super) struct PartFile {
 impl PartFile {
     /// The file for `destination`: with `resume`, the part file (continued
     /// when its record vouches for it) unless another run holds it, else a
-    /// private one. With `hash`, `Held::hasher` covers the bytes held.
+    /// private one. With `hash_destination`, the bytes of a destination
+    /// offered as held are hashed too.
     pub fn open(
         destination: &Path,
         url: &str,
         resume: bool,
-        hash: bool,
+        hash_destination: bool,
     ) -> Result<(Self, Held), Error> {
         let names = SideNames::of(destination)?;
         let claimed = if resume { claim(&names.part()) } else { None };
@@ -162,14 +165,11 @@ impl PartFile {
             probe: None,
             settled: false,
         };
-        let mut held = Held {
-            hasher: hash.then(Sha256::new),
-            ..Held::default()
-        };
+        let mut held = Held::default();
         if resumable {
             part.continue_part(url, &mut held)?;
             if held.bytes == 0 {
-                part.probe_destination(&mut held)?;
+                part.probe_destination(&mut held, hash_destination)?;
             }
         }
         Ok((part, held))
@@ -209,7 +209,7 @@ impl PartFile {
                     bytes: len,
                     validator: record.validator,
                     length: record.length,
-                    hasher: held.hasher.as_ref().map(|_| hasher),
+                    hasher: Some(hasher),
                 };
                 Ok(())
             }
@@ -224,7 +224,7 @@ impl PartFile {
     }
 
     /// Offers the destination's bytes as held, if it is a regular file.
-    fn probe_destination(&mut self, held: &mut Held) -> Result<(), Error> {
+    fn probe_destination(&mut self, held: &mut Held, hash: bool) -> Result<(), Error> {
         let Ok(mut file) = files::open_existing(&self.destination, false) else {
             return Ok(());
         };
@@ -232,9 +232,11 @@ impl PartFile {
             Ok(m) if m.is_file() && m.len() > 0 => m.len(),
             _ => return Ok(()),
         };
-        if let Some(hasher) = &mut held.hasher {
-            std::io::copy(&mut (&mut file).take(len), hasher)
+        if hash {
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut (&mut file).take(len), &mut hasher)
                 .map_err(|e| io_error("read", &self.destination, &e))?;
+            held.hasher = Some(hasher);
         }
         held.bytes = len;
         self.probe = Some(file);
@@ -269,17 +271,31 @@ impl PartFile {
     }
 
     /// A 206 for the destination's size: it is a partial download after all,
-    /// so its `held` bytes become the start of the part file.
-    pub fn adopt_destination(&mut self, held: u64) -> Result<(), Error> {
+    /// so its `held` bytes become the start of the part file. With `hash`,
+    /// returns their SHA-256.
+    pub fn adopt_destination(&mut self, held: u64, hash: bool) -> Result<Option<Sha256>, Error> {
         let Some(mut probe) = self.probe.take() else {
-            return Ok(());
+            return Ok(None);
         };
-        let copied = self.file.flush().and_then(|()| {
-            probe.seek(SeekFrom::Start(0))?;
-            std::io::copy(&mut probe.take(held), self.file.get_mut())
+        let mut hasher = hash.then(Sha256::new);
+        let copied = probe.seek(SeekFrom::Start(0)).and_then(|_| {
+            let mut from = probe.take(held);
+            let mut buf = vec![0; WRITE_BUFFER];
+            let mut copied = 0;
+            loop {
+                let n = from.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(copied);
+                }
+                if let Some(h) = &mut hasher {
+                    h.update(&buf[..n]);
+                }
+                self.file.write_all(&buf[..n])?;
+                copied += n as u64;
+            }
         });
         match copied {
-            Ok(n) if n == held => Ok(()),
+            Ok(n) if n == held => Ok(hasher),
             Ok(_) => Err(Error::Runtime(format!(
                 "{} became shorter while it was being continued",
                 shown_path(&self.destination)

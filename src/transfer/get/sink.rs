@@ -17,7 +17,10 @@ const WRITE_BUFFER: usize = 256 * 1024;
 pub(super) struct Sink {
     out: Out,
     pub held: u64,
+    /// The SHA-256 of the bytes held, while they are all hashed.
     hasher: Option<Sha256>,
+    /// Whether a SHA-256 is wanted (`--sha256`, or a partial file's record).
+    wants_hash: bool,
 }
 
 enum Out {
@@ -54,19 +57,27 @@ impl Sink {
         url: &str,
     ) -> Result<(Self, Held), Error> {
         // `--continue` records the digest of what a partial file holds.
-        let hash = options.sha256.is_some() || options.resume;
+        let wants_hash = options.sha256.is_some() || options.resume;
         match to {
             Destination::File(path) => {
                 let (path, url, resume) = (path.clone(), url.to_string(), options.resume);
+                let check = options.sha256.is_some();
                 let opened =
-                    tokio::task::spawn_blocking(move || PartFile::open(&path, &url, resume, hash));
+                    tokio::task::spawn_blocking(move || PartFile::open(&path, &url, resume, check));
                 let (part, mut held) = opened
                     .await
                     .map_err(|e| Error::Runtime(format!("cannot open the partial file: {e}")))??;
+                // Bytes held but not hashed: a destination offered as held
+                // without --sha256, hashed only if it is continued.
+                let hasher = match held.hasher.take() {
+                    None if held.bytes == 0 => wants_hash.then(Sha256::new),
+                    hasher => hasher,
+                };
                 let sink = Sink {
                     out: Out::File(Box::new(part)),
                     held: held.bytes,
-                    hasher: held.hasher.take(),
+                    hasher,
+                    wants_hash,
                 };
                 Ok((sink, held))
             }
@@ -77,7 +88,8 @@ impl Sink {
                         std::io::stdout(),
                     )),
                     held: 0,
-                    hasher: hash.then(Sha256::new),
+                    hasher: wants_hash.then(Sha256::new),
+                    wants_hash,
                 };
                 Ok((sink, Held::default()))
             }
@@ -108,7 +120,7 @@ impl Sink {
         if let Out::File(part) = &mut self.out {
             blocking(|| part.truncate())?;
             self.held = 0;
-            self.hasher = self.hasher.as_ref().map(|_| Sha256::new());
+            self.hasher = self.wants_hash.then(Sha256::new);
             state.validator = None;
             state.total = None;
         }
@@ -140,11 +152,13 @@ impl Sink {
     /// A 206 continues the bytes held: if they are the destination's, they
     /// become the start of the partial file now.
     pub fn adopt_destination(&mut self) -> Result<(), Error> {
-        let held = self.held;
-        match &mut self.out {
-            Out::File(part) => blocking(|| part.adopt_destination(held)),
-            Out::Stdout(_) => Ok(()),
+        let (held, hash) = (self.held, self.wants_hash && self.hasher.is_none());
+        if let Out::File(part) = &mut self.out {
+            if let Some(hasher) = blocking(|| part.adopt_destination(held, hash))? {
+                self.hasher = Some(hasher);
+            }
         }
+        Ok(())
     }
 
     /// The SHA-256 of the bytes held, when one is kept.
