@@ -1,6 +1,6 @@
 //! Downloading one object so that nothing half-written ever sits at the
 //! destination, and nothing is written where it should not be: bytes go to a
-//! file of this run's own beside it ([`part`]), which is fsynced and renamed
+//! file of this run's own beside it (`part.rs`), which is fsynced and renamed
 //! over the destination only once the length and any `--sha256` check out.
 //! Two runs to one destination each write their own file, so the destination
 //! ends as exactly one whole object.
@@ -8,9 +8,9 @@
 //! Every attempt is signed afresh (a retry after the expiry would otherwise
 //! meet a 403) and continues from the bytes already held, with `Range` and
 //! `If-Range`; only a 206 whose `Content-Range` starts at exactly that offset
-//! is appended ([`range`]), anything else starts over from zero. With
+//! is appended (`range.rs`), anything else starts over from zero. With
 //! `resume` (`--continue`) the partial file and its record (URL, ETag or
-//! Last-Modified, length, SHA-256 of the bytes held; see [`record`]) outlive
+//! Last-Modified, length, SHA-256 of the bytes held; see `record.rs`) outlive
 //! a failed or interrupted run so the next run carries on; without it, every
 //! failure removes them.
 //!
