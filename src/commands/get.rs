@@ -41,7 +41,9 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
 
     if options.progress.visible() {
         let what = match &to {
-            Destination::File(path) => path.display().to_string(),
+            // A name from outside (the URL's, or one given with -o) may
+            // hold what a terminal would act on.
+            Destination::File(path) => crate::escape::shown_path(path),
             Destination::Stdout => "stdout".to_string(),
         };
         let line = if fetched.already_complete {

@@ -189,6 +189,9 @@ fn the_file_is_named_after_the_url_and_stays_in_the_folder() {
         ("/dir/..%5C..%5Cescape", "_.._escape"),
         ("/dir/.hidden", "hidden"),
         ("/dir/a%00b%0A", "a_b_"),
+        // Shown as `xexe.txt` if the right-to-left override were kept.
+        ("/dir/x%E2%80%AEtxt.exe", "x_txt.exe"),
+        ("/dir/a%E2%80%8Bb%EF%BB%BF", "a_b_"),
         ("/dir/", "index.html"),
         ("/dir/%2E%2E", "index.html"),
     ] {
@@ -455,14 +458,19 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+/// The bytes of every file in `dir` (a private download's file has a random
+/// name).
+fn bytes_in(dir: &Path) -> u64 {
+    list_dir(dir).iter().map(|n| file_len(&dir.join(n))).sum()
+}
+
 #[test]
 fn ctrl_c_exits_130_and_leaves_nothing() {
     let (server, _) = slow_server(4 << 20);
     let dir = tempdir();
     let child = spawn(&["get", &server.url("/big.bin")], dir.path());
-    let part = dir.path().join(".big.bin.cfsign-part");
     wait_until(Duration::from_secs(20), "bytes on disk", || {
-        file_len(&part) > 0
+        bytes_in(dir.path()) > 0
     });
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
@@ -516,7 +524,7 @@ fn continue_accepts_only_a_206_at_the_offset() {
     let body = object(200_000);
     let server = FaultyServer::start(body.clone());
     let dir = tempdir();
-    std::fs::write(dir.path().join(".o.cfsign-part"), &body[..1000]).unwrap();
+    leave_a_part(&server, &server.url("/o"), dir.path(), 1000);
     // A 206 for other bytes than those asked for: start over from zero.
     server.script([status(
         206,
@@ -525,8 +533,8 @@ fn continue_accepts_only_a_206_at_the_offset() {
     )]);
     assert_ok(&get(&server.url("/o"), dir.path(), &["--continue"]));
     let requests = server.requests();
-    assert_eq!(requests[0].header("range"), Some("bytes=1000-"));
-    assert_eq!(requests[1].header("range"), None);
+    assert_eq!(requests[1].header("range"), Some("bytes=1000-"));
+    assert_eq!(requests[2].header("range"), None);
     assert_file(&dir.path().join("o"), &body);
     assert_only(dir.path(), &["o"]);
 }
@@ -616,4 +624,278 @@ fn progress_and_quiet() {
 
     let out = get(&server.url("/o"), dir.path(), &["-o", "-", "--continue"]);
     assert_refused(&out, 2, &["--continue", "-o PATH"]);
+}
+
+/// `get URL -o o --continue` against a body cut after `held` bytes: leaves a
+/// genuine partial file (and its record) for the next `--continue`.
+fn leave_a_part(server: &FaultyServer, url: &str, dir: &Path, held: usize) {
+    server.script([Fault::ShortBody(held)]);
+    let out = get(url, dir, &["-o", "o", "--continue", "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(file_len(&dir.join(".o.cfsign-part")), held as u64);
+}
+
+/// The Range header of the last request the server saw.
+fn last_range(server: &FaultyServer) -> Option<String> {
+    server
+        .requests()
+        .pop()
+        .and_then(|r| r.header("range").map(str::to_string))
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) {
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[cfg(unix)]
+#[track_caller]
+fn assert_regular(path: &Path) {
+    let kind = std::fs::symlink_metadata(path).unwrap().file_type();
+    assert!(kind.is_file(), "{} is not a regular file", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_at_the_partial_file_is_never_written_through() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    let elsewhere = tempdir();
+    let victim = elsewhere.path().join("victim");
+    for extra in [&[][..], &["--continue"][..]] {
+        std::fs::write(&victim, b"precious").unwrap();
+        let dir = tempdir();
+        link(&victim, &dir.path().join(".o.cfsign-part"));
+        let mut args = vec!["-o", "o"];
+        args.extend_from_slice(extra);
+        assert_ok(&get(&server.url("/o"), dir.path(), &args));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{extra:?}");
+        assert_regular(&dir.path().join("o"));
+        assert_file(&dir.path().join("o"), &body);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_at_the_record_is_never_written_through() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    let elsewhere = tempdir();
+    let victim = elsewhere.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let dir = tempdir();
+    let meta = dir.path().join(".o.cfsign-meta");
+    link(&victim, &meta);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o", "-c"]));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_file(&dir.path().join("o"), &body);
+    // A failure saves the record: beside the link's target, never into it.
+    std::fs::remove_file(dir.path().join("o")).unwrap();
+    let _ = std::fs::remove_file(&meta);
+    link(&victim, &meta);
+    leave_a_part(&server, &server.url("/o"), dir.path(), 5000);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_regular(&meta);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o", "-c"]));
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=5000-"));
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn continue_never_appends_to_a_linked_destination() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    let elsewhere = tempdir();
+    let victim = elsewhere.path().join("victim");
+    // The link's target even looks like a prefix of the object.
+    std::fs::write(&victim, &body[..1000]).unwrap();
+    let dir = tempdir();
+    link(&victim, &dir.path().join("o"));
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-o", "o", "-c"]));
+    assert_eq!(last_range(&server), None, "the link is no prefix of ours");
+    assert_eq!(std::fs::read(&victim).unwrap(), &body[..1000]);
+    // The rename replaced the link itself.
+    assert_regular(&dir.path().join("o"));
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+}
+
+#[test]
+fn continue_resumes_only_a_partial_file_it_made_for_that_url() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let part = dir.path().join(".o.cfsign-part");
+    let continued = |url: &str| get(url, dir.path(), &["-o", "o", "-c"]);
+
+    // Bytes planted under cfsign's name, with no record: not ours.
+    std::fs::write(&part, b"FOREIGN PREFIX").unwrap();
+    let out = continued(&server.url("/o"));
+    assert_one_warning(&out, &[".o.cfsign-part", "starting over"]);
+    assert_eq!(last_range(&server), None);
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+
+    // A genuine partial file of another URL.
+    std::fs::remove_file(dir.path().join("o")).unwrap();
+    leave_a_part(&server, &server.url("/other"), dir.path(), 5000);
+    let out = continued(&server.url("/o"));
+    assert_one_warning(&out, &["another URL"]);
+    assert_eq!(last_range(&server), None);
+    assert_file(&dir.path().join("o"), &body);
+
+    // One whose bytes changed since it was recorded.
+    std::fs::remove_file(dir.path().join("o")).unwrap();
+    leave_a_part(&server, &server.url("/o"), dir.path(), 5000);
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&part, &bytes).unwrap();
+    let out = continued(&server.url("/o"));
+    assert_one_warning(&out, &["do not match"]);
+    assert_eq!(last_range(&server), None);
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+
+    // Re-signing changes only the signing parameters: still the same URL.
+    leave_a_part(
+        &server,
+        &server.url("/o?v=1&Expires=1&Signature=a"),
+        dir.path(),
+        5000,
+    );
+    assert_ok(&continued(&server.url("/o?v=1&Expires=2&Signature=b")));
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=5000-"));
+    assert_file(&dir.path().join("o"), &body);
+    assert_only(dir.path(), &["o"]);
+}
+
+#[test]
+fn a_corrupt_record_means_starting_over() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    let dir = tempdir();
+    let meta = dir.path().join(".o.cfsign-meta");
+    for record in [
+        &b"garbage"[..],
+        br#"{"validator":"a\nb","length":5}"#,
+        br#"{"cfsign_part":1,"url":"x","validator":"a\nb","length":70000,"held":5000,"sha256":"00"}"#,
+    ] {
+        leave_a_part(&server, &server.url("/o"), dir.path(), 5000);
+        std::fs::write(&meta, record).unwrap();
+        let out = get(&server.url("/o"), dir.path(), &["-o", "o", "-c"]);
+        assert_one_warning(&out, &[".o.cfsign-part", "starting over"]);
+        assert_eq!(last_range(&server), None);
+        assert_file(&dir.path().join("o"), &body);
+        assert_only(dir.path(), &["o"]);
+        std::fs::remove_file(dir.path().join("o")).unwrap();
+    }
+}
+
+#[test]
+fn names_up_to_255_bytes_can_be_downloaded_and_continued() {
+    let body = object(70_000);
+    let server = FaultyServer::start(body.clone());
+    for len in [243, 250, 255] {
+        let name = format!("{}.bin", "é".repeat((len - 4) / 2)) + &"x".repeat((len - 4) % 2);
+        assert_eq!(name.len(), len);
+        let dir = tempdir();
+        // Named after the URL (percent-encoded) and with -o.
+        let encoded: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+        assert_ok(&get(&server.url(&format!("/d/{encoded}")), dir.path(), &[]));
+        assert_only(dir.path(), &[&name]);
+        std::fs::remove_file(dir.path().join(&name)).unwrap();
+        // Interrupted and continued: the partial file and record fit too.
+        server.script([Fault::ShortBody(5000)]);
+        let out = get(
+            &server.url("/o"),
+            dir.path(),
+            &["-o", &name, "-c", "--retries", "0"],
+        );
+        assert_eq!(out.status.code(), Some(5), "{out:?}");
+        let kept = list_dir(dir.path());
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.iter().all(|n| n.len() <= 255), "{kept:?}");
+        assert_ok(&get(&server.url("/o"), dir.path(), &["-o", &name, "-c"]));
+        assert_eq!(last_range(&server).as_deref(), Some("bytes=5000-"));
+        assert_file(&dir.path().join(&name), &body);
+        assert_only(dir.path(), &[&name]);
+    }
+}
+
+/// Two `get`s of different objects to one `-o`, at once, again and again:
+/// each saves exactly its own object, and the file ends as one of them.
+#[test]
+fn concurrent_gets_to_one_file_leave_exactly_one_object() {
+    let objects = [object(1_500_000), object(1_000_000)];
+    let servers = objects.clone().map(FaultyServer::start);
+    let sums = objects.each_ref().map(|o| sha256_hex(o));
+    let modes: [[&[&str]; 2]; 3] = [[&[], &[]], [&["-c"], &["-c"]], [&["-c"], &[]]];
+    for round in 0..18 {
+        let dir = tempdir();
+        let children: Vec<_> = (0..2)
+            .map(|i| {
+                let url = servers[i].url("/obj");
+                let mut args = vec!["get", &url, "-o", "f", "--sha256", &sums[i]];
+                args.extend_from_slice(modes[round % 3][i]);
+                spawn(&args, dir.path())
+            })
+            .collect();
+        for child in children {
+            assert_ok(&child.wait_with_output().unwrap());
+        }
+        let saved = sha256_file(&dir.path().join("f"));
+        assert!(sums.contains(&saved), "round {round}: f is neither object");
+        assert_only(dir.path(), &["f"]);
+    }
+}
+
+/// A second `--continue` to a destination whose partial file another run is
+/// writing downloads into a file of its own, and leaves that one alone.
+#[test]
+fn continue_never_shares_a_partial_file_with_another_run() {
+    let (slow, first) = slow_server(400_000);
+    let second = object(70_000);
+    let fast = FaultyServer::start(second.clone());
+    let dir = tempdir();
+    let part = dir.path().join(".o.cfsign-part");
+    let child = spawn(&["get", &slow.url("/o"), "-o", "o", "-c"], dir.path());
+    wait_until(Duration::from_secs(20), "bytes on disk", || {
+        file_len(&part) > 0
+    });
+    assert_ok(&get(&fast.url("/o"), dir.path(), &["-o", "o", "-c"]));
+    assert_eq!(last_range(&fast), None);
+    assert_file(&dir.path().join("o"), &second);
+    assert!(part.exists(), "the first run's file is left alone");
+    assert_ok(&child.wait_with_output().unwrap());
+    assert_file(&dir.path().join("o"), &first);
+    assert_only(dir.path(), &["o"]);
+}
+
+/// A destination continued with a 206 becomes a partial file of ours: cut
+/// again, it is kept with its record, and the next run finishes it.
+#[test]
+fn a_continued_destination_that_is_cut_again_is_kept_for_the_next_run() {
+    let body: String = (0..10_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let server = FaultyServer::start(body.clone().into_bytes());
+    let dir = tempdir();
+    let dest = dir.path().join("o");
+    std::fs::write(&dest, &body[..4000]).unwrap();
+    server.script([status(
+        206,
+        &[("Content-Range", "bytes 4000-9999/10000")],
+        &body[4000..5000],
+    )]);
+    let out = get(&server.url("/o"), dir.path(), &["-c", "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=4000-"));
+    assert_file(&dir.path().join(".o.cfsign-part"), &body.as_bytes()[..5000]);
+    assert_file(&dest, &body.as_bytes()[..4000]);
+    assert_ok(&get(&server.url("/o"), dir.path(), &["-c"]));
+    assert_eq!(last_range(&server).as_deref(), Some("bytes=5000-"));
+    assert_file(&dest, body.as_bytes());
+    assert_only(dir.path(), &["o"]);
 }
