@@ -1104,19 +1104,37 @@ fn serve_gives_every_table_row_cloudfronts_verdict() {
     }
 }
 
-/// 500 clients start a PUT and stall after 2 of its 1000 bytes. The server
-/// stays available: 64 of them hold an upload and the others get 503
-/// SlowDown at once, a GET answers within 2 s, and after the idle timeout the
-/// stalled uploads are disconnected with 400 RequestTimeout, their temp files
-/// and folders gone.
+/// 600 clients start a PUT and stall after 2 of its 1000 bytes (more than
+/// the 512 threads of tokio's blocking pool, which the old server gave each
+/// one until none was left for a GET). The server stays available: 64 of
+/// them hold an upload and the others get 503 SlowDown at once, a GET
+/// answers within 2 s, and after the idle timeout the stalled uploads are
+/// disconnected with 400 RequestTimeout, their temp files gone.
 #[test]
 fn serve_stays_available_while_uploads_stall() {
-    const STALLED: usize = 500;
+    const STALLED: usize = 600;
     let dir = root_with_files();
     let server = ServeProcess::start(dir.path(), &["--no-auth", "--idle-timeout", "2s"]);
     let mut stalled: Vec<TcpStream> = (0..STALLED)
         .map(|i| stalled_put(server.addr, &format!("/stall-{i}.bin"), 1000, b"ab"))
         .collect();
+    // 64 uploads under way, never more (the old server had 600).
+    let temp_files = || {
+        walk(dir.path())
+            .iter()
+            .filter(|p| p.contains(".cfsign-tmp-"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = temp_files();
+        assert!(n <= 64, "{n} uploads at once");
+        if n == 64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {n} uploads started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 
     let asked = Instant::now();
     let r = server.get("/a.txt");
@@ -1145,7 +1163,12 @@ fn serve_stays_available_while_uploads_stall() {
             _ => panic!("{} {}", r.status, r.text()),
         }
     }
-    assert_eq!(timed_out, 64, "{slowed} slowed down");
+    // Connections the kernel's accept queue made wait (SYN retried) may
+    // have taken the place of an upload that had timed out already.
+    assert!(
+        timed_out >= 64,
+        "{timed_out} timed out, {slowed} slowed down"
+    );
     assert_eq!(walk(dir.path()), ["a.txt", "b.txt"]);
     let log = server.wait_for_log(STALLED + 1);
     assert!(
