@@ -259,6 +259,16 @@ pub struct ServeArgs {
     /// No request log on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Disconnect a client that takes this long to send its request head, or
+    /// pauses this long in a body (its upload is removed): 30s, 2m, …
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub idle_timeout: crate::time::HumanDuration,
+
+    /// Uploads received at once; more PUTs get 503 SlowDown.
+    #[arg(long, value_name = "N", default_value_t = crate::serve::DEFAULT_MAX_UPLOADS as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_uploads: u16,
 }
 
 /// `--listen`: an IP address and a port (no host names: what they resolve

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use crate::escape;
 use crate::sign::{
     CannedPolicy, CustomPolicy, HashAlgorithm, KeyError, Policy, PublicKey, encode, url,
 };
@@ -171,19 +172,28 @@ struct Params {
     signature: Option<String>,
     key_pair_id: Option<String>,
     hash_algorithm: Option<String>,
+    /// The first signing parameter that came twice. CloudFront documents no
+    /// rule for a second `Signature=` or `Expires=`; taking the first (or the
+    /// last) would let anyone append a value after signing that some other
+    /// reader of the URL takes instead, so such a request is refused.
+    repeated: Option<&'static str>,
 }
 
 impl Params {
     fn set(&mut self, name: &str, value: &str) {
-        let slot = match name {
-            "Expires" => &mut self.expires,
-            "Policy" => &mut self.policy,
-            "Signature" => &mut self.signature,
-            "Key-Pair-Id" => &mut self.key_pair_id,
-            "Hash-Algorithm" => &mut self.hash_algorithm,
+        let (name, slot) = match name {
+            "Expires" => ("Expires", &mut self.expires),
+            "Policy" => ("Policy", &mut self.policy),
+            "Signature" => ("Signature", &mut self.signature),
+            "Key-Pair-Id" => ("Key-Pair-Id", &mut self.key_pair_id),
+            "Hash-Algorithm" => ("Hash-Algorithm", &mut self.hash_algorithm),
             _ => return,
         };
-        slot.get_or_insert_with(|| value.to_string());
+        if slot.is_some() {
+            self.repeated.get_or_insert(name);
+        } else {
+            *slot = Some(value.to_string());
+        }
     }
 
     fn from_cookies(header: &str) -> Self {
@@ -228,6 +238,16 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
         Carrier::Cookies => ("cookie", "CloudFront-"),
     };
 
+    if let Some(name) = params.repeated {
+        return Err(reject(
+            ErrorCode::AccessDenied,
+            "repeated-parameter",
+            format!(
+                "the {prefix}{name} {params_name} appears more than once: a signature carries each signing value once, so one was added after signing"
+            ),
+        ));
+    }
+
     let key_pair_id = params.key_pair_id.clone().ok_or_else(|| {
         let reason = if params.is_empty() {
             "the request carries no signature: neither signing query parameters nor CloudFront-* cookies".to_string()
@@ -262,10 +282,15 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                     "the decoded policy is not UTF-8 text",
                 )
             })?;
-            Policy::Custom(
-                CustomPolicy::parse(&text)
-                    .map_err(|e| reject(ErrorCode::MalformedPolicy, "policy", e.to_string()))?,
-            )
+            Policy::Custom(CustomPolicy::parse(&text).map_err(|e| {
+                // The error may quote the policy: escape it like any text
+                // from the request.
+                reject(
+                    ErrorCode::MalformedPolicy,
+                    "policy",
+                    escape::line(&e.to_string()),
+                )
+            })?)
         }
         (None, Some(expires)) => {
             let expires: Epoch = expires
@@ -276,7 +301,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                     reject(
                         ErrorCode::MalformedPolicy,
                         "expires",
-                        format!("{prefix}Expires `{}` is not Unix seconds", shorten(expires)),
+                        format!("{prefix}Expires `{}` is not Unix seconds", shown(expires)),
                     )
                 })?;
             // A canned policy stands for exactly the URL requested (for
@@ -305,7 +330,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 "hash-algorithm",
                 format!(
                     "{prefix}Hash-Algorithm `{}` is neither SHA1 nor SHA256",
-                    shorten(v)
+                    shown(v)
                 ),
             )
         })?,
@@ -335,7 +360,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 "key-pair-id",
                 format!(
                     "the key ID `{}` is not one of the trusted keys ({})",
-                    shorten(&key_pair_id),
+                    shown(&key_pair_id),
                     keys.ids().collect::<Vec<_>>().join(", ")
                 ),
             )
@@ -366,8 +391,8 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 "resource",
                 format!(
                     "the URL `{}` does not match the policy resource `{}`",
-                    shorten(&unsigned_url),
-                    custom.resource
+                    shown(&unsigned_url),
+                    shown(custom.resource.as_str())
                 ),
             ));
         }
@@ -480,7 +505,7 @@ fn diagnose_signature(
                 if !added.is_empty() {
                     return format!(
                         "the query parameter(s) {} come after the signing parameters: a parameter added after signing changes the signed URL",
-                        added.join(", ")
+                        shown(&added.join(", "))
                     );
                 }
             }
@@ -490,7 +515,7 @@ fn diagnose_signature(
                 if wire != unsigned {
                     return format!(
                         "the URL is not in wire form (it should read `{}`): it was probably signed in one encoding and sent in another",
-                        shorten(&wire)
+                        shown(&wire)
                     );
                 }
             }
@@ -502,11 +527,9 @@ fn diagnose_signature(
     }
 }
 
-fn shorten(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
+/// A value from the request inside a reason: escaped, so that a reason is
+/// always one safe line (it goes to `verify`'s stdout and `serve`'s log),
+/// and shortened.
+fn shown(s: &str) -> escape::Shown<'_> {
+    escape::shown(s).max(120)
 }

@@ -448,7 +448,12 @@ pub fn run(options: Options) -> Report {
         PublicKey::from_bytes(&read("rsa2048-public.pem")).unwrap(),
     );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let handle = serve::spawn(listener, Config::new(root.path(), ring)).expect("spawn the server");
+    // Every connection may be in a PUT at once: none should get 503 SlowDown.
+    let config = Config {
+        max_uploads: options.connections.max(serve::DEFAULT_MAX_UPLOADS),
+        ..Config::new(root.path(), ring)
+    };
+    let handle = serve::spawn(listener, config).expect("spawn the server");
     let addr = handle.addr();
 
     let signer = Signer::new(

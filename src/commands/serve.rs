@@ -40,6 +40,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         read_only: args.read_only,
         base_url: args.base_url,
         log: !args.quiet,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.seconds()),
+        max_uploads: usize::from(args.max_uploads),
     })
     .map_err(|e| Error::Usage(e.to_string()))?;
 
@@ -78,7 +80,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         let _ = writeln!(
             std::io::stderr(),
             "cfsign: serving {} at http://{addr} ({describe_access}{})",
-            server.root().display(),
+            crate::escape::shown_path(server.root()),
             if args.read_only { ", read-only" } else { "" }
         );
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::VerifyArgs;
 use crate::error::{Error, exit};
+use crate::escape;
 use crate::sign::Policy;
 use crate::time::{self, HumanDuration, format_time};
 use crate::verify::{self, Carrier, KeyRing, Request};
@@ -64,7 +65,9 @@ fn report(
             };
             let policy = match &accepted.policy {
                 Policy::Canned(_) => "canned policy".to_string(),
-                Policy::Custom(p) => format!("custom policy for {}", p.resource),
+                Policy::Custom(p) => {
+                    format!("custom policy for {}", escape::shown(p.resource.as_str()))
+                }
             };
             let expires = accepted.policy.expires();
             let _ = writeln!(out, "accepted: CloudFront would accept this {carrier}");
@@ -83,16 +86,18 @@ fn report(
                     let _ = writeln!(out, "  client addresses: {ip}");
                 }
             }
+            // The key ID comes from the URL or the cookie as sent.
+            let id = escape::shown(&accepted.key_pair_id);
             let _ = match &accepted.key {
-                Some(id) => writeln!(out, "  signature: valid ({}, key {id})", accepted.hash),
+                Some(_) => writeln!(out, "  signature: valid ({}, key {id})", accepted.hash),
                 None => writeln!(
                     out,
-                    "  signature: NOT CHECKED ({}, key {}): pass --public-key {}=PUBLIC_KEY.pem to check it",
-                    accepted.hash, accepted.key_pair_id, accepted.key_pair_id
+                    "  signature: NOT CHECKED ({}, key {id}): pass --public-key {id}=PUBLIC_KEY.pem to check it",
+                    accepted.hash
                 ),
             };
             for note in &accepted.unchecked {
-                let _ = writeln!(out, "  not checked: {note}");
+                let _ = writeln!(out, "  not checked: {}", escape::line(note));
             }
             ExitCode::SUCCESS
         }
@@ -102,7 +107,7 @@ fn report(
                 "rejected: CloudFront would answer 403 {} ({}): {}",
                 rejection.code.as_str(),
                 rejection.check,
-                rejection.reason
+                escape::line(&rejection.reason)
             );
             ExitCode::from(exit::REFUSED)
         }

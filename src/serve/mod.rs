@@ -8,6 +8,12 @@
 //! MD5 ETag), with S3's error bodies. The origin never reads or writes outside
 //! its root: [`path`] is the only way from a request to a file.
 //!
+//! It stays available to honest clients whatever a few others do: a client
+//! that stalls in its request head or body is disconnected after
+//! [`Config::idle_timeout`], and at most [`Config::max_uploads`] PUTs hold a
+//! temp file and a writer thread at once (beyond that, 503 `SlowDown` before
+//! the body is read). Every log line is escaped: one line is one request.
+//!
 //! Embedding: [`spawn`] runs a server on its own threads and returns a
 //! [`Handle`]; [`serve`] runs one on the caller's tokio runtime.
 
@@ -41,9 +47,10 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::escape;
 use crate::verify::{self, KeyRing};
 use path::ResolveError;
 use store::{Expected, PutError, Store, Upload};
@@ -61,6 +68,10 @@ pub const MAX_HEAD_BYTES: usize = 20480;
 /// of sixteen thousand at 64 KiB, whose wake-ups cost the server a fifth of
 /// its CPU.
 const READ_BUFFER: usize = 256 * 1024;
+/// The default of [`Config::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of [`Config::max_uploads`].
+pub const DEFAULT_MAX_UPLOADS: usize = 64;
 
 /// Who may use the server.
 #[derive(Debug, Clone)]
@@ -85,6 +96,12 @@ pub struct Config {
     pub base_url: Option<String>,
     /// One line per request on stderr.
     pub log: bool,
+    /// How long a client may take to send its request head, or pause in a
+    /// request body, before it is disconnected (an unfinished upload is
+    /// removed).
+    pub idle_timeout: Duration,
+    /// How many PUTs may be received at once; more get 503 `SlowDown`.
+    pub max_uploads: usize,
 }
 
 impl Config {
@@ -96,6 +113,8 @@ impl Config {
             read_only: false,
             base_url: None,
             log: false,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_uploads: DEFAULT_MAX_UPLOADS,
         }
     }
 }
@@ -120,6 +139,10 @@ pub struct Server {
     read_only: bool,
     base_url: Option<String>,
     log: bool,
+    idle_timeout: Duration,
+    max_uploads: usize,
+    /// One permit per PUT being received.
+    uploads: Arc<Semaphore>,
 }
 
 impl Server {
@@ -137,6 +160,9 @@ impl Server {
             read_only: config.read_only,
             base_url,
             log: config.log,
+            idle_timeout: config.idle_timeout,
+            max_uploads: config.max_uploads,
+            uploads: Arc::new(Semaphore::new(config.max_uploads)),
         })
     }
 
@@ -265,6 +291,8 @@ pub async fn serve(
 async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, server: Arc<Server>) {
     let local = stream.local_addr().unwrap_or(peer);
     let _ = stream.set_nodelay(true);
+    // Also the wait for the next request on a kept-alive connection.
+    let header_timeout = server.idle_timeout;
     let service = service_fn(move |req| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.handle(req, peer, local).await) }
@@ -272,7 +300,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, serve
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(header_timeout)
         .max_buf_size(READ_BUFFER);
     let _ = builder
         .serve_connection(TokioIo::new(stream), service)
@@ -291,9 +319,13 @@ fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+/// Writes one line of the log. Every line goes through [`escape::line`]:
+/// what a request carries (its path, a policy quoted in a reason) can neither
+/// start another line nor reach the terminal as a control sequence.
 fn log_line(line: &str) {
+    let line = escape::line(line);
     let mut text = String::with_capacity(line.len() + 1);
-    text.push_str(line);
+    text.push_str(&line);
     text.push('\n');
     let _ = io::stderr().lock().write_all(text.as_bytes());
 }
@@ -330,10 +362,12 @@ enum Chunk {
 
 /// The blocking half of a PUT: writes what arrives and commits at the end.
 /// A closed channel without [`Chunk::End`] drops the upload, which removes it.
+/// The upload's permit is released only then, with its temp file gone.
 fn write_upload(
     mut upload: Upload,
     mut chunks: mpsc::Receiver<Chunk>,
     expected: Expected,
+    _permit: OwnedSemaphorePermit,
 ) -> Result<String, PutError> {
     while let Some(chunk) = chunks.blocking_recv() {
         match chunk {
@@ -356,6 +390,13 @@ fn resolve_error(e: ResolveError) -> ErrorResponse {
             "cfsign serve stores objects as files: this key needs a folder where a file is, or a file where a folder is.",
         )
         .reason(e.to_string()),
+        // The OS cannot hold the name: the client's key, not a server fault.
+        ResolveError::TooLong(_) => ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "cfsign serve stores objects as files: this key makes a path longer than the operating system allows.",
+        )
+        .reason(e.to_string()),
         ResolveError::Io(e) => ErrorResponse::internal(e.to_string()),
     }
 }
@@ -367,6 +408,29 @@ fn incomplete_body(reason: String) -> ErrorResponse {
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     )
     .reason(reason)
+}
+
+/// S3's answer to a client that stopped sending. The connection is closed:
+/// the rest of the body is never read.
+fn request_timeout(reason: String) -> ErrorResponse {
+    ErrorResponse::new(
+        StatusCode::BAD_REQUEST,
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+    )
+    .header("connection", "close")
+    .reason(reason)
+}
+
+/// S3's answer when it is too busy; the body is not read.
+fn slow_down(max: usize) -> ErrorResponse {
+    ErrorResponse::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SlowDown",
+        "Please reduce your request rate.",
+    )
+    .header("connection", "close")
+    .reason(format!("{max} uploads are already being received"))
 }
 
 fn join_error(e: tokio::task::JoinError) -> ErrorResponse {
@@ -389,6 +453,7 @@ impl Server {
         };
         if self.log {
             let status = response.status().as_u16();
+            let path = escape::shown(&path);
             match reason {
                 Some(reason) => log_line(&format!("{method} {path} {status} {reason}")),
                 None => log_line(&format!("{method} {path} {status}")),
@@ -662,6 +727,11 @@ impl Server {
             .transpose()?;
         let expected = Expected { len, sha256, md5 };
         let stored = stored_headers(headers);
+        let permit = self
+            .uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| slow_down(self.max_uploads))?;
 
         // The key is resolved and the temp file created before the body is
         // read: a conflict is answered before a client that sent `Expect:
@@ -675,14 +745,23 @@ impl Server {
         // Pieces of up to READ_BUFFER; with two queued, one on its way in and
         // one being written, a PUT holds about four of them.
         let (chunks, receiver) = mpsc::channel(2);
-        let writer = tokio::task::spawn_blocking(move || write_upload(upload, receiver, expected));
+        let writer =
+            tokio::task::spawn_blocking(move || write_upload(upload, receiver, expected, permit));
 
         // If this future is dropped (the connection closed, the server
         // stopped), `chunks` goes with it and the writer removes the upload.
         let mut body = req.into_body();
         let mut received = 0u64;
         loop {
-            match body.frame().await {
+            let Ok(frame) = tokio::time::timeout(self.idle_timeout, body.frame()).await else {
+                drop(chunks);
+                let _ = writer.await;
+                return Err(request_timeout(format!(
+                    "no body byte for {:?} after {received} of {len} bytes",
+                    self.idle_timeout
+                )));
+            };
+            match frame {
                 None => break,
                 Some(Ok(frame)) => {
                     let Ok(data) = frame.into_data() else {
@@ -742,6 +821,14 @@ fn object_key(req: &Request<Incoming>) -> Result<ObjectKey, ErrorResponse> {
             "KeyTooLongError",
             "Your key is too long",
         ),
+        // S3 takes any segment; the file system here takes 255 bytes. S3's
+        // word for a value it cannot take is InvalidArgument.
+        PathError::SegmentTooLong => ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "cfsign serve stores objects as files: a part of the key between slashes cannot be longer than 255 bytes.",
+        )
+        .reason(e.to_string()),
         e => ErrorResponse::invalid_uri(format!("refused path: {e}")),
     })
 }

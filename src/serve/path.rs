@@ -23,6 +23,21 @@ pub const RESERVED_PREFIX: &str = ".cfsign";
 /// S3's limit on the length of a key, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
+/// The longest file name common file systems hold (ext4, XFS, APFS, NTFS):
+/// S3 has no such limit, but here each segment of a key is a file name.
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// The longest path the OS opens, in bytes: PATH_MAX less its NUL (4096 on
+/// Linux, 1024 on macOS and the BSDs).
+#[cfg(target_os = "linux")]
+const MAX_PATH_BYTES: usize = 4095;
+#[cfg(not(target_os = "linux"))]
+const MAX_PATH_BYTES: usize = 1023;
+
+/// The length of a temp file's name: the prefix and tempfile's six random
+/// characters. A write needs a path this long beside its target.
+const TEMP_NAME_BYTES: usize = super::store::TEMP_PREFIX.len() + 6;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
     #[error("the path does not start with /")]
@@ -47,6 +62,8 @@ pub enum PathError {
     Reserved(String),
     #[error("a key longer than {MAX_KEY_BYTES} bytes")]
     TooLong,
+    #[error("a segment longer than {MAX_SEGMENT_BYTES} bytes, which no file name can hold")]
+    SegmentTooLong,
 }
 
 /// A validated object key: plain, relative file names joined by `/`.
@@ -149,6 +166,9 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
     if bytes.iter().any(|b| b.is_ascii_control()) {
         return Err(PathError::Control);
     }
+    if bytes.len() > MAX_SEGMENT_BYTES {
+        return Err(PathError::SegmentTooLong);
+    }
     let segment = String::from_utf8(bytes).map_err(|_| PathError::NotUtf8)?;
     if segment == "." || segment == ".." {
         return Err(PathError::DotSegment);
@@ -178,8 +198,22 @@ pub enum ResolveError {
     /// A file stands where a folder is needed, or the reverse.
     #[error("`{0}` is a file where a folder is needed, or a folder where a file is needed")]
     Conflict(String),
+    /// The root's path and the key together are longer than the OS allows.
+    #[error("`{0}` under the served folder makes a path longer than {MAX_PATH_BYTES} bytes")]
+    TooLong(String),
     #[error("{0}")]
     Io(#[from] io::Error),
+}
+
+/// Refuses a key whose file, or the temp file written beside it, would have
+/// a path the OS cannot open: that is the client's name, not a server fault.
+fn check_length(root: &Path, key: &ObjectKey) -> Result<(), ResolveError> {
+    let file = key.file_name().map_or(0, str::len);
+    let longest = key.as_str().len() - file + file.max(TEMP_NAME_BYTES);
+    if root.as_os_str().len() + 1 + longest > MAX_PATH_BYTES {
+        return Err(ResolveError::TooLong(key.as_str().to_string()));
+    }
+    Ok(())
 }
 
 /// Checks that a canonical path lies under the canonical root and outside
@@ -199,6 +233,7 @@ pub fn resolve_existing(root: &Path, key: &ObjectKey) -> Result<Option<PathBuf>,
     if key.is_folder() {
         return Ok(None);
     }
+    check_length(root, key)?;
     let joined = root.join(key.relative_path());
     let canonical = match std::fs::canonicalize(&joined) {
         Ok(c) => c,
@@ -223,6 +258,7 @@ pub fn prepare_parent(
     root: &Path,
     key: &ObjectKey,
 ) -> Result<(PathBuf, Vec<PathBuf>), ResolveError> {
+    check_length(root, key)?;
     let mut dir = root.to_path_buf();
     let mut created = Vec::new();
     let conflict = || ResolveError::Conflict(key.as_str().to_string());
@@ -345,10 +381,16 @@ mod tests {
                 "{raw}"
             );
         }
-        let long = format!("/{}", "a".repeat(MAX_KEY_BYTES + 1));
+        let long = format!("/{}", "a/".repeat(MAX_KEY_BYTES / 2 + 1));
         assert_eq!(
             ObjectKey::from_request_path(&long).err(),
             Some(PathError::TooLong)
+        );
+        let segment = |n| format!("/d/{}", "%C3%A9".repeat(n));
+        assert!(ObjectKey::from_request_path(&segment(MAX_SEGMENT_BYTES / 2)).is_ok());
+        assert_eq!(
+            ObjectKey::from_request_path(&segment(MAX_SEGMENT_BYTES / 2 + 1)).err(),
+            Some(PathError::SegmentTooLong)
         );
     }
 
@@ -361,6 +403,30 @@ mod tests {
         let folder = ObjectKey::from_request_path("/a/b/").unwrap();
         assert_eq!(folder.file_name(), None);
         assert_eq!(folder.parents(), ["a", "b"]);
+    }
+
+    /// Decided on lengths alone, before touching the file system: the root
+    /// here does not exist.
+    #[test]
+    fn keys_too_long_for_the_os_are_refused() {
+        // Two bytes short of room for a 20-byte key.
+        let root = PathBuf::from("/r".repeat(MAX_PATH_BYTES / 2 - 9));
+        let key = |p: &str| ObjectKey::from_request_path(p).unwrap();
+        for long in ["/0123456789abcdefghij", "/d/a"] {
+            assert!(matches!(
+                prepare_parent(&root, &key(long)),
+                Err(ResolveError::TooLong(_))
+            ));
+        }
+        // A short name needs room for the temp file beside it; a key that
+        // cannot be written is refused for reads alike.
+        for long in ["/0123456789abcdefghij", "/d/a"] {
+            assert!(matches!(
+                resolve_existing(&root, &key(long)),
+                Err(ResolveError::TooLong(_))
+            ));
+        }
+        assert!(check_length(&root, &key("/a")).is_ok());
     }
 
     #[cfg(unix)]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::support::serve::*;
-use crate::support::table::{Expect, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, cf_b64, rows, trusted_keys};
 use crate::support::*;
 
 const CLOUDFRONT: &str = "https://d111111abcdef8.cloudfront.net";
@@ -1101,5 +1101,240 @@ fn serve_gives_every_table_row_cloudfronts_verdict() {
                 }
             }
         }
+    }
+}
+
+/// 600 clients start a PUT and stall after 2 of its 1000 bytes (more than
+/// the 512 threads of tokio's blocking pool, which the old server gave each
+/// one until none was left for a GET). The server stays available: 64 of
+/// them hold an upload and the others get 503 SlowDown at once, a GET
+/// answers within 2 s, and after the idle timeout the stalled uploads are
+/// disconnected with 400 RequestTimeout, their temp files gone.
+#[test]
+fn serve_stays_available_while_uploads_stall() {
+    const STALLED: usize = 600;
+    let dir = root_with_files();
+    let server = ServeProcess::start(dir.path(), &["--no-auth", "--idle-timeout", "2s"]);
+    let mut stalled: Vec<TcpStream> = (0..STALLED)
+        .map(|i| stalled_put(server.addr, &format!("/stall-{i}.bin"), 1000, b"ab"))
+        .collect();
+    // 64 uploads under way, never more (the old server had 600).
+    let temp_files = || {
+        walk(dir.path())
+            .iter()
+            .filter(|p| p.contains(".cfsign-tmp-"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = temp_files();
+        assert!(n <= 64, "{n} uploads at once");
+        if n == 64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {n} uploads started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let asked = Instant::now();
+    let r = server.get("/a.txt");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "0123456789");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    let (mut slowed, mut timed_out) = (0, 0);
+    for stream in &mut stalled {
+        let answer = read_until_closed(stream, Duration::from_secs(20))
+            .expect("a stalled upload is still connected long after the idle timeout");
+        let r = parse_response(&answer);
+        match (r.status, r.xml_code().as_deref()) {
+            (503, Some("SlowDown")) => {
+                assert!(
+                    r.text()
+                        .contains("<Message>Please reduce your request rate.</Message>")
+                );
+                slowed += 1;
+            }
+            (400, Some("RequestTimeout")) => timed_out += 1,
+            _ => panic!("{} {}", r.status, r.text()),
+        }
+    }
+    // Connections the kernel's accept queue made wait (SYN retried) may
+    // have taken the place of an upload that had timed out already.
+    assert!(
+        timed_out >= 64,
+        "{timed_out} timed out, {slowed} slowed down"
+    );
+    assert_eq!(walk(dir.path()), ["a.txt", "b.txt"]);
+    let log = server.wait_for_log(STALLED + 1);
+    assert!(
+        log.iter()
+            .any(|l| l.contains(" 400 RequestTimeout: no body byte for 2s after 2 of 1000 bytes")),
+        "{log:?}"
+    );
+    // The server is still fine.
+    assert_eq!(server.put("/stall-0.bin", b"done", &[]).status, 200);
+}
+
+/// A client that opens a connection and sends nothing, or half a request
+/// head, is disconnected after the idle timeout.
+#[test]
+fn serve_disconnects_clients_that_never_finish_their_request_head() {
+    let dir = root_with_files();
+    let server = ServeProcess::start(dir.path(), &["--no-auth", "--idle-timeout", "1s"]);
+    let mut silent = TcpStream::connect(server.addr).unwrap();
+    let mut half = TcpStream::connect(server.addr).unwrap();
+    half.write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    for stream in [&mut silent, &mut half] {
+        let started = Instant::now();
+        assert!(read_until_closed(stream, Duration::from_secs(10)).is_some());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    assert_eq!(server.get("/a.txt").status, 200);
+}
+
+#[test]
+fn serve_idle_timeout_and_max_uploads_are_checked() {
+    let dir = tempdir();
+    for (flag, value) in [
+        ("--idle-timeout", "0s"),
+        ("--idle-timeout", "soon"),
+        ("--max-uploads", "0"),
+    ] {
+        let out = cfsign()
+            .args(["serve", "--no-auth", "--root"])
+            .arg(dir.path())
+            .args([flag, value])
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, &[flag]);
+    }
+}
+
+/// Names a file system cannot hold get 400 with an S3 error body, for reads
+/// and writes, and leave nothing behind: a segment over 255 bytes anywhere,
+/// and (Linux) a key that makes the path longer than PATH_MAX.
+#[test]
+fn serve_refuses_names_the_file_system_cannot_hold() {
+    let dir = root_with_files();
+    let server = ServeProcess::open(dir.path());
+    let segment = "s".repeat(300);
+    for path in [format!("/{segment}"), format!("/d/{segment}/x.txt")] {
+        assert_xml_error(&server.put(&path, b"data", &[]), 400, "InvalidArgument");
+        assert_xml_error(&server.get(&path), 400, "InvalidArgument");
+    }
+    assert_eq!(walk(dir.path()), ["a.txt", "b.txt"]);
+    let log = server.wait_for_log(4);
+    assert!(log[0].contains("longer than 255 bytes"), "{}", log[0]);
+
+    #[cfg(target_os = "linux")]
+    {
+        // 3,500 bytes of root and an 800-byte key: over 4,096.
+        let base = tempdir();
+        let mut root = base.path().to_path_buf();
+        while root.as_os_str().len() < 3500 {
+            root.push("r".repeat(200));
+        }
+        std::fs::create_dir_all(&root).unwrap();
+        let server = ServeProcess::open(&root);
+        let key = format!("/{}", vec!["k".repeat(199); 4].join("/"));
+        assert_xml_error(&server.put(&key, b"data", &[]), 400, "InvalidArgument");
+        assert_xml_error(&server.get(&key), 400, "InvalidArgument");
+        assert!(walk(&root).is_empty());
+        assert_eq!(server.put("/short.txt", b"data", &[]).status, 200);
+    }
+}
+
+/// What a request carries reaches the log escaped, one line per request: a
+/// policy whose Resource holds a newline and a log line, or an OSC sequence,
+/// a tab in a cookie, a bidi override in a path.
+#[test]
+fn serve_log_shows_request_text_escaped_one_line_each() {
+    let dir = root_with_files();
+    let server = ServeProcess::signed(dir.path(), &[]);
+    let policy = |resource: &str| {
+        cf_b64(
+            format!(
+                r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":1893456000}}}}}}]}}"#
+            )
+            .as_bytes(),
+        )
+    };
+    for resource in [
+        r"http://h/\nPUT /docs/forged.txt 200\n",
+        r"http://h/\u001b]0;owned\u0007",
+    ] {
+        let target = format!(
+            "/a.txt?Policy={}&Signature=AAAA&Key-Pair-Id={KEY_ID}",
+            policy(resource)
+        );
+        assert_eq!(server.get(&target).status, 403);
+    }
+    let cookie = format!(
+        "CloudFront-Expires=1\t9; CloudFront-Signature=AAAA; CloudFront-Key-Pair-Id={KEY_ID}"
+    );
+    assert_eq!(
+        server
+            .request("GET", "/a.txt", &[("Cookie", &cookie)], b"")
+            .status,
+        403
+    );
+    assert_eq!(server.get("/b.txt?end").status, 403);
+    let open = ServeProcess::open(dir.path());
+    assert_eq!(open.get("/.cfsign%E2%80%AEtxt.exe").status, 400);
+
+    let mut log = server.wait_for_log(4);
+    log.extend(open.wait_for_log(1));
+    assert_eq!(log.len(), 5, "{log:#?}");
+    for (line, escaped) in log.iter().zip([
+        r"\nPUT /docs/forged.txt 200\n",
+        r"\x1b]0;owned\x07",
+        r"`1\t9`",
+        "GET /b.txt 403",
+        r"\u{202e}txt.exe",
+    ]) {
+        assert!(line.starts_with("GET /"), "{line}");
+        assert!(line.contains(escaped), "{escaped} in {line}");
+        assert!(!line.chars().any(cfsign::escape::is_unsafe), "{line:?}");
+    }
+}
+
+/// A signing parameter given twice — here appended to a valid URL made by
+/// hand from the openssl vectors — is refused, whichever value comes first.
+#[test]
+fn serve_refuses_repeated_signing_parameters() {
+    let dir = tempdir();
+    let keys = trusted_keys();
+    let mut args = vec!["--base-url", CLOUDFRONT];
+    for key in &keys {
+        args.extend(["--public-key", key.as_str()]);
+    }
+    let server = ServeProcess::start(dir.path(), &args);
+    let v = Vector::by_id("rsa-sha1-canned-plain");
+    std::fs::write(dir.path().join(key_of(&v.s("url"))), "object").unwrap();
+    assert_eq!(server.get(target_of(&v.signed_url())).status, 200);
+    let extras = [
+        "Signature=AAAA",
+        "Expires=4102444800",
+        "Key-Pair-Id=K3ECDSAP256KEY",
+    ];
+    for extra in extras {
+        let r = server.get(target_of(&format!("{}&{extra}", v.signed_url())));
+        assert_cloudfront_refusal(&r, "AccessDenied", "Access denied");
+    }
+    let log = server.wait_for_log(1 + extras.len());
+    for (line, extra) in log[1..].iter().zip(extras) {
+        let name = extra.split('=').next().unwrap();
+        assert!(
+            line.contains(&format!(
+                "403 AccessDenied (repeated-parameter): the {name} query parameter appears more than once"
+            )),
+            "{line}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `cfsign verify` against the hand-assembled table of signed URLs.
 
-use crate::support::table::{Expect, Vector, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, cf_b64, join, rows, trusted_keys};
 use crate::support::*;
 
 fn verify_cmd(url: &str) -> assert_cmd::Command {
@@ -176,4 +176,117 @@ fn our_signer_round_trips_through_the_verifier() {
             );
         }
     }
+}
+
+/// Each signing parameter given twice, in a URL made by hand from the openssl
+/// vectors or in cookies: refused with the name of the repeated one, whether
+/// the added value comes after the signed one or before it.
+#[test]
+fn repeated_signing_parameters_are_refused() {
+    let canned = Vector::by_id("rsa-sha256-canned-plain");
+    let custom = Vector::by_id("rsa-sha1-custom-wildcard");
+    let other_policy = Vector::by_id("rsa-sha1-custom-start").s("policy_encoded");
+    let mut cases = vec![];
+    for (v, name, value) in [
+        (&canned, "Signature", "AAAA".to_string()),
+        (&canned, "Expires", "4102444800".to_string()),
+        (&canned, "Key-Pair-Id", "K3ECDSAP256KEY".to_string()),
+        (&canned, "Hash-Algorithm", "SHA1".to_string()),
+        (&custom, "Policy", other_policy),
+    ] {
+        let extra = (name.to_string(), value);
+        cases.push((
+            name,
+            v.url_with(&[v.params(), vec![extra.clone()]].concat()),
+        ));
+        cases.push((name, v.url_with(&[vec![extra], v.params()].concat())));
+    }
+    for (name, url) in cases {
+        let out = verify_cmd(&url).output().unwrap();
+        let stdout = stdout_of(&out);
+        assert_eq!(out.status.code(), Some(3), "{url}: {stdout}");
+        assert!(
+            stdout.starts_with(&format!(
+                "rejected: CloudFront would answer 403 AccessDenied (repeated-parameter): the {name} query parameter appears more than once"
+            )),
+            "{url}: {stdout}"
+        );
+    }
+    let cookie = format!("{}; CloudFront-Signature=AAAA", canned.cookie_header());
+    let out = verify_cmd(&canned.s("url"))
+        .args(["--cookie", &cookie])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout_of(&out).contains("the CloudFront-Signature cookie appears more than once"),
+        "{}",
+        stdout_of(&out)
+    );
+}
+
+/// Text from the URL reaches stdout escaped: a key ID with a tab, a policy
+/// whose Resource holds a newline and an escape sequence.
+#[test]
+fn verify_shows_text_from_the_url_escaped() {
+    let v = Vector::by_id("rsa-sha1-canned-plain");
+    let params: Vec<(String, String)> = v
+        .params()
+        .into_iter()
+        .map(|(n, value)| match n.as_str() {
+            "Key-Pair-Id" => (n, "K\tX\u{202e}".to_string()),
+            _ => (n, value),
+        })
+        .collect();
+    let id = v.url_with(&params);
+    let out = cfsign().args(["verify", &id]).output().unwrap();
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(r"key K\tX\u{202e})"), "{stdout}");
+
+    let policy = cf_b64(
+        br#"{"Statement":[{"Resource":"https://h/\nrejected: forged\n\u001b]0;x\u0007","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#,
+    );
+    let url = join(
+        "https://h/a",
+        &[
+            ("Policy".into(), policy),
+            ("Signature".into(), "AAAA".into()),
+            ("Key-Pair-Id".into(), KEY_ID.into()),
+        ],
+    );
+    let out = verify_cmd(&url).output().unwrap();
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(r"\nrejected: forged\n\x1b]0;x\x07"),
+        "{stdout}"
+    );
+}
+
+/// A 120 KB URL whose policy makes a backtracking matcher take time URL ×
+/// pattern (seconds): the match is linear, the answer immediate.
+#[test]
+fn verify_matches_a_pathological_resource_quickly() {
+    let host = "https://d111111abcdef8.cloudfront.net";
+    let policy = format!(
+        r#"{{"Statement":[{{"Resource":"{host}/*{}b*","Condition":{{"DateLessThan":{{"AWS:EpochTime":4102444800}}}}}}]}}"#,
+        "a".repeat(30_000)
+    );
+    let url = join(
+        &format!("{host}/{}", "a".repeat(80_000)),
+        &[
+            ("Policy".into(), cf_b64(policy.as_bytes())),
+            ("Signature".into(), "AAAA".into()),
+            ("Key-Pair-Id".into(), KEY_ID.into()),
+        ],
+    );
+    assert!(url.len() > 120_000);
+    let started = std::time::Instant::now();
+    let out = cfsign().args(["verify", &url]).output().unwrap();
+    let took = started.elapsed();
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("(resource): the URL"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
 }

@@ -313,3 +313,50 @@ pub fn walk(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Opens a PUT of `len` bytes to `path` and sends only `sent` of them: a
+/// client that stalls mid-body. The answer, if any, is read with
+/// [`read_until_closed`].
+pub fn stalled_put(addr: SocketAddr, path: &str, len: usize, sent: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    // One write: the server reads the head and the bytes sent together.
+    let mut bytes = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\nx-amz-content-sha256: {}\r\n\r\n",
+        sha256_hex(&vec![0; len])
+    )
+    .into_bytes();
+    bytes.extend_from_slice(sent);
+    stream.write_all(&bytes).unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection (or resets it, which a
+/// server that closes without reading the rest of a body may do), at most
+/// `wait`. `None` if it was still open then.
+pub fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + wait;
+    let mut bytes = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(bytes),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(bytes),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+            }
+            Err(e) => panic!("reading the answer: {e}"),
+        }
+    }
+}

@@ -133,7 +133,7 @@ fn replaced(params: Vec<(String, String)>, name: &str, value: &str) -> Vec<(Stri
         .collect()
 }
 
-fn cf_b64(bytes: &[u8]) -> String {
+pub fn cf_b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .encode(bytes)
