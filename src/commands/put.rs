@@ -15,7 +15,7 @@ use indicatif::{MultiProgress, ProgressDrawTarget};
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::cli::{PutArgs, PutFormat};
-use crate::config::{self, KeySource, io_reason};
+use crate::config::{self, io_reason};
 use crate::error::Error;
 use crate::transfer::client::{self, ClientOptions};
 use crate::transfer::progress::{self, ProgressMode};
@@ -33,7 +33,7 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
                 "- (stdin) must be the only file: upload it separately",
             ));
         }
-        if KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin) {
+        if config::key_from_stdin(&args.key) {
             return Err(Error::usage(
                 "the private key is read from stdin, so the upload cannot be: give a file, or the key with --private-key PATH",
             ));

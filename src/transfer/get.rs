@@ -361,7 +361,7 @@ fn check_url(url: &str) -> Result<(), Error> {
         ))),
         Err(e) => Err(Error::usage(format!(
             "`{}` is not a URL ({e}): give the full URL, such as https://d111111abcdef8.cloudfront.net/path",
-            url.chars().take(100).collect::<String>()
+            crate::escape::shown_url(url)
         ))),
     }
 }
