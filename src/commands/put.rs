@@ -44,7 +44,7 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
         readers.push("the data to upload (-)");
     }
     config::single_stdin(&readers)?;
-    let signer = UrlSigner::new(&args.key, &args.policy)?;
+    let signer = UrlSigner::new(args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
 
     let spool = if wants_stdin {

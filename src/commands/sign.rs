@@ -55,7 +55,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
 
     // The key is loaded only once the input is known to be good, so that a
     // bad URL is reported alone (without, say, a key-size warning first).
-    let signer = config::required_signer(&args.key)?;
+    let signer = config::required_signer(args.key)?;
     let output = Output {
         format: args.format,
         cookie_domain: args.cookie_domain,

@@ -221,9 +221,11 @@ fn warn_if_shared(path: &str, described: &str) {
 fn warn_if_shared(_path: &str, _described: &str) {}
 
 /// Loads the configured key and builds the signer, or `Ok(None)` when no key
-/// is configured at all (so `get` can fetch URLs as they are).
-pub fn signer(args: &KeyArgs) -> Result<Option<Signer>, Error> {
-    let Some(source) = KeySource::resolve(args)? else {
+/// is configured at all (so `get` can fetch URLs as they are). The options
+/// are consumed: once the key is loaded, no copy of a key's text given as a
+/// value is kept for the rest of the run.
+pub fn signer(args: KeyArgs) -> Result<Option<Signer>, Error> {
+    let Some(source) = KeySource::resolve(&args)? else {
         if args.key_pair_id.is_some() {
             return Err(Error::usage(format!(
                 "--key-pair-id is set but no private key: pass --private-key PATH or set ${ENV_PRIVATE_KEY_FILE} or ${ENV_PRIVATE_KEY}"
@@ -252,7 +254,7 @@ pub fn signer(args: &KeyArgs) -> Result<Option<Signer>, Error> {
 }
 
 /// Like [`signer`], but a key is required.
-pub fn required_signer(args: &KeyArgs) -> Result<Signer, Error> {
+pub fn required_signer(args: KeyArgs) -> Result<Signer, Error> {
     signer(args)?.ok_or_else(|| {
         Error::usage(format!(
             "no private key: pass --private-key PATH (or file://PATH, - for stdin, or the PEM text), or set ${ENV_PRIVATE_KEY_FILE} or ${ENV_PRIVATE_KEY}"
