@@ -1,6 +1,7 @@
 //! Named profiles in `~/.config/cfsign/config.toml` (or `$CFSIGN_CONFIG`):
-//! defaults for the key pair ID, key file, expiry and distribution domain.
-//! Flags override the environment, which overrides the profile.
+//! defaults for the key pair ID, private key (a path, or the PEM text in a
+//! `"""…"""` string), expiry and distribution domain. Flags override the
+//! environment, which overrides the profile.
 //!
 //! ```toml
 //! [profile.default]
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
-
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyArgs, PolicyArgs};

@@ -718,11 +718,13 @@ fn secrets_table() {
 /// `[heap]` and anonymous mappings (other threads' arenas and stacks). The
 /// main stack is left out: the environment and arguments live there, and a
 /// process cannot wipe them.
+/// `None` where the system forbids reading a child's memory (Yama
+/// `ptrace_scope` 2 or 3 for a non-root user).
 #[cfg(target_os = "linux")]
-fn heap_of(pid: u32) -> Vec<u8> {
+fn heap_of(pid: u32) -> Option<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
     let mut heap = Vec::new();
     for line in maps.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -738,7 +740,7 @@ fn heap_of(pid: u32) -> Vec<u8> {
             heap.extend_from_slice(&region);
         }
     }
-    heap
+    Some(heap)
 }
 
 /// The runs of 16 or more base64 characters in `bytes`, one per line.
@@ -808,6 +810,10 @@ fn no_copy_of_the_key_stays_in_memory_while_get_runs() {
         child.kill().unwrap();
         child.wait().unwrap();
         drop(conn);
+        let Some(heap) = heap else {
+            eprintln!("skipped: this system does not let a test read a child's memory");
+            return;
+        };
 
         let what = format!("{name} through {how}");
         assert!(heap.len() > 4096, "{what}: no heap read");
