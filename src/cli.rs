@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, exit};
 use crate::sign::HashAlgorithm;
+use crate::sign::input::SecretValue;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,10 +62,19 @@ pub struct KeyArgs {
     )]
     pub key_pair_id: Option<String>,
 
-    /// Private key: PATH, file://PATH or - for stdin. Without it, the key is
-    /// read from $CLOUDFRONT_PRIVATE_KEY (PEM text) or $CLOUDFRONT_PRIVATE_KEY_FILE.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
+    /// Private key: PATH, file://PATH, - for stdin, or the PEM text itself
+    /// (other users may see a command line: prefer a file or the environment).
+    /// Without it, the key is read from $CLOUDFRONT_PRIVATE_KEY (PEM text) or
+    /// $CLOUDFRONT_PRIVATE_KEY_FILE (a path).
+    // Hyphen values: PEM text begins with `-----BEGIN`, and clap would
+    // otherwise take it for an unknown flag and quote it in its error.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub private_key: Option<SecretValue>,
+
+    /// The profile's `private_key`, used when neither the flag nor the
+    /// environment names a key.
+    #[arg(skip)]
+    pub profile_key: Option<crate::config::ProfileKey>,
 
     /// Digest to sign [default: SHA1 for RSA keys, SHA256 for ECDSA keys].
     #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
@@ -169,10 +179,10 @@ pub struct VerifyArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// A trusted public key as ID=PEM (repeatable). Without one, everything
-    /// but the signature is checked.
-    #[arg(long, value_name = "ID=PEM")]
-    pub public_key: Vec<String>,
+    /// A trusted public key as ID=PATH, ID=file://PATH or ID=PEM-text
+    /// (repeatable). Without one, everything but the signature is checked.
+    #[arg(long, value_name = "ID=KEY", allow_hyphen_values = true)]
+    pub public_key: Vec<SecretValue>,
 
     /// The viewer's IPv4 address, for a policy's IpAddress condition.
     #[arg(long, value_name = "IPV4")]
@@ -233,10 +243,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub root: std::path::PathBuf,
 
-    /// A trusted public key as ID=PEM (repeatable): requests must carry a
-    /// signed URL or signed cookies made with one of them.
-    #[arg(long, value_name = "ID=PEM")]
-    pub public_key: Vec<String>,
+    /// A trusted public key as ID=PATH, ID=file://PATH or ID=PEM-text
+    /// (repeatable): requests must carry a signed URL or signed cookies made
+    /// with one of them.
+    #[arg(long, value_name = "ID=KEY", allow_hyphen_values = true)]
+    pub public_key: Vec<SecretValue>,
 
     /// Allow every request without checking signatures.
     #[arg(long, conflicts_with = "public_key")]

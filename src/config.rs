@@ -1,100 +1,29 @@
 //! Validates the key and policy options once, turning raw flags and
-//! environment variables into a [`Signer`] and a [`PolicySpec`]. Nothing after
+//! environment variables into a [`Signer`](crate::sign::Signer) and a
+//! [`PolicySpec`]. Nothing after
 //! this point re-checks user input.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 
-use zeroize::Zeroizing;
-
-use crate::cli::{KeyArgs, PolicyArgs, warn};
+use crate::cli::{KeyArgs, PolicyArgs};
 use crate::error::Error;
-use crate::sign::key::CLOUDFRONT_RSA_BITS;
-use crate::sign::{
-    CustomPolicy, IpRange, KeyError, KeyPairId, Passphrase, Policy, PrivateKey, ResourcePattern,
-    Signer,
-};
+use crate::sign::{CustomPolicy, IpRange, Policy, ResourcePattern};
 use crate::time::{self, Epoch, Expiry};
+
+mod private_key;
+
+pub use private_key::{KeyOrigin, KeySource, ProfileKey, key_from_stdin, required_signer, signer};
 
 pub const ENV_KEY_PAIR_ID: &str = "CLOUDFRONT_KEY_PAIR_ID";
 pub const ENV_PRIVATE_KEY: &str = "CLOUDFRONT_PRIVATE_KEY";
 pub const ENV_PRIVATE_KEY_FILE: &str = "CLOUDFRONT_PRIVATE_KEY_FILE";
 pub const ENV_PASSPHRASE: &str = "CLOUDFRONT_PRIVATE_KEY_PASSPHRASE";
 
-/// Where the private key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    File(String),
-    Stdin,
-    /// `$CLOUDFRONT_PRIVATE_KEY`: the PEM text itself (as CI secrets hold it).
-    Env,
-}
-
-impl KeySource {
-    /// `--private-key` wins over `$CLOUDFRONT_PRIVATE_KEY`, which wins over
-    /// `$CLOUDFRONT_PRIVATE_KEY_FILE`. `None` when no key is configured.
-    pub fn from_args(flag: Option<&str>) -> Option<Self> {
-        let path = |p: &str| {
-            if p == "-" {
-                KeySource::Stdin
-            } else {
-                KeySource::File(p.strip_prefix("file://").unwrap_or(p).to_string())
-            }
-        };
-        if let Some(flag) = flag {
-            return Some(path(flag));
-        }
-        if std::env::var_os(ENV_PRIVATE_KEY).is_some_and(|v| !v.is_empty()) {
-            return Some(KeySource::Env);
-        }
-        std::env::var(ENV_PRIVATE_KEY_FILE)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(|p| path(&p))
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            KeySource::File(p) => format!("key file {p}"),
-            KeySource::Stdin => "key from stdin".into(),
-            KeySource::Env => format!("key in ${ENV_PRIVATE_KEY}"),
-        }
-    }
-
-    fn read(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
-        match self {
-            KeySource::File(p) => {
-                let bytes = std::fs::read(p).map_err(|e| {
-                    Error::usage(format!(
-                        "cannot read the private key {p}: {}",
-                        io_reason(&e)
-                    ))
-                })?;
-                warn_if_shared(p);
-                Ok(Zeroizing::new(bytes))
-            }
-            KeySource::Stdin => {
-                let mut buf = Zeroizing::new(Vec::new());
-                std::io::stdin().read_to_end(&mut buf).map_err(|e| {
-                    Error::usage(format!("cannot read the private key from stdin: {e}"))
-                })?;
-                Ok(buf)
-            }
-            KeySource::Env => {
-                let text = Zeroizing::new(std::env::var(ENV_PRIVATE_KEY).map_err(|_| {
-                    Error::usage(format!("${ENV_PRIVATE_KEY} is not valid UTF-8 PEM text"))
-                })?);
-                // CI secret stores often flatten newlines to a literal `\n`.
-                Ok(Zeroizing::new(text.replace("\\n", "\n").into_bytes()))
-            }
-        }
-    }
-}
-
 /// The inputs the key and policy options read from stdin (`-`), named for
 /// [`single_stdin`].
 pub fn stdin_readers(key: &KeyArgs, policy: &PolicyArgs) -> Vec<&'static str> {
     let mut readers = Vec::new();
-    if KeySource::from_args(key.private_key.as_deref()) == Some(KeySource::Stdin) {
+    if key_from_stdin(key) {
         readers.push("the private key");
     }
     if policy.policy.as_deref() == Some("-") {
@@ -120,82 +49,8 @@ pub fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::NotADirectory => "a part of the path is not a folder".into(),
         _ => e.to_string(),
-    }
-}
-
-#[cfg(unix)]
-fn warn_if_shared(path: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            warn(format!(
-                "the private key {path} is readable by other users: run `chmod 600 {path}`"
-            ));
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_shared(_path: &str) {}
-
-/// Loads the configured key and builds the signer, or `Ok(None)` when no key
-/// is configured at all (so `get` can fetch URLs as they are).
-pub fn signer(args: &KeyArgs) -> Result<Option<Signer>, Error> {
-    let Some(source) = KeySource::from_args(args.private_key.as_deref()) else {
-        if args.key_pair_id.is_some() {
-            return Err(Error::usage(format!(
-                "--key-pair-id is set but no private key: pass --private-key PATH or set ${ENV_PRIVATE_KEY_FILE} or ${ENV_PRIVATE_KEY}"
-            )));
-        }
-        return Ok(None);
-    };
-    let key_pair_id: KeyPairId = args
-        .key_pair_id
-        .as_deref()
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "no key pair ID: pass --key-pair-id ID or set ${ENV_KEY_PAIR_ID}"
-            ))
-        })?
-        .parse()?;
-    if !key_pair_id.looks_like_cloudfront() {
-        warn(format!(
-            "key ID `{key_pair_id}` does not look like a CloudFront public key ID (upper-case letters and digits, such as K2JCJMDEHXQW5F): CloudFront will refuse it unless it is the ID of a key in a trusted key group"
-        ));
-    }
-    let key = load_key(&source)?;
-    if let Some(bits) = key.rsa_bits() {
-        if bits != CLOUDFRONT_RSA_BITS {
-            warn(format!(
-                "the key is RSA-{bits}; CloudFront only accepts 2048-bit RSA public keys, so it will reject these signatures"
-            ));
-        }
-    }
-    Ok(Some(Signer::new(key, key_pair_id, args.hash_algorithm)))
-}
-
-/// Like [`signer`], but a key is required.
-pub fn required_signer(args: &KeyArgs) -> Result<Signer, Error> {
-    signer(args)?.ok_or_else(|| {
-        Error::usage(format!(
-            "no private key: pass --private-key PATH (or file://PATH, or - for stdin), or set ${ENV_PRIVATE_KEY_FILE} or ${ENV_PRIVATE_KEY}"
-        ))
-    })
-}
-
-fn load_key(source: &KeySource) -> Result<PrivateKey, Error> {
-    let bytes = source.read()?;
-    let in_source = |e: KeyError| Error::usage(format!("{}: {e}", source.describe()));
-    let passphrase = std::env::var(ENV_PASSPHRASE).ok().map(Passphrase::new);
-    match PrivateKey::from_bytes(&bytes, passphrase.as_ref()) {
-        Err(KeyError::PassphraseRequired) if std::io::stderr().is_terminal() => {
-            let typed =
-                rpassword::prompt_password(format!("Passphrase for the {}: ", source.describe()))
-                    .map_err(|_| in_source(KeyError::PassphraseRequired))?;
-            PrivateKey::from_bytes(&bytes, Some(&Passphrase::new(typed))).map_err(in_source)
-        }
-        other => other.map_err(in_source),
     }
 }
 

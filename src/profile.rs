@@ -1,6 +1,7 @@
 //! Named profiles in `~/.config/cfsign/config.toml` (or `$CFSIGN_CONFIG`):
-//! defaults for the key pair ID, key file, expiry and distribution domain.
-//! Flags override the environment, which overrides the profile.
+//! defaults for the key pair ID, private key (a path, or the PEM text in a
+//! `"""…"""` string), expiry and distribution domain. Flags override the
+//! environment, which overrides the profile.
 //!
 //! ```toml
 //! [profile.default]
@@ -15,10 +16,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
+use zeroize::Zeroizing;
 
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::config::{ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE, io_reason};
+use crate::config::{ProfileKey, io_reason};
 use crate::error::Error;
+use crate::escape;
+use crate::sign::input::{self, SecretValue};
 use crate::time::HumanDuration;
 
 pub const ENV_CONFIG: &str = "CFSIGN_CONFIG";
@@ -36,30 +40,73 @@ struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub key_pair_id: Option<Spanned<String>>,
-    pub private_key: Option<Spanned<String>>,
+    pub private_key: Option<Spanned<SecretValue>>,
     pub expires_in: Option<Spanned<String>>,
     pub domain: Option<Spanned<String>>,
 }
 
+/// Where the config file is looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigPath {
+    /// `$CFSIGN_CONFIG`: named by the user, so it must be readable.
+    Named(PathBuf),
+    /// The default place: a file that is not there, or cannot be reached
+    /// (a HOME whose parent is not searchable, a HOME under a regular
+    /// file), is the same as no config file.
+    Default(PathBuf),
+}
+
+impl ConfigPath {
+    pub fn path(&self) -> &Path {
+        match self {
+            ConfigPath::Named(p) | ConfigPath::Default(p) => p,
+        }
+    }
+}
+
 /// The config file's path: `$CFSIGN_CONFIG`, else
 /// `$XDG_CONFIG_HOME/cfsign/config.toml`, else `~/.config/cfsign/config.toml`.
-pub fn config_path() -> Option<PathBuf> {
+pub fn config_path() -> Option<ConfigPath> {
     if let Some(p) = std::env::var_os(ENV_CONFIG).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+        return Some(ConfigPath::Named(PathBuf::from(p)));
     }
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("cfsign/config.toml"))
+    Some(ConfigPath::Default(base.join("cfsign/config.toml")))
 }
 
-/// A profile and where it came from, for messages.
-#[derive(Debug, Clone)]
+/// Whether an error opening the default config file means that there is
+/// none: not found, or a path that cannot be walked (permission denied on a
+/// folder, a path through a regular file).
+fn means_absent(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::NotADirectory
+    )
+}
+
+/// A profile and where it came from, for messages. The file's text is
+/// wiped on drop (a profile may hold a key's PEM text).
+#[derive(Clone)]
 pub struct Loaded {
     pub profile: Profile,
+    name: String,
     path: PathBuf,
-    text: String,
+    text: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Loaded({}, profile {}, redacted)",
+            self.path.display(),
+            self.name
+        )
+    }
 }
 
 /// Loads the selected profile (`--profile`, else `$CFSIGN_PROFILE`, else
@@ -76,15 +123,15 @@ pub fn load(selected: Option<&str>) -> Result<Option<Loaded>, Error> {
             None => Ok(None),
         };
     };
-    let text = match std::fs::read_to_string(&path) {
+    let default = matches!(path, ConfigPath::Default(_));
+    let path = path.path().to_path_buf();
+    let text = match read_text(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && selected.is_none() => {
-            return Ok(None);
-        }
+        Err(e) if default && means_absent(&e) && selected.is_none() => return Ok(None),
         Err(e) => {
             return Err(Error::usage(format!(
                 "cannot read the config file {}: {}",
-                path.display(),
+                escape::shown_path(&path),
                 io_reason(&e)
             )));
         }
@@ -112,6 +159,7 @@ pub fn load(selected: Option<&str>) -> Result<Option<Loaded>, Error> {
     };
     let loaded = Loaded {
         profile,
+        name,
         path,
         text,
     };
@@ -170,16 +218,12 @@ impl Loaded {
                 .as_ref()
                 .map(|v| v.get_ref().clone());
         }
-        let env_key = [ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-        if key.private_key.is_none() && !env_key {
-            key.private_key = self
-                .profile
-                .private_key
-                .as_ref()
-                .map(|v| expand_home(v.get_ref()));
-        }
+        // Used only when neither the flag nor the environment names a key
+        // (see `KeySource::resolve`).
+        key.profile_key = self.profile.private_key.as_ref().map(|v| ProfileKey {
+            profile: self.name.clone(),
+            value: v.get_ref().clone(),
+        });
         if policy.expires_in.is_none() && policy.date_less_than.is_none() && policy.policy.is_none()
         {
             policy.expires_in = self
@@ -199,9 +243,11 @@ impl Loaded {
     }
 }
 
-fn expand_home(path: &str) -> String {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest).display().to_string(),
-        _ => path.to_string(),
-    }
+/// The config file as UTF-8 text, read into a buffer wiped on drop.
+fn read_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    let bytes = input::read_path(path)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+    })?;
+    Ok(Zeroizing::new(text.to_string()))
 }

@@ -15,7 +15,7 @@ use crate::transfer::retry::RetryPolicy;
 use crate::transfer::signing::UrlSigner;
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
-    let signer = UrlSigner::new(&args.key, &args.policy)?;
+    let signer = UrlSigner::new(args.key, &args.policy)?;
     let to = destination(args.output.as_deref(), &args.url)?;
     let options = GetOptions {
         retry: RetryPolicy::with_retries(args.retries),

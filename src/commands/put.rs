@@ -15,7 +15,7 @@ use indicatif::{MultiProgress, ProgressDrawTarget};
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::cli::{PutArgs, PutFormat};
-use crate::config::{self, KeySource, io_reason};
+use crate::config::{self, io_reason};
 use crate::error::Error;
 use crate::escape;
 use crate::transfer::client::{self, ClientOptions};
@@ -39,7 +39,7 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
                 "- (stdin) must be the only file: upload it separately",
             ));
         }
-        if KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin) {
+        if config::key_from_stdin(&args.key) {
             return Err(Error::usage(
                 "the private key is read from stdin, so the upload cannot be: give a file, or the key with --private-key PATH",
             ));
@@ -50,7 +50,7 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
         readers.push("the data to upload (-)");
     }
     config::single_stdin(&readers)?;
-    let signer = UrlSigner::new(&args.key, &args.policy)?;
+    let signer = UrlSigner::new(args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
 
     let spool = if wants_stdin {

@@ -18,12 +18,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     } else {
         if args.public_key.is_empty() {
             return Err(Error::usage(
-                "serve checks signatures: pass --public-key ID=PEM (repeatable), or --no-auth to allow every request",
+                "serve checks signatures: pass --public-key ID=PATH or ID=PEM-text (repeatable), or --no-auth to allow every request",
             ));
         }
         let mut keys = KeyRing::new();
         for spec in &args.public_key {
-            keys.add_spec(spec).map_err(Error::Usage)?;
+            keys.add_spec(spec.expose()).map_err(Error::Usage)?;
         }
         Access::Signed(keys)
     };

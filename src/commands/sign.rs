@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::{SignArgs, SignFormat};
-use crate::config::{self, KeySource, PolicySpec};
+use crate::config::{self, PolicySpec};
 use crate::error::Error;
 use crate::sign::{Policy, SignedPolicy, Signer, url};
 use crate::time;
@@ -27,8 +27,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         config::single_stdin(&readers)?;
     }
     let spec = PolicySpec::from_args(&args.policy, now)?;
-    let key_from_stdin =
-        KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin);
+    let key_from_stdin = config::key_from_stdin(&args.key);
     let inputs = collect_urls(&args, key_from_stdin)?;
 
     // Validate everything first: wire form, reserved names, policy coverage.
@@ -56,7 +55,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
 
     // The key is loaded only once the input is known to be good, so that a
     // bad URL is reported alone (without, say, a key-size warning first).
-    let signer = config::required_signer(&args.key)?;
+    let signer = config::required_signer(args.key)?;
     let output = Output {
         format: args.format,
         cookie_domain: args.cookie_domain,

@@ -41,7 +41,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
             ));
         }
     };
-    let signer = config::required_signer(&args.key)?;
+    let signer = config::required_signer(args.key)?;
     let cookies = signer.sign(&policy).cookies();
     let mut out = std::io::stdout().lock();
     if super::write_stdout(&mut out, render(&cookies).as_bytes())? {

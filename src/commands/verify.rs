@@ -13,7 +13,7 @@ use crate::verify::{self, Carrier, KeyRing, Request};
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let mut keys = KeyRing::new();
     for spec in &args.public_key {
-        keys.add_spec(spec).map_err(Error::Usage)?;
+        keys.add_spec(spec.expose()).map_err(Error::Usage)?;
     }
     let client_ip = args
         .client_ip
@@ -33,7 +33,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     if !args.url.contains("://") {
         return Err(Error::usage(format!(
             "`{}` is not a full URL: give it with its scheme and host, as it was signed",
-            args.url.chars().take(100).collect::<String>()
+            crate::escape::shown_url(&args.url)
         )));
     }
     let request = Request {

@@ -18,7 +18,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::HashAlgorithm;
+use super::{HashAlgorithm, pem};
 
 const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
@@ -41,6 +41,12 @@ pub enum KeyError {
     NotAKey,
     #[error("the {0} PEM block could not be decoded: the file is damaged or not a key")]
     Malformed(String),
+    #[error("{}", damaged_header(*.0))]
+    DamagedHeader(Option<&'static str>),
+    #[error(
+        "the {0} PEM block could not be decoded: its `-----END {0}-----` line is missing or damaged (the key is cut short or damaged)"
+    )]
+    DamagedFooter(String),
     #[error(
         "this is a {0}, not a private key; signing needs the private key (the public key goes to CloudFront)"
     )]
@@ -65,6 +71,15 @@ pub enum KeyError {
     WrongPassphrase,
     #[error("{0}")]
     Invalid(String),
+}
+
+fn damaged_header(meant: Option<&str>) -> String {
+    match meant {
+        Some(label) => format!(
+            "the {label} PEM block could not be decoded: its header line is damaged (it must read `-----BEGIN {label}-----`, on a line of its own)"
+        ),
+        None => "the PEM block could not be decoded: its header line (`-----BEGIN …-----`) is damaged, or this is not a key".into(),
+    }
 }
 
 /// A passphrase for an encrypted PKCS#8 key. Wiped from memory on drop and
@@ -167,7 +182,7 @@ impl PrivateKey {
             for block in &blocks {
                 match private_from_pem_block(block, passphrase) {
                     // OpenSSL writes `EC PARAMETERS` before an `EC PRIVATE KEY`: skip such blocks.
-                    Err(KeyError::Invalid(_)) => last = Some(block.tag().to_string()),
+                    Err(KeyError::Invalid(_)) => last = Some(block.label().to_string()),
                     other => return other,
                 }
             }
@@ -261,10 +276,10 @@ impl PublicKey {
     fn read(bytes: &[u8]) -> Result<Self, KeyError> {
         if let Some(blocks) = pem_blocks(bytes)? {
             for block in &blocks {
-                match block.tag() {
-                    "PUBLIC KEY" => return public_from_spki(block.contents()),
+                match block.label() {
+                    "PUBLIC KEY" => return public_from_spki(block.der()),
                     "RSA PUBLIC KEY" => {
-                        return RsaPublicKey::from_pkcs1_der(block.contents())
+                        return RsaPublicKey::from_pkcs1_der(block.der())
                             .map(PublicKey::Rsa)
                             .map_err(|_| KeyError::Malformed("RSA PUBLIC KEY".into()));
                     }
@@ -325,29 +340,12 @@ fn rsa_scheme(message: &[u8], hash: HashAlgorithm) -> (Pkcs1v15Sign, Vec<u8>) {
     (scheme, digest(message, hash))
 }
 
-/// One PEM block, its DER body wiped from memory on drop (it may be a
-/// private key).
-struct PemBlock {
-    tag: String,
-    der: Zeroizing<Vec<u8>>,
-}
-
-impl PemBlock {
-    fn tag(&self) -> &str {
-        &self.tag
-    }
-
-    fn contents(&self) -> &[u8] {
-        &self.der
-    }
-}
-
 /// `Ok(None)` when the bytes are not PEM at all (then they may be DER).
-fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<PemBlock>>, KeyError> {
+fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Block>>, KeyError> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
-    if !text.contains("-----BEGIN ") {
+    if !text.contains("-----BEGIN") {
         return if text.trim().is_empty() || text.bytes().all(|b| b.is_ascii()) {
             Err(KeyError::NotAKey)
         } else {
@@ -359,37 +357,19 @@ fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<PemBlock>>, KeyError> {
     if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(KeyError::LegacyEncrypted);
     }
-    match pem::parse_many(text) {
-        Ok(blocks) if !blocks.is_empty() => Ok(Some(
-            blocks
-                .into_iter()
-                .map(|b| PemBlock {
-                    tag: b.tag().to_string(),
-                    der: Zeroizing::new(b.into_contents()),
-                })
-                .collect(),
-        )),
-        _ => {
-            let label = text
-                .split("-----BEGIN ")
-                .nth(1)
-                .and_then(|rest| rest.split("-----").next())
-                .unwrap_or("PEM")
-                .chars()
-                .filter(|c| c.is_ascii_uppercase() || *c == ' ' || c.is_ascii_digit())
-                .take(40)
-                .collect::<String>();
-            Err(KeyError::Malformed(label))
-        }
+    let blocks = pem::parse(text)?;
+    if blocks.is_empty() {
+        return Err(KeyError::DamagedHeader(None));
     }
+    Ok(Some(blocks))
 }
 
 fn private_from_pem_block(
-    block: &PemBlock,
+    block: &pem::Block,
     passphrase: Option<&Passphrase>,
 ) -> Result<PrivateKey, KeyError> {
-    let der = block.contents();
-    match block.tag() {
+    let der = block.der();
+    match block.label() {
         "PRIVATE KEY" => private_from_pkcs8(der),
         "ENCRYPTED PRIVATE KEY" => private_from_encrypted_pkcs8(der, passphrase),
         "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(der)

@@ -15,8 +15,10 @@
 
 pub mod cookies;
 pub mod encode;
+pub mod input;
 pub mod ip;
 pub mod key;
+mod pem;
 pub mod policy;
 pub mod resource;
 pub mod url;

@@ -17,9 +17,10 @@ pub struct UrlSigner {
 }
 
 impl UrlSigner {
-    /// Validates the key and policy options once, up front.
-    pub fn new(key: &KeyArgs, policy: &PolicyArgs) -> Result<Self, Error> {
-        config::single_stdin(&config::stdin_readers(key, policy))?;
+    /// Validates the key and policy options once, up front. The key options
+    /// are consumed (see [`config::signer`]).
+    pub fn new(key: KeyArgs, policy: &PolicyArgs) -> Result<Self, Error> {
+        config::single_stdin(&config::stdin_readers(&key, policy))?;
         let signer = config::signer(key)?;
         let spec = PolicySpec::from_args(policy, time::now())?;
         let fixed = (policy.policy.is_some()).then_some(spec);
