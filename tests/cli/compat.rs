@@ -170,3 +170,125 @@ fn sign_cookies_needs_a_resource() {
         .unwrap();
     assert_refused(&out, 2, &["--resource"]);
 }
+
+// ---------------------------------------------------------------------------
+// Times: dateutil's answers (tests/fixtures/dateutil-times.json)
+
+#[derive(serde::Deserialize)]
+struct DateutilTimes {
+    command: String,
+    cases: Vec<DateutilCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct DateutilCase {
+    input: String,
+    epoch: Option<i64>,
+    error: Option<String>,
+}
+
+/// Inputs the AWS CLI (dateutil) reads that cfsign refuses on purpose, with
+/// words of cfsign's message (README: "Compatibility with the AWS CLI").
+const REFUSED_TIMES: [(&str, &str); 8] = [
+    // dateutil: 01:00 / 00:15 *today*, almost always already past.
+    ("1h", "use --expires-in 1h"),
+    ("15m", "use --expires-in 15m"),
+    // A policy's AWS:EpochTime cannot be negative; --allow-past keeps this.
+    ("-5", "before 1970"),
+    ("1969-12-31", "before 1970"),
+    // Free-form dates outside the help's forms: month names, slashes (whose
+    // day/month order readers disagree on), compact ISO, and zone names that
+    // dateutil reads through the local zone or, unknown, as UTC.
+    ("Jan 1 2030", "cannot read the time"),
+    ("01/02/2030", "cannot read the time"),
+    ("20300101T000000Z", "cannot read the time"),
+    ("2030-01-01T00:00:00EST", "cannot read the time"),
+];
+
+/// Refused by the AWS CLI, signed by cfsign with `--allow-past`, which says
+/// "sign what I typed" (without it they are refused: `time.rs` tests).
+const SIGNED_TIMES: [(&str, i64); 1] = [("1893456000000", 1_893_456_000_000)];
+
+/// `cfsign sign … --date-less-than TEXT --allow-past --format json`.
+fn sign_at(text: &str) -> std::process::Output {
+    cfsign()
+        .args([
+            "sign",
+            "https://d111111abcdef8.cloudfront.net/a",
+            "--key-pair-id",
+            KEY_ID,
+        ])
+        .args(["--private-key", &key_arg("rsa2048-pkcs8.pem")])
+        .args(["--date-less-than", text, "--allow-past", "--format", "json"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn times_give_the_epoch_the_aws_cli_gives() {
+    let fixture: DateutilTimes = fixture_json("dateutil-times.json");
+    assert!(fixture.command.contains("dateutil_times.py"));
+    let (mut same, mut refused) = (0, 0);
+    for case in &fixture.cases {
+        let text = &case.input;
+        let out = sign_at(text);
+        let what = format!("--date-less-than {text:?}");
+        if let Some((_, needle)) = REFUSED_TIMES.iter().find(|(t, _)| t == text) {
+            assert!(case.epoch.is_some(), "{what}: dateutil reads it");
+            assert_refused(&out, 2, &[needle]);
+            continue;
+        }
+        let expected = match SIGNED_TIMES.iter().find(|(t, _)| t == text) {
+            Some(&(_, epoch)) => {
+                assert!(case.error.is_some(), "{what}: dateutil refuses it");
+                Some(epoch)
+            }
+            None => case.epoch,
+        };
+        let Some(epoch) = expected else {
+            assert_refused(&out, 2, &["time"]);
+            refused += 1;
+            continue;
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+        assert_eq!(json["expires"], epoch, "{what}");
+        same += 1;
+    }
+    assert!(
+        same >= 30 && refused >= 6,
+        "{same} signed, {refused} refused"
+    );
+    for (text, _) in REFUSED_TIMES.iter().chain(&[("1893456000000", "")]) {
+        assert!(
+            fixture.cases.iter().any(|c| c.input == *text),
+            "{text} is not in the fixture"
+        );
+    }
+}
+
+/// The AWS CLI reads `--date-less-than 1h` as 01:00 today; cfsign points at
+/// `--expires-in` instead, whatever the duration, in `sign` and `sign-cookies`.
+#[test]
+fn a_duration_as_the_expiry_time_points_to_expires_in() {
+    for text in ["1h", "15m", "7d", "1h30m"] {
+        assert_refused(&sign_at(text), 2, &[&format!("use --expires-in {text}")]);
+        let out = cfsign()
+            .args([
+                "sign-cookies",
+                "--resource",
+                "https://d111111abcdef8.cloudfront.net/*",
+            ])
+            .args([
+                "--key-pair-id",
+                KEY_ID,
+                "--private-key",
+                &key_arg("rsa2048-pkcs8.pem"),
+            ])
+            .args(["--date-less-than", text])
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, &[&format!("use --expires-in {text}")]);
+    }
+}
