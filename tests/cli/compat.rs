@@ -1,5 +1,12 @@
-//! Drop-in compatibility with `aws cloudfront sign`: what the AWS CLI and
-//! botocore accept, cfsign accepts, with the same output.
+//! Drop-in compatibility with `aws cloudfront sign` and `sign-cookies`: what
+//! the AWS CLI and botocore accept, cfsign accepts, with the same output.
+//!
+//! - key IDs the AWS CLI signs;
+//! - times: dateutil's own answers (`tests/fixtures/dateutil-times.json`);
+//! - the compatibility table: every usage of the AWS CLI v2 reference pages
+//!   and every shared vector, with `aws cloudfront` replaced by `cfsign`, and
+//!   cfsign's deliberate deviations, each listed in the README;
+//! - `--policy-resource`: canned when it equals `--url`, as in AWS CLI v2.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
