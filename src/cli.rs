@@ -88,8 +88,8 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "date_less_than")]
     pub expires_in: Option<String>,
 
-    /// Expire at TIME: YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[Z|±hh:mm] (UTC) or Unix seconds.
-    #[arg(long, value_name = "TIME")]
+    /// Expire at TIME: YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[.f][Z|±hh:mm|±hhmm] (UTC) or Unix seconds.
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
     pub date_less_than: Option<String>,
 
     /// Accept an expiry in the past and epoch values that look like mistakes.
@@ -97,7 +97,7 @@ pub struct PolicyArgs {
     pub allow_past: bool,
 
     /// Not valid before TIME (makes a custom policy).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
     pub date_greater_than: Option<String>,
 
     /// Only for clients in this IPv4 address or CIDR block (makes a custom policy).

@@ -29,6 +29,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let spec = PolicySpec::from_args(&args.policy, now)?;
     let key_from_stdin = config::key_from_stdin(&args.key);
     let inputs = collect_urls(&args, key_from_stdin)?;
+    let spec = canned_when_the_resource_is_the_url(spec, &args, &inputs);
 
     // Validate everything first: wire form, reserved names, policy coverage.
     let mut jobs = Vec::with_capacity(inputs.len());
@@ -87,6 +88,32 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     }
     super::flush_stdout(&mut out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The AWS CLI v2 rule: a `--policy-resource` equal to `--url`, without a
+/// start time or IP, signs a canned policy (the URL it prints is the one
+/// `aws cloudfront sign` prints); a resource that differs, even without
+/// wildcards, signs a custom one. A `--policy` file is always signed as given.
+fn canned_when_the_resource_is_the_url(
+    spec: PolicySpec,
+    args: &SignArgs,
+    inputs: &[String],
+) -> PolicySpec {
+    match &spec {
+        PolicySpec::Shared(p)
+            if args.policy.policy.is_none()
+                && p.date_greater_than.is_none()
+                && p.ip.is_none()
+                && inputs
+                    .iter()
+                    .all(|u| url::to_wire(u).is_ok_and(|w| w == p.resource.as_str())) =>
+        {
+            PolicySpec::Canned {
+                expires: p.date_less_than,
+            }
+        }
+        _ => spec,
+    }
 }
 
 fn workers() -> usize {

@@ -250,8 +250,15 @@ impl OpensslVector {
         if !self.is_custom() {
             return vec![self.cli_args(&self.key, false)];
         }
+        let conditions = self.date_greater_than.is_some() || self.ip.is_some();
+        if self.resource == self.url && !conditions {
+            // As in AWS CLI v2, `--resource` equal to the URL without a start
+            // time or IP signs a canned policy (tests/cli/compat.rs): this
+            // custom policy is the library's (and `--policy`'s) to make.
+            return vec![];
+        }
         let mut variants = vec![self.cli_args(&self.key, true)];
-        if self.resource == self.url && (self.date_greater_than.is_some() || self.ip.is_some()) {
+        if self.resource == self.url {
             variants.push(self.cli_args(&self.key, false));
         }
         variants
