@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{SignArgs, SignFormat};
 use crate::config::{self, KeySource, PolicySpec};
 use crate::error::Error;
-use crate::sign::{Policy, SignedPolicy, Signer, url};
+use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
 use crate::time;
 
 /// How many URLs one worker signs before its output is handed over.
@@ -27,6 +27,9 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         config::single_stdin(&readers)?;
     }
     let spec = PolicySpec::from_args(&args.policy, now)?;
+    if matches!(args.format, SignFormat::Cookies | SignFormat::Header) {
+        spec.check_for(Carrier::Cookies)?;
+    }
     let key_from_stdin =
         KeySource::from_args(args.key.private_key.as_deref()) == Some(KeySource::Stdin);
     let inputs = collect_urls(&args, key_from_stdin)?;
