@@ -474,17 +474,15 @@ mod tests {
             assert_eq!(p.resource, Resource::Omitted);
             assert_eq!(p.json(), none);
         }
-        let star = r#"{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
+        let star =
+            r#"{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
         let p = CustomPolicy::parse(star).unwrap();
         assert!(p.resource.matches("http://other.example/x?y=1"));
         assert_eq!(CustomPolicy::new(pattern("*"), 2, None, None).unwrap(), p);
         let err = CustomPolicy::parse_for(star, Carrier::Cookies)
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("must begin with http:// or https://"),
-            "{err}"
-        );
+        assert!(err.contains("must begin with http:// or https://"), "{err}");
         assert!(p.allowed_in(Carrier::Cookies).is_err());
     }
 }

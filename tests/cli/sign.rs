@@ -674,8 +674,14 @@ fn resource_forms_of_the_guide_sign_as_openssl_did() {
     let expiry = ["--date-less-than", "1893456000"];
     for (id, extra) in [
         ("rsa-sha1-star", &["--resource", "*"][..]),
-        ("rsa-sha256-star", &["--resource", "*", "--hash-algorithm", "SHA256"]),
-        ("rsa-sha1-star-host", &["--resource", "*.cloudfront.net/images/*"]),
+        (
+            "rsa-sha256-star",
+            &["--resource", "*", "--hash-algorithm", "SHA256"],
+        ),
+        (
+            "rsa-sha1-star-host",
+            &["--resource", "*.cloudfront.net/images/*"],
+        ),
     ] {
         let v = form(id);
         let out = sign_cmd()
@@ -755,7 +761,10 @@ fn resource_forms_the_guide_refuses_are_usage_errors() {
     let expiry = ["--date-less-than", "1893456000"];
     let star_policy = policy_file("rsa-sha1-star");
     let sign_rows: &[(&[&str], &[&str])] = &[
-        (&[URL, "--resource", "*", "--format", "cookies"], cookie_rule),
+        (
+            &[URL, "--resource", "*", "--format", "cookies"],
+            cookie_rule,
+        ),
         (&[URL, "--resource", "*", "--format", "header"], cookie_rule),
         (
             &[
@@ -767,13 +776,22 @@ fn resource_forms_the_guide_refuses_are_usage_errors() {
             ],
             cookie_rule,
         ),
-        (&[URL, "--policy", &star_policy, "--format", "cookies"], cookie_rule),
+        (
+            &[URL, "--policy", &star_policy, "--format", "cookies"],
+            cookie_rule,
+        ),
         (
             &[URL, "--resource", "d111111abcdef8.cloudfront.net/image.jpg"],
             url_rule,
         ),
-        (&[URL, "--resource", "ftp://d111111abcdef8.cloudfront.net/*"], url_rule),
-        (&[URL, "--policy", &policy_file("rsa-sha1-no-scheme")], url_rule),
+        (
+            &[URL, "--resource", "ftp://d111111abcdef8.cloudfront.net/*"],
+            url_rule,
+        ),
+        (
+            &[URL, "--policy", &policy_file("rsa-sha1-no-scheme")],
+            url_rule,
+        ),
         (
             &[URL, "--policy", &policy_file("rsa-sha1-resource-list")],
             &["only one value for Resource"],
@@ -787,7 +805,11 @@ fn resource_forms_the_guide_refuses_are_usage_errors() {
         }
         assert_refused(&cmd.output().unwrap(), 2, needles);
     }
-    for resource in ["*", "*://d111111abcdef8.cloudfront.net/*", "*.cloudfront.net/*"] {
+    for resource in [
+        "*",
+        "*://d111111abcdef8.cloudfront.net/*",
+        "*.cloudfront.net/*",
+    ] {
         let out = cfsign()
             .args(["sign-cookies", "--key-pair-id", KEY_ID, "--private-key"])
             .arg(key_arg("rsa2048-pkcs8.pem"))

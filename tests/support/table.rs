@@ -52,8 +52,7 @@ impl Vector {
     /// A vector of another fixture file of the same shape (`policy-forms.json`).
     pub fn in_file(file: &str, id: &str) -> Vector {
         let all: Vec<Value> =
-            serde_json::from_str(&std::fs::read_to_string(fixtures().join(file)).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(fixtures().join(file)).unwrap()).unwrap();
         Vector(
             all.into_iter()
                 .find(|v| v["id"] == id)
