@@ -133,6 +133,15 @@ impl PolicySpec {
         })
     }
 
+    /// Whether the guide allows this spec's resource in `carrier`. Only a
+    /// shared policy can fail: a per-URL policy's resource is an http(s) URL.
+    pub fn check_for(&self, carrier: crate::sign::Carrier) -> Result<(), Error> {
+        match self {
+            PolicySpec::Shared(p) => Ok(p.allowed_in(carrier)?),
+            _ => Ok(()),
+        }
+    }
+
     /// The one policy shared by all URLs, if there is one.
     pub fn shared(&self) -> Option<&CustomPolicy> {
         match self {

@@ -144,11 +144,7 @@ pub struct Request<'a> {
 }
 
 /// Where the signature came from. A signed URL takes precedence over cookies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Carrier {
-    Url,
-    Cookies,
-}
+pub use crate::sign::Carrier;
 
 /// What an accepted request was signed with.
 #[derive(Clone, Debug)]
@@ -311,7 +307,9 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                     "the decoded policy is not UTF-8 text",
                 )
             })?;
-            Policy::Custom(CustomPolicy::parse(&text).map_err(|e| {
+            // The guide allows a signed URL more resources than signed
+            // cookies (`*`): read the policy by the rule of its carrier.
+            Policy::Custom(CustomPolicy::parse_for(&text, carrier).map_err(|e| {
                 // The error may quote the policy: escape it like any text
                 // from the request.
                 reject(
@@ -421,7 +419,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 format!(
                     "the URL `{}` does not match the policy resource `{}`",
                     shown(&unsigned_url),
-                    shown(custom.resource.as_str())
+                    shown(&custom.resource.to_string())
                 ),
             ));
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{SignArgs, SignFormat};
 use crate::config::{self, PolicySpec};
 use crate::error::Error;
-use crate::sign::{Policy, SignedPolicy, Signer, url};
+use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
 use crate::time;
 
 /// How many URLs one worker signs before its output is handed over.
@@ -27,6 +27,9 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         config::single_stdin(&readers)?;
     }
     let spec = PolicySpec::from_args(&args.policy, now)?;
+    if matches!(args.format, SignFormat::Cookies | SignFormat::Header) {
+        spec.check_for(Carrier::Cookies)?;
+    }
     let key_from_stdin = config::key_from_stdin(&args.key);
     let inputs = collect_urls(&args, key_from_stdin)?;
     let spec = canned_when_the_resource_is_the_url(spec, &args, &inputs);
@@ -104,9 +107,10 @@ fn canned_when_the_resource_is_the_url(
             if args.policy.policy.is_none()
                 && p.date_greater_than.is_none()
                 && p.ip.is_none()
-                && inputs
-                    .iter()
-                    .all(|u| url::to_wire(u).is_ok_and(|w| w == p.resource.as_str())) =>
+                && inputs.iter().all(|u| {
+                    url::to_wire(u)
+                        .is_ok_and(|w| Some(w.as_str()) == p.resource.pattern().map(|r| r.as_str()))
+                }) =>
         {
             PolicySpec::Canned {
                 expires: p.date_less_than,

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use crate::cli::SignCookiesArgs;
 use crate::config::{self, PolicySpec};
 use crate::error::Error;
-use crate::sign::{SignedCookies, url};
+use crate::sign::{Carrier, SignedCookies, url};
 use crate::time;
 
 pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
@@ -41,6 +41,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
             ));
         }
     };
+    policy.allowed_in(Carrier::Cookies)?;
     let signer = config::required_signer(args.key)?;
     let cookies = signer.sign(&policy).cookies();
     let mut out = std::io::stdout().lock();

@@ -65,9 +65,10 @@ fn report(
             };
             let policy = match &accepted.policy {
                 Policy::Canned(_) => "canned policy".to_string(),
-                Policy::Custom(p) => {
-                    format!("custom policy for {}", escape::shown(p.resource.as_str()))
-                }
+                Policy::Custom(p) => match p.resource.pattern() {
+                    Some(r) => format!("custom policy for {}", escape::shown(r.as_str())),
+                    None => "custom policy without a Resource (it covers every URL)".to_string(),
+                },
             };
             let expires = accepted.policy.expires();
             let _ = writeln!(out, "accepted: CloudFront would accept this {carrier}");

@@ -30,7 +30,7 @@ pub use cookies::SignedCookies;
 pub use ip::IpRange;
 pub use key::{KeyError, Passphrase, PrivateKey, PublicKey};
 pub use policy::{CannedPolicy, CustomPolicy, PolicyError};
-pub use resource::ResourcePattern;
+pub use resource::{Resource, ResourcePattern};
 
 use crate::time::Epoch;
 
@@ -131,6 +131,15 @@ impl fmt::Display for KeyPairId {
     }
 }
 
+/// What carries a signature: a signed URL's query string or signed cookies.
+/// The Developer Guide allows different custom-policy resources for each
+/// (see [`resource`]). For a request with both, the signed URL wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    Url,
+    Cookies,
+}
+
 /// What gets signed: a canned policy (one URL, an expiry) or a custom one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -168,6 +177,15 @@ impl Policy {
         match self {
             Policy::Canned(p) => p.url == url,
             Policy::Custom(p) => p.resource.matches(url),
+        }
+    }
+
+    /// Whether the guide allows this policy in `carrier`: a canned policy's
+    /// resource is a URL, fine for both; a custom one's may not be.
+    pub fn allowed_in(&self, carrier: Carrier) -> Result<(), PolicyError> {
+        match self {
+            Policy::Canned(_) => Ok(()),
+            Policy::Custom(p) => p.allowed_in(carrier),
         }
     }
 }
@@ -278,7 +296,9 @@ impl SignedPolicy {
         Ok(SignedUrl { url: wire, signed })
     }
 
-    /// The signed cookies for this policy.
+    /// The signed cookies for this policy. Signed cookies allow fewer custom
+    /// resources than signed URLs: check
+    /// [`Policy::allowed_in`]`(Carrier::Cookies)` before signing for them.
     pub fn cookies(&self) -> SignedCookies {
         SignedCookies::from_signed(self)
     }

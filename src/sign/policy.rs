@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::Carrier;
 use super::ip::IpRange;
-use super::resource::ResourcePattern;
+use super::resource::{Resource, ResourcePattern};
 use crate::time::Epoch;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,16 +54,16 @@ impl CannedPolicy {
     ///     r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":5}}}]}"#);
     /// ```
     pub fn to_json(&self) -> String {
-        policy_json(&self.url, self.expires, None, None)
+        policy_json(Some(&self.url), self.expires, None, None)
     }
 }
 
-/// A custom policy: a resource (possibly a wildcard pattern), an expiry, and
-/// optionally a start time and an IPv4 range. `json` holds the exact bytes
-/// that are encoded into `Policy` and signed.
+/// A custom policy: a resource (possibly a wildcard pattern, or none), an
+/// expiry, and optionally a start time and an IPv4 range. `json` holds the
+/// exact bytes that are encoded into `Policy` and signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomPolicy {
-    pub resource: ResourcePattern,
+    pub resource: Resource,
     pub date_less_than: Epoch,
     pub date_greater_than: Option<Epoch>,
     pub ip: Option<IpRange>,
@@ -83,9 +84,14 @@ impl CustomPolicy {
                 return Err(PolicyError::StartNotBeforeExpiry(start, date_less_than));
             }
         }
-        let json = policy_json(resource.as_str(), date_less_than, date_greater_than, ip);
+        let json = policy_json(
+            Some(resource.as_str()),
+            date_less_than,
+            date_greater_than,
+            ip,
+        );
         Ok(CustomPolicy {
-            resource,
+            resource: Resource::Pattern(resource),
             date_less_than,
             date_greater_than,
             ip,
@@ -93,9 +99,16 @@ impl CustomPolicy {
         })
     }
 
-    /// Parses and validates a custom policy, keeping `text` as the bytes to
-    /// sign. Exactly one statement; `DateLessThan` required; nothing unknown.
+    /// Parses and validates a custom policy for a signed URL, keeping `text`
+    /// as the bytes to sign. Exactly one statement; `DateLessThan` required;
+    /// nothing unknown.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        Self::parse_for(text, Carrier::Url)
+    }
+
+    /// [`CustomPolicy::parse`], by the guide's rules for `carrier` (signed
+    /// cookies allow fewer resources than signed URLs).
+    pub fn parse_for(text: &str, carrier: Carrier) -> Result<Self, PolicyError> {
         let StrictValue(value) = serde_json::from_str(text).map_err(|e| {
             let message = e.to_string();
             if message.starts_with(DUPLICATE_KEY) {
@@ -119,11 +132,20 @@ impl CustomPolicy {
             .as_object()
             .ok_or_else(|| PolicyError::Statement("is not an object".into()))?;
         only_keys(statement, &["Resource", "Condition"], "statement")?;
-        let resource = statement
-            .get("Resource")
-            .and_then(Value::as_str)
-            .ok_or_else(|| PolicyError::Statement("has no Resource string".into()))?
-            .parse::<ResourcePattern>()
+        let resource = match statement.get("Resource") {
+            None => Resource::Omitted,
+            Some(Value::String(text)) => Resource::Pattern(
+                text.parse::<ResourcePattern>()
+                    .map_err(|e| PolicyError::Resource(e.to_string()))?,
+            ),
+            Some(_) => {
+                return Err(PolicyError::Resource(
+                    "it must be one string: \"You can specify only one value for Resource\" (CloudFront Developer Guide, custom policies)".into(),
+                ));
+            }
+        };
+        resource
+            .allowed_in(carrier)
             .map_err(|e| PolicyError::Resource(e.to_string()))?;
         let condition = statement
             .get("Condition")
@@ -170,6 +192,13 @@ impl CustomPolicy {
     /// The exact policy bytes that are signed and sent.
     pub fn json(&self) -> &str {
         &self.json
+    }
+
+    /// Whether the guide allows this policy's resource in `carrier`.
+    pub fn allowed_in(&self, carrier: Carrier) -> Result<(), PolicyError> {
+        self.resource
+            .allowed_in(carrier)
+            .map_err(|e| PolicyError::Resource(e.to_string()))
     }
 }
 
@@ -287,8 +316,8 @@ struct PolicyDoc<'a> {
 
 #[derive(Serialize)]
 struct Statement<'a> {
-    #[serde(rename = "Resource")]
-    resource: &'a str,
+    #[serde(rename = "Resource", skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
     #[serde(rename = "Condition")]
     condition: Condition,
 }
@@ -316,7 +345,7 @@ struct SourceIp {
 }
 
 fn policy_json(
-    resource: &str,
+    resource: Option<&str>,
     date_less_than: Epoch,
     date_greater_than: Option<Epoch>,
     ip: Option<IpRange>,
@@ -405,8 +434,12 @@ mod tests {
                 "not before",
             ),
             (
-                r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "no Resource",
+                r#"{"Statement":[{"Resource":["https://h/a"],"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "only one value for Resource",
+            ),
+            (
+                r#"{"Statement":[{"Resource":"","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
+                "must begin with http://, https:// or *",
             ),
             // Duplicate keys, at every depth: serde_json alone keeps the last.
             (
@@ -429,5 +462,27 @@ mod tests {
             let err = CustomPolicy::parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    /// A statement without Resource: both guide pages allow it, and it covers
+    /// every URL. `*` alone: signed URLs only.
+    #[test]
+    fn resource_forms_by_carrier() {
+        let none = r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
+        for carrier in [Carrier::Url, Carrier::Cookies] {
+            let p = CustomPolicy::parse_for(none, carrier).unwrap();
+            assert_eq!(p.resource, Resource::Omitted);
+            assert_eq!(p.json(), none);
+        }
+        let star =
+            r#"{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
+        let p = CustomPolicy::parse(star).unwrap();
+        assert!(p.resource.matches("http://other.example/x?y=1"));
+        assert_eq!(CustomPolicy::new(pattern("*"), 2, None, None).unwrap(), p);
+        let err = CustomPolicy::parse_for(star, Carrier::Cookies)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must begin with http:// or https://"), "{err}");
+        assert!(p.allowed_in(Carrier::Cookies).is_err());
     }
 }

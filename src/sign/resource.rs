@@ -1,26 +1,65 @@
 //! The policy's `Resource`: a URL, or a pattern with `*` (zero or more
 //! characters) and `?` (exactly one character), matched against the whole URL
-//! including its query string. Signer and verifier both match through here.
+//! including its query string; or no `Resource` at all. Signer and verifier
+//! both validate and match through here.
+//!
+//! What the CloudFront Developer Guide allows differs between its two
+//! custom-policy pages, and both sides follow it for the carrier at hand:
+//!
+//! - "Create a signed URL using a custom policy": "Protocol – The value must
+//!   begin with `http://`, `https://`, or `*`." The Resource is "optional but
+//!   recommended": "If you omit the Resource parameter for a web
+//!   distribution, users can access all of the files associated with any
+//!   distribution that is associated with the key pair that you use to create
+//!   the signed URL."
+//! - "Set signed cookies using a custom policy": "Protocol – The value must
+//!   begin with `http://` or `https://`." and "If you omit the `Resource`
+//!   parameter, users can access all of the files associated with any
+//!   distribution that is associated with the key pair …".
+//! - Both: "You can specify only one value for `Resource`."
+//!
+//! So `*` alone and patterns that begin with `*` (`*://host/*`) sign URLs
+//! only; a statement without `Resource` is allowed for both and covers every
+//! URL. On top of the guide, `http://` and `https://` must be followed by a
+//! host: a resource such as `https:///x` matches no request.
 
 use std::fmt;
 use std::str::FromStr;
 
-/// A validated `Resource` value.
+use super::Carrier;
+
+/// The guide's rule for a signed URL's Resource, quoted in refusals.
+const URL_RULE: &str = "a signed URL's Resource must begin with http://, https:// or * (CloudFront Developer Guide, \"Create a signed URL using a custom policy\")";
+/// The guide's rule for a signed cookie's Resource, quoted in refusals.
+const COOKIE_RULE: &str = "a signed cookie's Resource must begin with http:// or https:// (CloudFront Developer Guide, \"Set signed cookies using a custom policy\")";
+
+/// A validated `Resource` value: one that a signed URL may carry. Whether
+/// signed cookies may carry it too is [`ResourcePattern::allowed_in`]'s answer.
 ///
 /// ```
-/// let p: cfsign::sign::ResourcePattern = "https://d111.cloudfront.net/images/*".parse().unwrap();
+/// use cfsign::sign::{Carrier, ResourcePattern};
+/// let p: ResourcePattern = "https://d111.cloudfront.net/images/*".parse().unwrap();
 /// assert!(p.matches("https://d111.cloudfront.net/images/a/b.jpg?x=1"));
 /// assert!(!p.matches("https://d111.cloudfront.net/video.mp4"));
+/// let any: ResourcePattern = "*".parse().unwrap();
+/// assert!(any.matches("http://example.com/x") && any.allowed_in(Carrier::Url).is_ok());
+/// assert!(any.allowed_in(Carrier::Cookies).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourcePattern(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResourceError {
-    #[error("the resource is empty")]
+    #[error("the resource is empty: {URL_RULE}")]
     Empty,
-    #[error("the resource `{0}` must start with http://, https:// or *:// followed by a host")]
+    #[error("the resource `{0}` is not allowed: {URL_RULE}")]
     Scheme(String),
+    #[error("the resource `{0}` names no host after its scheme: write it as https://HOST/PATH")]
+    NoHost(String),
+    #[error(
+        "the resource `{0}` cannot be used in signed cookies: {COOKIE_RULE}; a resource that begins with * works in signed URLs only"
+    )]
+    CookieScheme(String),
     #[error(
         "the resource contains {1}, which a policy cannot carry safely: percent-encode it or use a wildcard (resource `{0}`)"
     )]
@@ -41,27 +80,46 @@ impl ResourcePattern {
     pub fn matches(&self, url: &str) -> bool {
         glob_match(self.0.as_bytes(), url.as_bytes())
     }
+
+    /// Whether the guide allows this resource for `carrier`: every parsed
+    /// pattern suits a signed URL; signed cookies need http:// or https://.
+    pub fn allowed_in(&self, carrier: Carrier) -> Result<(), ResourceError> {
+        match carrier {
+            Carrier::Url => Ok(()),
+            Carrier::Cookies if http_host(&self.0).is_some() => Ok(()),
+            Carrier::Cookies => Err(ResourceError::CookieScheme(shown(&self.0))),
+        }
+    }
+}
+
+/// What follows `http://` or `https://`, when `s` begins with either.
+fn http_host(s: &str) -> Option<&str> {
+    s.strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+}
+
+fn shown(s: &str) -> String {
+    crate::escape::shown(s).to_string()
 }
 
 impl FromStr for ResourcePattern {
     type Err = ResourceError;
 
+    /// Parses a resource by the signed-URL rule, the wider of the two.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let shown = || s.chars().take(200).collect::<String>();
         if s.is_empty() {
             return Err(ResourceError::Empty);
         }
         if let Some(what) = unsafe_char(s) {
-            return Err(ResourceError::Character(shown(), what));
+            return Err(ResourceError::Character(shown(s), what));
         }
-        let host = ["http://", "https://", "*://"]
-            .iter()
-            .find_map(|scheme| s.strip_prefix(scheme));
-        match host {
-            Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {
-                Ok(ResourcePattern(s.to_string()))
+        match http_host(s) {
+            Some(host) if host.is_empty() || host.starts_with('/') => {
+                Err(ResourceError::NoHost(shown(s)))
             }
-            _ => Err(ResourceError::Scheme(shown())),
+            Some(_) => Ok(ResourcePattern(s.to_string())),
+            None if s.starts_with('*') => Ok(ResourcePattern(s.to_string())),
+            None => Err(ResourceError::Scheme(shown(s))),
         }
     }
 }
@@ -69,6 +127,49 @@ impl FromStr for ResourcePattern {
 impl fmt::Display for ResourcePattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A custom policy's `Resource`: a pattern, or none (both pages of the guide
+/// allow a statement without one; it covers every URL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Pattern(ResourcePattern),
+    /// The statement has no `Resource`: every file of every distribution
+    /// that trusts the key. The verifier, which knows one distribution, lets
+    /// it cover every URL.
+    Omitted,
+}
+
+impl Resource {
+    /// Whether `url` (in wire form) is covered.
+    pub fn matches(&self, url: &str) -> bool {
+        match self {
+            Resource::Pattern(p) => p.matches(url),
+            Resource::Omitted => true,
+        }
+    }
+
+    /// The pattern, if the statement has one.
+    pub fn pattern(&self) -> Option<&ResourcePattern> {
+        match self {
+            Resource::Pattern(p) => Some(p),
+            Resource::Omitted => None,
+        }
+    }
+
+    /// Whether the guide allows this resource for `carrier`.
+    pub fn allowed_in(&self, carrier: Carrier) -> Result<(), ResourceError> {
+        self.pattern().map_or(Ok(()), |p| p.allowed_in(carrier))
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Pattern(p) => p.fmt(f),
+            Resource::Omitted => f.write_str("(no Resource: every URL)"),
+        }
     }
 }
 
@@ -348,12 +449,16 @@ mod tests {
 
     #[test]
     fn validation() {
-        assert!("https://h/*".parse::<ResourcePattern>().is_ok());
-        assert!("*://h/x".parse::<ResourcePattern>().is_ok());
+        for good in ["https://h/*", "http://*", "*://h/x", "*", "*.example.com/*"] {
+            let p: ResourcePattern = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(p.allowed_in(Carrier::Url), Ok(()), "{good}");
+        }
         for bad in [
             "",
             "h/x",
             "ftp://h/x",
+            "HTTPS://h/x",
+            "http*://h/x",
             "https://",
             "https:///x",
             "https://h/\"x",
@@ -364,5 +469,32 @@ mod tests {
         ] {
             assert!(bad.parse::<ResourcePattern>().is_err(), "{bad:?}");
         }
+    }
+
+    /// The guide's cookie page allows http:// and https:// only; its URL page
+    /// also allows a leading `*`. Refusals quote the rule and the page.
+    #[test]
+    fn cookies_take_http_and_https_only() {
+        for ok in ["https://h/*", "http://h/a?b=*"] {
+            let p: ResourcePattern = ok.parse().unwrap();
+            assert_eq!(p.allowed_in(Carrier::Cookies), Ok(()), "{ok}");
+        }
+        for url_only in ["*", "*://h/*", "*.example.com/*"] {
+            let p: ResourcePattern = url_only.parse().unwrap();
+            let err = p.allowed_in(Carrier::Cookies).unwrap_err().to_string();
+            assert!(
+                err.contains("must begin with http:// or https://")
+                    && err.contains("Set signed cookies using a custom policy"),
+                "{url_only}: {err}"
+            );
+        }
+        let err = "h/x".parse::<ResourcePattern>().unwrap_err().to_string();
+        assert!(
+            err.contains("must begin with http://, https:// or *")
+                && err.contains("Create a signed URL using a custom policy"),
+            "{err}"
+        );
+        assert_eq!(Resource::Omitted.allowed_in(Carrier::Cookies), Ok(()));
+        assert!(Resource::Omitted.matches("http://any/thing"));
     }
 }

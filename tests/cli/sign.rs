@@ -655,3 +655,168 @@ fn a_policy_naming_a_key_twice_is_refused_by_sign_and_verify() {
     assert!(text.contains("MalformedPolicy"), "{text}");
     assert!(text.contains("names the key `Resource` twice"), "{text}");
 }
+
+/// The Resource forms the Developer Guide allows, signed by `sign` and
+/// `sign-cookies` byte for byte as openssl signed the hand-written policies
+/// of `policy-forms.json` (RSA PKCS#1 v1.5 is deterministic): `*` and a
+/// pattern beginning with `*` in signed URLs, through `--resource` and
+/// `--policy`; a statement without Resource in URLs and cookies alike.
+#[test]
+fn resource_forms_of_the_guide_sign_as_openssl_did() {
+    use crate::support::table::Vector;
+    let form = |id: &str| Vector::in_file("policy-forms.json", id);
+    let dir = tempdir();
+    let policy_file = |v: &Vector| {
+        let path = dir.path().join(format!("{}.json", v.s("id")));
+        std::fs::write(&path, v.s("policy")).unwrap();
+        path.display().to_string()
+    };
+    let expiry = ["--date-less-than", "1893456000"];
+    for (id, extra) in [
+        ("rsa-sha1-star", &["--resource", "*"][..]),
+        (
+            "rsa-sha256-star",
+            &["--resource", "*", "--hash-algorithm", "SHA256"],
+        ),
+        (
+            "rsa-sha1-star-host",
+            &["--resource", "*.cloudfront.net/images/*"],
+        ),
+    ] {
+        let v = form(id);
+        let out = sign_cmd()
+            .arg(v.s("url"))
+            .args(expiry)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.stderr.is_empty(), "{id}: {out:?}");
+        assert_eq!(stdout_of(&out), format!("{}\n", v.s("signed_url")), "{id}");
+    }
+    for id in ["rsa-sha1-star", "rsa-sha1-no-resource"] {
+        let v = form(id);
+        let out = sign_cmd()
+            .args([v.s("url"), "--policy".into(), policy_file(&v)])
+            .output()
+            .unwrap();
+        assert!(out.stderr.is_empty(), "{id}: {out:?}");
+        assert_eq!(stdout_of(&out), format!("{}\n", v.s("signed_url")), "{id}");
+    }
+
+    // No Resource: signed cookies too, from both commands.
+    let v = form("rsa-sha1-no-resource");
+    let expected = vec![
+        ("CloudFront-Policy".to_string(), v.s("policy_encoded")),
+        ("CloudFront-Signature".to_string(), v.s("signature")),
+        ("CloudFront-Key-Pair-Id".to_string(), KEY_ID.to_string()),
+    ];
+    let out = sign_cmd()
+        .args([v.s("url"), "--format".into(), "cookies".into()])
+        .args(["--policy", &policy_file(&v)])
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert_eq!(set_cookies(&stdout_of(&out)), expected);
+    let out = cfsign()
+        .args(["sign-cookies", "--key-pair-id", KEY_ID, "--private-key"])
+        .arg(key_arg("rsa2048-pkcs8.pem"))
+        .args(["--policy", &policy_file(&v)])
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&stdout_of(&out)).unwrap();
+    let got: Vec<(String, String)> = json
+        .into_iter()
+        .map(|(n, v)| (n, v.as_str().unwrap().to_string()))
+        .collect();
+    let mut want = expected.clone();
+    want.sort();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, want);
+}
+
+/// The forms the guide does not allow are refused before signing, with its
+/// rule and page in the message: `*` (alone or leading) in signed cookies,
+/// a Resource that begins with neither http://, https:// nor *, a list.
+#[test]
+fn resource_forms_the_guide_refuses_are_usage_errors() {
+    use crate::support::table::Vector;
+    let dir = tempdir();
+    let policy_file = |id: &str| {
+        let path = dir.path().join(format!("{id}.json"));
+        let v = Vector::in_file("policy-forms.json", id);
+        std::fs::write(&path, v.s("policy")).unwrap();
+        path.display().to_string()
+    };
+    let cookie_rule: &[&str] = &[
+        "must begin with http:// or https://",
+        "Set signed cookies using a custom policy",
+    ];
+    let url_rule: &[&str] = &[
+        "must begin with http://, https:// or *",
+        "Create a signed URL using a custom policy",
+    ];
+    let expiry = ["--date-less-than", "1893456000"];
+    let star_policy = policy_file("rsa-sha1-star");
+    let sign_rows: &[(&[&str], &[&str])] = &[
+        (
+            &[URL, "--resource", "*", "--format", "cookies"],
+            cookie_rule,
+        ),
+        (&[URL, "--resource", "*", "--format", "header"], cookie_rule),
+        (
+            &[
+                URL,
+                "--resource",
+                "*://d111111abcdef8.cloudfront.net/*",
+                "--format",
+                "cookies",
+            ],
+            cookie_rule,
+        ),
+        (
+            &[URL, "--policy", &star_policy, "--format", "cookies"],
+            cookie_rule,
+        ),
+        (
+            &[URL, "--resource", "d111111abcdef8.cloudfront.net/image.jpg"],
+            url_rule,
+        ),
+        (
+            &[URL, "--resource", "ftp://d111111abcdef8.cloudfront.net/*"],
+            url_rule,
+        ),
+        (
+            &[URL, "--policy", &policy_file("rsa-sha1-no-scheme")],
+            url_rule,
+        ),
+        (
+            &[URL, "--policy", &policy_file("rsa-sha1-resource-list")],
+            &["only one value for Resource"],
+        ),
+    ];
+    for (args, needles) in sign_rows {
+        let mut cmd = sign_cmd();
+        cmd.args(*args);
+        if !args.contains(&"--policy") {
+            cmd.args(expiry);
+        }
+        assert_refused(&cmd.output().unwrap(), 2, needles);
+    }
+    for resource in [
+        "*",
+        "*://d111111abcdef8.cloudfront.net/*",
+        "*.cloudfront.net/*",
+    ] {
+        let out = cfsign()
+            .args(["sign-cookies", "--key-pair-id", KEY_ID, "--private-key"])
+            .arg(key_arg("rsa2048-pkcs8.pem"))
+            .args(["--resource", resource])
+            .args(expiry)
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, cookie_rule);
+    }
+}

@@ -290,3 +290,35 @@ fn verify_matches_a_pathological_resource_quickly() {
     assert!(stdout.contains("(resource): the URL"), "{stdout}");
     assert!(took < std::time::Duration::from_secs(2), "{took:?}");
 }
+
+/// `verify` says which Resource form it accepted: `*`, or none at all (the
+/// guide: every file of every distribution that trusts the key).
+#[test]
+fn verify_names_the_resource_form_it_accepted() {
+    for (id, carrier, words) in [
+        ("rsa-sha1-star", None, "custom policy for *\n"),
+        (
+            "rsa-sha1-no-resource",
+            None,
+            "custom policy without a Resource (it covers every URL)",
+        ),
+        (
+            "rsa-sha1-no-resource",
+            Some("cookies"),
+            "custom policy without a Resource",
+        ),
+    ] {
+        let v = Vector::in_file("policy-forms.json", id);
+        let out = match carrier {
+            None => verify_cmd(&v.signed_url()).output().unwrap(),
+            Some(_) => verify_cmd(&v.s("url"))
+                .args(["--cookie", &v.cookie_header()])
+                .output()
+                .unwrap(),
+        };
+        let stdout = stdout_of(&out);
+        assert_eq!(out.status.code(), Some(0), "{id}: {stdout}");
+        assert!(stdout.contains(words), "{id}: {stdout}");
+        assert!(stdout.contains("signature: valid"), "{id}: {stdout}");
+    }
+}

@@ -46,10 +46,13 @@ pub struct Vector(Value);
 
 impl Vector {
     pub fn by_id(id: &str) -> Vector {
-        let all: Vec<Value> = serde_json::from_str(
-            &std::fs::read_to_string(fixtures().join("openssl-vectors.json")).unwrap(),
-        )
-        .unwrap();
+        Vector::in_file("openssl-vectors.json", id)
+    }
+
+    /// A vector of another fixture file of the same shape (`policy-forms.json`).
+    pub fn in_file(file: &str, id: &str) -> Vector {
+        let all: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(fixtures().join(file)).unwrap()).unwrap();
         Vector(
             all.into_iter()
                 .find(|v| v["id"] == id)
@@ -369,6 +372,81 @@ pub fn rows() -> Vec<Row> {
         ),
         reject("AccessDenied", "hash-algorithm", &["MD5"]),
     ));
+
+    // The Resource forms of the Developer Guide (policy-forms.json). A signed
+    // URL's Resource "must begin with http://, https://, or *" and may be
+    // left out; a signed cookie's "must begin with http:// or https://" and
+    // may be left out.
+    let form = |id: &str| Vector::in_file("policy-forms.json", id);
+    for id in [
+        "rsa-sha1-star",
+        "rsa-sha256-star",
+        "rsa-sha1-star-host",
+        "rsa-sha1-no-resource",
+    ] {
+        rows.push(row(
+            &format!("form-url-{id}"),
+            form(id).signed_url(),
+            Expect::Accept,
+        ));
+    }
+    for id in ["rsa-sha1-star", "rsa-sha1-no-resource"] {
+        rows.push(row(
+            &format!("form-url-{id}-any-path"),
+            join(
+                "https://d111111abcdef8.cloudfront.net/video/a.mp4?x=1",
+                &form(id).params(),
+            ),
+            Expect::Accept,
+        ));
+    }
+    let url_rule = &[
+        "must begin with http://, https:// or *",
+        "Create a signed URL using a custom policy",
+    ];
+    rows.push(row(
+        "form-url-no-scheme",
+        form("rsa-sha1-no-scheme").signed_url(),
+        reject("MalformedPolicy", "policy", url_rule),
+    ));
+    rows.push(row(
+        "form-url-resource-list",
+        form("rsa-sha1-resource-list").signed_url(),
+        reject(
+            "MalformedPolicy",
+            "policy",
+            &["only one value for Resource"],
+        ),
+    ));
+    let none = form("rsa-sha1-no-resource");
+    rows.push(Row {
+        cookie: Some(none.cookie_header()),
+        ..row("form-cookies-no-resource", none.s("url"), Expect::Accept)
+    });
+    for (name, v) in [
+        ("form-cookies-star", form("rsa-sha1-star")),
+        ("form-cookies-star-host", form("rsa-sha1-star-host")),
+        (
+            "form-cookies-any-scheme",
+            Vector::by_id("rsa-sha1-custom-any-scheme"),
+        ),
+    ] {
+        rows.push(Row {
+            cookie: Some(v.cookie_header()),
+            ..row(
+                name,
+                v.s("url"),
+                reject(
+                    "MalformedPolicy",
+                    "policy",
+                    &[
+                        "must begin with http:// or https://",
+                        "Set signed cookies using a custom policy",
+                    ],
+                ),
+            )
+        });
+    }
 
     // Signed cookies: canned and custom, with and without Hash-Algorithm.
     for (id, url) in [
