@@ -44,3 +44,6 @@ mod compat;
 
 #[path = "cli/escaping.rs"]
 mod escaping;
+
+#[path = "cli/keys.rs"]
+mod keys;

@@ -20,6 +20,8 @@ use zeroize::Zeroizing;
 
 use super::{HashAlgorithm, pem};
 
+mod encrypted;
+
 const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
 const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
@@ -67,10 +69,25 @@ pub enum KeyError {
         "the key is encrypted: set CLOUDFRONT_PRIVATE_KEY_PASSPHRASE or run on a terminal to be asked"
     )]
     PassphraseRequired,
-    #[error("the passphrase does not decrypt the key (wrong passphrase, or an unsupported cipher)")]
+    #[error(
+        "wrong passphrase: the passphrase does not decrypt the key (its cipher is supported; check $CLOUDFRONT_PRIVATE_KEY_PASSPHRASE, or what was typed at the prompt)"
+    )]
     WrongPassphrase,
+    #[error("{}", unsupported_encryption(scheme, *legacy))]
+    UnsupportedEncryption { scheme: String, legacy: bool },
     #[error("{0}")]
     Invalid(String),
+}
+
+fn unsupported_encryption(scheme: &str, legacy: bool) -> String {
+    let provider = if legacy {
+        " (OpenSSL 3 reads it only with `-provider legacy -provider default` added)"
+    } else {
+        ""
+    };
+    format!(
+        "unsupported cipher: the key is encrypted with {scheme}, which cfsign does not decrypt (no passphrase was tried); convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem`{provider}"
+    )
 }
 
 fn damaged_header(meant: Option<&str>) -> String {
@@ -266,6 +283,7 @@ impl PublicKey {
             ),
             KeyError::PassphraseRequired
             | KeyError::WrongPassphrase
+            | KeyError::UnsupportedEncryption { .. }
             | KeyError::LegacyEncrypted => KeyError::Invalid(
                 "this is an encrypted private key: give its public key instead (`openssl pkey -pubout -in KEY.pem` prints it)".into(),
             ),
@@ -369,13 +387,10 @@ fn private_from_pem_block(
     passphrase: Option<&Passphrase>,
 ) -> Result<PrivateKey, KeyError> {
     let der = block.der();
-    match block.label() {
-        "PRIVATE KEY" => private_from_pkcs8(der),
-        "ENCRYPTED PRIVATE KEY" => private_from_encrypted_pkcs8(der, passphrase),
-        "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(der)
-            .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into()))
-            .and_then(PrivateKey::rsa),
-        "EC PRIVATE KEY" => private_from_sec1(der),
+    let label = block.label();
+    match label {
+        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => private_from_unencrypted(der, label),
+        "ENCRYPTED PRIVATE KEY" => encrypted::decrypt(der, passphrase),
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Err(KeyError::PublicKey("public key")),
         "CERTIFICATE" => Err(KeyError::PublicKey("certificate")),
         "DSA PRIVATE KEY" => Err(KeyError::Unsupported("DSA".into())),
@@ -386,12 +401,34 @@ fn private_from_pem_block(
     }
 }
 
+/// An unencrypted private key under one of its three labels. The body is
+/// read as the structure it holds, as OpenSSL 3 reads it: PKCS#8 under any
+/// of the labels (tools write a PKCS#8 body under `RSA PRIVATE KEY`, and
+/// OpenSSL and Go read it), and PKCS#1 or SEC1 under their own label or
+/// the generic `PRIVATE KEY`. A body that is none of these is damaged.
+fn private_from_unencrypted(der: &[u8], label: &str) -> Result<PrivateKey, KeyError> {
+    let rsa_allowed = label != "EC PRIVATE KEY";
+    let ec_allowed = label != "RSA PRIVATE KEY";
+    if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
+        return private_from_pkcs8(der);
+    }
+    if rsa_allowed && rsa::pkcs1::RsaPrivateKey::from_der(der).is_ok() {
+        return RsaPrivateKey::from_pkcs1_der(der)
+            .map_err(|_| KeyError::Malformed(label.into()))
+            .and_then(PrivateKey::rsa);
+    }
+    if ec_allowed && sec1::EcPrivateKey::from_der(der).is_ok() {
+        return private_from_sec1(der);
+    }
+    Err(KeyError::Malformed(label.into()))
+}
+
 fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<PrivateKey, KeyError> {
     if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
         return private_from_pkcs8(der);
     }
-    if pkcs8::EncryptedPrivateKeyInfo::from_der(der).is_ok() {
-        return private_from_encrypted_pkcs8(der, passphrase);
+    if encrypted::is_encrypted_pkcs8(der) {
+        return encrypted::decrypt(der, passphrase);
     }
     if let Ok(k) = RsaPrivateKey::from_pkcs1_der(der) {
         return PrivateKey::rsa(k);
@@ -403,19 +440,6 @@ fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<Priva
         return Err(KeyError::PublicKey("public key"));
     }
     Err(KeyError::NotAKey)
-}
-
-fn private_from_encrypted_pkcs8(
-    der: &[u8],
-    passphrase: Option<&Passphrase>,
-) -> Result<PrivateKey, KeyError> {
-    let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
-        .map_err(|_| KeyError::Malformed("ENCRYPTED PRIVATE KEY".into()))?;
-    let passphrase = passphrase.ok_or(KeyError::PassphraseRequired)?;
-    let plain = info
-        .decrypt(passphrase.0.as_bytes())
-        .map_err(|_| KeyError::WrongPassphrase)?;
-    private_from_pkcs8(plain.as_bytes())
 }
 
 fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
