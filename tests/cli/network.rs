@@ -4,8 +4,12 @@
 //! server is a TLS front on the fault server, and the proxy is in
 //! `support/proxy.rs`.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::faulty::FaultyServer;
 use crate::support::proxy::Proxy;
@@ -279,4 +283,33 @@ fn http_proxy_carries_plain_http() {
         vec![format!("GET http://{}/a.txt HTTP/1.1", plain.addr)]
     );
     assert_eq!(plain.requests()[0].target, "/a.txt");
+}
+
+/// A plain HTTP server that answers anything with a 400, as most do when
+/// a TLS ClientHello arrives; it counts the connections.
+fn plain_http_400() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.read(&mut [0u8; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn an_https_url_to_a_plain_http_server_is_named_and_not_retried() {
+    let (addr, connections) = plain_http_400();
+    let dir = tempdir();
+    let url = format!("https://{addr}/a.txt");
+    let out = get(&url, dir.path(), &[], &[]);
+    assert_refused(&out, 4, &["does not speak TLS", "http:// URL"]);
+    let out = put(&url, dir.path(), &[], &[]);
+    assert_refused(&out, 4, &["does not speak TLS"]);
+    assert_eq!(connections.load(Ordering::SeqCst), 2, "one attempt each");
 }
