@@ -222,6 +222,11 @@ pub struct GetArgs {
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
+    /// Also trust the certificate authorities in FILE (PEM) for HTTPS,
+    /// besides the system's store (a private or corporate authority).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cacert: Option<std::path::PathBuf>,
+
     /// Show a progress bar even when stderr is not a terminal.
     #[arg(long)]
     pub progress: bool,
@@ -353,6 +358,11 @@ pub struct PutArgs {
     /// Retries after a failed attempt, as for `get` [default: 4].
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+
+    /// Also trust the certificate authorities in FILE (PEM) for HTTPS, as
+    /// for `get`.
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cacert: Option<std::path::PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = PutFormat::Text)]

@@ -47,3 +47,6 @@ mod escaping;
 
 #[path = "cli/keys.rs"]
 mod keys;
+
+#[path = "cli/network.rs"]
+mod network;

@@ -23,7 +23,10 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
         sha256: args.sha256,
         progress: ProgressMode::from_flags(args.progress, args.quiet),
     };
-    let client = client::build(&ClientOptions::default())?;
+    let client = client::build(&ClientOptions {
+        cacert: args.cacert.clone(),
+        ..ClientOptions::default()
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

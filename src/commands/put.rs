@@ -52,6 +52,14 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     config::single_stdin(&readers)?;
     let signer = UrlSigner::new(args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
+    // So is a bad --cacert or SSL_CERT_FILE.
+    let client = client::build(&ClientOptions {
+        // reqwest's read timeout would run from the first byte of the upload;
+        // `put` watches for stalls itself (PutOptions::stall_timeout).
+        read_timeout: Duration::from_secs(24 * 3600),
+        cacert: args.cacert.clone(),
+        ..ClientOptions::default()
+    })?;
 
     let spool = if wants_stdin {
         Some(spool_stdin()?)
@@ -75,12 +83,6 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     }
     let uploads = plan.uploads;
 
-    let client = client::build(&ClientOptions {
-        // reqwest's read timeout would run from the first byte of the upload;
-        // `put` watches for stalls itself (PutOptions::stall_timeout).
-        read_timeout: Duration::from_secs(24 * 3600),
-        ..ClientOptions::default()
-    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,17 +1,33 @@
 //! The one HTTP client: connect and read timeouts (never a total deadline,
 //! which would kill long transfers), a user agent with our version, a few
-//! redirects, system proxies, rustls, and no transparent decompression (bytes
+//! redirects, the proxies of the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY`, `NO_PROXY`), rustls, and no transparent decompression (bytes
 //! on disk must be the bytes of the object).
+//!
+//! Trust: the system's certificate store (on Linux the files OpenSSL would
+//! read, or those `SSL_CERT_FILE` / `SSL_CERT_DIR` name instead; the
+//! Keychain on macOS; the Windows store), plus the authorities of
+//! `--cacert`. There is no way to turn verification off: a certificate that
+//! does not verify is a one-line error naming the problem and the fix.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{CertificateError, RootCertStore};
+
 use crate::error::Error;
+use crate::escape;
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Longest silence while reading a response before the attempt fails.
     pub read_timeout: Duration,
+    /// `--cacert`: a PEM (or DER) file of authorities trusted besides the
+    /// system's.
+    pub cacert: Option<PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -19,6 +35,7 @@ impl Default for ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
+            cacert: None,
         }
     }
 }
@@ -26,11 +43,186 @@ impl Default for ClientOptions {
 pub const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
 
 pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    check_ssl_cert_file()?;
+    let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if let Some(path) = &options.cacert {
+        for der in authorities(path)? {
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| Error::usage(format!("--cacert {}: {e}", escape::shown_path(path))))?;
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
         .build()
         .map_err(|e| Error::Runtime(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// The certificates of a `--cacert` file, each checked to be one that can
+/// anchor trust (so that a wrong file is named here, not as "unknown issuer"
+/// at the first request).
+fn authorities(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let shown = escape::shown_path(path);
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::usage(format!(
+            "--cacert {shown}: {}",
+            crate::config::io_reason(&e)
+        ))
+    })?;
+    let mut certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            Error::usage(format!(
+                "--cacert {shown}: a certificate in it is not valid PEM"
+            ))
+        })?;
+    // A lone DER certificate (`.cer`, `.der`) is a SEQUENCE: 0x30.
+    if certs.is_empty() && bytes.first() == Some(&0x30) {
+        certs.push(CertificateDer::from(bytes));
+    }
+    if certs.is_empty() {
+        return Err(Error::usage(format!(
+            "--cacert {shown}: no certificate in it (give the authority's certificate, PEM with -----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    let mut store = RootCertStore::empty();
+    for cert in &certs {
+        store.add(cert.clone()).map_err(|e| {
+            Error::usage(format!(
+                "--cacert {shown}: not a usable certificate ({})",
+                e.to_string().to_lowercase()
+            ))
+        })?;
+    }
+    Ok(certs.into_iter().map(CertificateDer::into_owned).collect())
+}
+
+/// `SSL_CERT_FILE` replaces the system's store: a name that points nowhere
+/// would leave no authority at all, and every request would fail as "unknown
+/// issuer" with the real cause hidden.
+fn check_ssl_cert_file() -> Result<(), Error> {
+    let Some(value) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let path = Path::new(&value);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(Error::usage(format!(
+            "SSL_CERT_FILE={}: not a file (name a PEM file of certificate authorities, or unset it)",
+            escape::shown_path(path)
+        ))),
+        Err(e) => Err(Error::usage(format!(
+            "SSL_CERT_FILE={}: {} (name a PEM file of certificate authorities, or unset it)",
+            escape::shown_path(path),
+            crate::config::io_reason(&e)
+        ))),
+    }
+}
+
+/// The TLS failure behind a transport error, in words, with the fix; `None`
+/// when the error is not one of TLS. These failures are final: trying again
+/// gets the same certificate.
+pub fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let tls = rustls_error(e)?;
+    const TRUST: &str =
+        "pass --cacert CA.pem or set SSL_CERT_FILE if a private or corporate authority signs it";
+    const CLOCK: &str = "or this machine's clock is wrong";
+    Some(match tls {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                format!("certificate is not trusted: unknown issuer ({TRUST})")
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                format!("certificate is not trusted: it has expired ({CLOCK})")
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                format!("certificate is not trusted: it is not valid yet ({CLOCK})")
+            }
+            CertificateError::NotValidForNameContext { presented, .. } => format!(
+                "certificate is not trusted: it is not valid for this host name (it names {})",
+                escape::shown(&presented.join(", "))
+            ),
+            CertificateError::NotValidForName => {
+                "certificate is not trusted: it is not valid for this host name".to_string()
+            }
+            other => format!(
+                "certificate is not trusted: {}",
+                other.to_string().to_lowercase()
+            ),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "TLS handshake failed: the server does not speak TLS (an http:// URL?)".to_string()
+        }
+        other => format!("TLS handshake failed: {other}"),
+    })
+}
+
+/// Whether a transport error is a TLS failure (see [`tls_failure`]).
+pub fn is_tls_failure(e: &reqwest::Error) -> bool {
+    rustls_error(e).is_some()
+}
+
+/// rustls's error, wherever reqwest and hyper nest it.
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        // An io::Error's source() skips the error it wraps: look inside.
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cacert_files_that_hold_no_authority_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, &[u8], &str); 4] = [
+            ("missing.pem", b"", "no such file"),
+            ("empty.pem", b"", "no certificate in it"),
+            (
+                "key.pem",
+                b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+                "no certificate in it",
+            ),
+            (
+                "garbage.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "not a usable certificate",
+            ),
+        ];
+        for (name, contents, needle) in cases {
+            let path = dir.path().join(name);
+            if name != "missing.pem" {
+                std::fs::write(&path, contents).unwrap();
+            }
+            let options = ClientOptions {
+                cacert: Some(path),
+                ..ClientOptions::default()
+            };
+            let err = build(&options).unwrap_err();
+            assert_eq!(err.exit_code(), crate::error::exit::USAGE, "{name}");
+            let text = err.to_string();
+            assert!(
+                text.contains("--cacert") && text.contains(needle),
+                "{name}: {text}"
+            );
+            // Nothing of the file's contents is echoed (it might be a key).
+            assert!(!text.contains("AAAA"), "{name}: {text}");
+        }
+    }
 }

@@ -683,6 +683,9 @@ impl std::fmt::Display for SendError {
         match self {
             // The error and its causes; the URL (with its signature) was removed.
             SendError::Http(e) => {
+                if let Some(tls) = super::client::tls_failure(e) {
+                    return write!(f, "{tls}");
+                }
                 write!(f, "{e}")?;
                 let mut source = std::error::Error::source(e);
                 while let Some(s) = source {

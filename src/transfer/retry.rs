@@ -58,9 +58,11 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (status >= 500 && status != 501 && status != 505)
 }
 
-/// Whether a transport error is worth another attempt.
+/// Whether a transport error is worth another attempt (not a certificate
+/// or other TLS failure: the next attempt would meet the same one).
 pub fn retryable_error(e: &reqwest::Error) -> bool {
-    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode()
+    (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode())
+        && !super::client::is_tls_failure(e)
 }
 
 /// Reads `Retry-After`: delta-seconds or an HTTP date.

@@ -8,7 +8,9 @@ use std::sync::Once;
 use assert_cmd::Command;
 
 pub mod faulty;
+pub mod proxy;
 pub mod table;
+pub mod tls;
 pub mod transfer;
 
 pub const KEY_ID: &str = "K2JCJMDEHXQW5F";

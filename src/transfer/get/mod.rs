@@ -460,7 +460,9 @@ fn describe(e: &reqwest::Error) -> String {
                 .map_or_else(|| host.to_string(), |p| format!("{host}:{p}"))
         })
         .unwrap_or_default();
-    if e.is_timeout() {
+    if let Some(tls) = super::client::tls_failure(e) {
+        format!("{host}: {tls}")
+    } else if e.is_timeout() {
         format!("{host} did not answer in time")
     } else if e.is_connect() {
         format!("cannot connect to {host}: {}", cause.to_lowercase())
