@@ -345,7 +345,12 @@ pub struct ServeArgs {
 
     /// Disconnect a client that takes this long to send its request head, or
     /// pauses this long in a body (its upload is removed): 30s, 2m, …
-    #[arg(long, value_name = "DURATION", default_value = "30s", help_heading = "Network")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        help_heading = "Network"
+    )]
     pub idle_timeout: crate::time::HumanDuration,
 
     /// Uploads received at once; more PUTs get 503 SlowDown.
@@ -413,7 +418,12 @@ pub struct PutArgs {
     pub cache_control: Option<String>,
 
     /// An extra request header, `Name: value` (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", help_heading = "Transfer")]
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        help_heading = "Transfer"
+    )]
     pub headers: Vec<String>,
 
     /// User metadata `key=value`, sent as x-amz-meta-key (repeatable).
@@ -468,7 +478,12 @@ pub struct KeygenArgs {
     pub out: Option<std::path::PathBuf>,
 
     /// Prefix for the file names (e.g. `prod-` gives prod-private_key.pem).
-    #[arg(long, value_name = "PREFIX", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub prefix: String,
 }
 

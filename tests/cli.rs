@@ -41,3 +41,6 @@ mod bad_input;
 
 #[path = "cli/compat.rs"]
 mod compat;
+
+#[path = "cli/usage.rs"]
+mod usage;

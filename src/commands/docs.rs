@@ -103,10 +103,7 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "Resume, and check the content",
                 "cfsign get https://d111111abcdef8.cloudfront.net/docs/report.pdf --continue --sha256 HEX",
             ),
-            (
-                "To stdout",
-                "cfsign get \"$SIGNED_URL\" -o - | tar xz",
-            ),
+            ("To stdout", "cfsign get \"$SIGNED_URL\" -o - | tar xz"),
         ],
         "put" => &[
             (

@@ -22,7 +22,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         if let Some(flag) = args.cookie.first_given() {
             return Err(Error::usage(format!(
                 "{flag} sets an attribute of Set-Cookie lines: use it with --format cookies or json (a {} carries no attributes)",
-                if args.format == SignFormat::Url { "signed URL" } else { "Cookie request header" }
+                if args.format == SignFormat::Url {
+                    "signed URL"
+                } else {
+                    "Cookie request header"
+                }
             )));
         }
     }

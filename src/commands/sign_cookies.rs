@@ -20,7 +20,11 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
         if let Some(flag) = args.cookie.first_given() {
             return Err(Error::usage(format!(
                 "{flag} sets an attribute of Set-Cookie lines: add --format cookies (the {} holds names and values only)",
-                if args.format == SignCookiesFormat::Json { "AWS CLI's JSON object" } else { "Cookie request header" }
+                if args.format == SignCookiesFormat::Json {
+                    "AWS CLI's JSON object"
+                } else {
+                    "Cookie request header"
+                }
             )));
         }
     }

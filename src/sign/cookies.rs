@@ -126,7 +126,9 @@ impl SignedCookies {
             tail.push_str("; SameSite=");
             tail.push_str(same_site.as_str());
         }
-        self.pairs().map(|(n, v)| format!("{n}={v}{tail}")).collect()
+        self.pairs()
+            .map(|(n, v)| format!("{n}={v}{tail}"))
+            .collect()
     }
 
     /// One `Cookie` request header value carrying all of them.

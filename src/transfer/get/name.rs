@@ -96,7 +96,10 @@ fn is_windows_device(name: &str) -> bool {
             let prefix: String = chars.by_ref().take(3).collect();
             let digit: Vec<char> = chars.collect();
             (prefix == "COM" || prefix == "LPT")
-                && matches!(digit.as_slice(), ['0'..='9' | '\u{b9}' | '\u{b2}' | '\u{b3}'])
+                && matches!(
+                    digit.as_slice(),
+                    ['0'..='9' | '\u{b9}' | '\u{b2}' | '\u{b3}']
+                )
         }
     }
 }
@@ -196,7 +199,10 @@ mod tests {
             assert_eq!(file_name_for(url), name, "{url}");
         }
         let long = format!("https://h.net/{}", "é".repeat(200));
-        assert_eq!(file_name_for(&format!("https://h.net/{}", "a".repeat(300))).len(), 255);
+        assert_eq!(
+            file_name_for(&format!("https://h.net/{}", "a".repeat(300))).len(),
+            255
+        );
         let cut_at_a_dot = format!("https://h.net/{}.{}", "a".repeat(254), "b".repeat(9));
         assert_eq!(file_name_for(&cut_at_a_dot), "a".repeat(254));
         let name = file_name_for(&long);
