@@ -296,7 +296,7 @@ fn page(cmd: &clap::Command, command: &str) -> Vec<u8> {
     // (above) already defines; its own copy of that preamble is left out.
     let sections = roff.render();
     let start = sections.find(".SH").unwrap_or(0);
-    out.extend_from_slice(sections[start..].as_bytes());
+    out.extend_from_slice(&sections.as_bytes()[start..]);
     out
 }
 
