@@ -3,7 +3,7 @@
 //!
 //! cargo run --example signed_cookies -- tests/fixtures/keys/rsa2048-pkcs8.pem K2JCJMDEHXQW5F d111111abcdef8.cloudfront.net
 
-use cfsign::sign::{CustomPolicy, Policy, PrivateKey, Signer};
+use cfsign::sign::{CookieAttributes, CustomPolicy, Policy, PrivateKey, SameSite, Signer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -18,7 +18,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let resource = format!("https://{domain}/members/*").parse()?;
     let policy = CustomPolicy::new(resource, cfsign::time::now() + 12 * 3600, None, None)?;
     let cookies = signer.sign(&Policy::Custom(policy)).cookies();
-    for value in cookies.set_cookie_values(&domain, "/members/") {
+    let attributes = CookieAttributes {
+        domain: Some(domain),
+        path: "/members/".to_string(),
+        same_site: Some(SameSite::Lax),
+        session: false,
+    };
+    for value in cookies.set_cookie_values(&attributes) {
         println!("Set-Cookie: {value}");
     }
     Ok(())

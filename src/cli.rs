@@ -5,11 +5,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
+use crate::commands::docs::long_help;
 use crate::error::{Error, exit};
-use crate::sign::HashAlgorithm;
 use crate::sign::input::SecretValue;
+use crate::sign::{HashAlgorithm, SameSite};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,11 +18,18 @@ use crate::sign::input::SecretValue;
     version,
     about = "CloudFront signed URLs and cookies, and transfers of private objects through CloudFront",
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = long_help("")
 )]
 pub struct Cli {
-    /// Use this profile of the config file (~/.config/cfsign/config.toml).
-    #[arg(long, global = true, value_name = "NAME", env = "CFSIGN_PROFILE")]
+    /// Use this profile of the config file (~/.config/cfsign/config.toml) for
+    /// the key and defaults of sign, sign-cookies, get and put
+    /// [env: CFSIGN_PROFILE].
+    // Not clap's `env`: the variable is read by `profile::load` only for the
+    // commands that sign, so a CFSIGN_PROFILE exported for them never
+    // disturbs verify, serve or keygen, while the flag given to those is an
+    // error (see `refuse_profile`).
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
     #[command(subcommand)]
@@ -46,12 +54,13 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write every page into a folder.
+    Man(ManArgs),
 }
 
 /// The key and hash options shared by `sign`, `get` and `put`.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Key")]
 pub struct KeyArgs {
     /// CloudFront public key ID (K2JCJMDEHXQW5F) or legacy key pair ID (APKA…).
     #[arg(
@@ -68,7 +77,12 @@ pub struct KeyArgs {
     /// $CLOUDFRONT_PRIVATE_KEY_FILE (a path).
     // Hyphen values: PEM text begins with `-----BEGIN`, and clap would
     // otherwise take it for an unknown flag and quote it in its error.
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        allow_hyphen_values = true,
+        value_hint = ValueHint::FilePath
+    )]
     pub private_key: Option<SecretValue>,
 
     /// The profile's `private_key`, used when neither the flag nor the
@@ -83,8 +97,10 @@ pub struct KeyArgs {
 
 /// When and where a signature is valid.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Policy")]
 pub struct PolicyArgs {
-    /// Expire this long after now: 90s, 15m, 1h, 7d, 1h30m [default: 1h].
+    /// Expire this long after now: 90s, 15m, 1h, 1h30m, "1h 30m", 90min, 7d,
+    /// 1day, 2w [default: 1h].
     #[arg(long, value_name = "DURATION", conflicts_with = "date_less_than")]
     pub expires_in: Option<String>,
 
@@ -106,13 +122,19 @@ pub struct PolicyArgs {
 
     /// Policy resource, with * and ? wildcards; must match every URL signed
     /// (makes a custom policy, signed once for all URLs).
-    #[arg(long, value_name = "PATTERN", visible_alias = "policy-resource")]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        visible_alias = "policy-resource",
+        value_hint = ValueHint::Url
+    )]
     pub resource: Option<String>,
 
     /// Sign this custom policy JSON (FILE or -) as given, after validating it.
     #[arg(
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         conflicts_with_all = ["expires_in", "date_less_than", "date_greater_than", "ip_address", "resource"]
     )]
     pub policy: Option<String>,
@@ -131,13 +153,14 @@ pub enum SignFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("sign"))]
 pub struct SignArgs {
     /// URLs to sign; with none (or -), one per line from stdin.
-    #[arg(value_name = "URL")]
+    #[arg(value_name = "URL", value_hint = ValueHint::Url)]
     pub urls: Vec<String>,
 
     /// A URL to sign (the AWS CLI spelling); may be repeated.
-    #[arg(long = "url", value_name = "URL")]
+    #[arg(long = "url", value_name = "URL", value_hint = ValueHint::Url)]
     pub url_flags: Vec<String>,
 
     #[command(flatten)]
@@ -147,23 +170,75 @@ pub struct SignArgs {
     pub policy: PolicyArgs,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = SignFormat::Url)]
+    #[arg(long, value_enum, default_value_t = SignFormat::Url, help_heading = "Output")]
     pub format: SignFormat,
 
+    #[command(flatten)]
+    pub cookie: CookieArgs,
+}
+
+/// The attributes of printed `Set-Cookie` lines.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Output")]
+pub struct CookieArgs {
     /// Cookie Domain attribute [default: the URL's host].
     #[arg(long, value_name = "DOMAIN")]
     pub cookie_domain: Option<String>,
 
-    /// Cookie Path attribute.
-    #[arg(long, value_name = "PATH", default_value = "/")]
-    pub cookie_path: String,
+    /// Cookie Path attribute [default: /].
+    #[arg(long, value_name = "PATH")]
+    pub cookie_path: Option<String>,
+
+    /// Cookie SameSite attribute [default: none, the browser's default].
+    #[arg(long, value_enum, value_name = "POLICY", ignore_case = true)]
+    pub same_site: Option<SameSite>,
+
+    /// Session cookies: no Expires attribute [default: Expires at the
+    /// policy's expiry].
+    #[arg(long)]
+    pub session_cookie: bool,
+}
+
+impl CookieArgs {
+    /// The first cookie-attribute flag given, for "does not apply" errors.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.cookie_domain.is_some(), "--cookie-domain"),
+            (self.cookie_path.is_some(), "--cookie-path"),
+            (self.same_site.is_some(), "--same-site"),
+            (self.session_cookie, "--session-cookie"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The attributes, with `default_domain` when no --cookie-domain is given.
+    pub fn attributes(&self, default_domain: Option<String>) -> crate::sign::CookieAttributes {
+        crate::sign::CookieAttributes {
+            domain: self.cookie_domain.clone().or(default_domain),
+            path: self.cookie_path.clone().unwrap_or_else(|| "/".to_string()),
+            same_site: self.same_site,
+            session: self.session_cookie,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignCookiesFormat {
+    /// The AWS CLI's JSON object of cookie names and values.
+    Json,
+    /// Set-Cookie: lines, with the cookie attributes.
+    Cookies,
+    /// One Cookie: request header.
+    Header,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "A canned policy when --resource is a plain URL; a custom policy when it holds \
 * or ?, or with --date-greater-than or --ip-address. Prints one JSON object mapping each \
-CloudFront-* cookie name to its value, as `aws cloudfront sign-cookies` does."
+CloudFront-* cookie name to its value, as `aws cloudfront sign-cookies` does.",
+    after_long_help = long_help("sign-cookies")
 )]
 pub struct SignCookiesArgs {
     #[command(flatten)]
@@ -171,17 +246,31 @@ pub struct SignCookiesArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+
+    /// Output format: the AWS CLI's JSON object, or Set-Cookie lines (with
+    /// the cookie attributes) or a Cookie header as `sign` prints them.
+    #[arg(long, value_enum, default_value_t = SignCookiesFormat::Json, help_heading = "Output")]
+    pub format: SignCookiesFormat,
+
+    #[command(flatten)]
+    pub cookie: CookieArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("verify"))]
 pub struct VerifyArgs {
     /// The signed URL, exactly as it is requested.
-    #[arg(value_name = "URL")]
+    #[arg(value_name = "URL", value_hint = ValueHint::Url)]
     pub url: String,
 
-    /// A trusted public key as ID=PATH, ID=file://PATH or ID=PEM-text
+    /// A trusted public key as ID=PATH, ID=file://PATH, or ID= then the PEM text
     /// (repeatable). Without one, everything but the signature is checked.
-    #[arg(long, value_name = "ID=KEY", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "ID=KEY",
+        allow_hyphen_values = true,
+        help_heading = "Key"
+    )]
     pub public_key: Vec<SecretValue>,
 
     /// The viewer's IPv4 address, for a policy's IpAddress condition.
@@ -198,28 +287,30 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("get"))]
 pub struct GetArgs {
     /// The object's URL. It is signed when a key is configured, and used as
     /// is when it already carries a signature (or no key is configured).
-    #[arg(value_name = "URL")]
+    #[arg(value_name = "URL", value_hint = ValueHint::Url)]
     pub url: String,
 
     /// Write to PATH (a file, or a folder to put it in), or - for stdout
-    /// [default: the URL's last path segment, in the current folder].
-    #[arg(short, long, value_name = "PATH")]
+    /// [default: the URL's last path segment, made a safe file name, in the
+    /// current folder].
+    #[arg(short, long, value_name = "PATH", value_hint = ValueHint::AnyPath, help_heading = "Output")]
     pub output: Option<std::path::PathBuf>,
 
     /// Resume an interrupted download, and keep the partial file if this one
     /// is interrupted too.
-    #[arg(short = 'c', long = "continue")]
+    #[arg(short = 'c', long = "continue", help_heading = "Transfer")]
     pub resume: bool,
 
     /// Fail (exit 5, nothing saved) unless the object has this SHA-256.
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", help_heading = "Transfer")]
     pub sha256: Option<crate::transfer::get::Sha256Digest>,
 
     /// Retries after a failed attempt [default: 4].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Network")]
     pub retries: Option<u32>,
 
     /// Also trust the certificate authorities in FILE (PEM) for HTTPS,
@@ -228,11 +319,11 @@ pub struct GetArgs {
     pub cacert: Option<std::path::PathBuf>,
 
     /// Show a progress bar even when stderr is not a terminal.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub progress: bool,
 
     /// No progress bar, no summary.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 
     #[command(flatten)]
@@ -243,24 +334,31 @@ pub struct GetArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("serve"))]
 pub struct ServeArgs {
     /// The folder to serve: objects are files under it, keys their paths.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub root: std::path::PathBuf,
 
-    /// A trusted public key as ID=PATH, ID=file://PATH or ID=PEM-text
+    /// A trusted public key as ID=PATH, ID=file://PATH, or ID= then the PEM text
     /// (repeatable): requests must carry a signed URL or signed cookies made
     /// with one of them.
-    #[arg(long, value_name = "ID=KEY", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "ID=KEY",
+        allow_hyphen_values = true,
+        help_heading = "Key"
+    )]
     pub public_key: Vec<SecretValue>,
 
     /// Allow every request without checking signatures.
-    #[arg(long, conflicts_with = "public_key")]
+    #[arg(long, conflicts_with = "public_key", help_heading = "Key")]
     pub no_auth: bool,
 
     /// Address to listen on; port 0 picks a free one. The URL is printed
     /// as the first line of stdout.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen,
+          help_heading = "Network")]
     pub listen: std::net::SocketAddr,
 
     /// Refuse uploads: PUT answers 403 AccessDenied.
@@ -269,7 +367,7 @@ pub struct ServeArgs {
 
     /// Check signatures as if requests were made to this scheme and host,
     /// such as https://d111111abcdef8.cloudfront.net [default: http://<Host header>].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url, help_heading = "Network")]
     pub base_url: Option<String>,
 
     /// No request log on stderr.
@@ -278,12 +376,17 @@ pub struct ServeArgs {
 
     /// Disconnect a client that takes this long to send its request head, or
     /// pauses this long in a body (its upload is removed): 30s, 2m, …
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        help_heading = "Network"
+    )]
     pub idle_timeout: crate::time::HumanDuration,
 
     /// Uploads received at once; more PUTs get 503 SlowDown.
     #[arg(long, value_name = "N", default_value_t = crate::serve::DEFAULT_MAX_UPLOADS as u16,
-          value_parser = clap::value_parser!(u16).range(1..))]
+          value_parser = clap::value_parser!(u16).range(1..), help_heading = "Network")]
     pub max_uploads: u16,
 }
 
@@ -309,54 +412,62 @@ pub enum PutFormat {
     override_usage = "cfsign put [OPTIONS] FILE URL\n       cfsign put [OPTIONS] FILE... URL/\n       cfsign put [OPTIONS] - URL",
     after_help = "A URL ending in / is a prefix: files go under it by name, folders (-r) \
 with their relative paths; `dist/` (trailing slash) uploads the folder's contents, `dist` the \
-folder itself. Without a key the URL is used as given (it may be signed already)."
+folder itself. Without a key the URL is used as given (it may be signed already).",
+    after_long_help = long_help("put")
 )]
 pub struct PutArgs {
     /// Files to upload (- for stdin), then the object URL or a prefix ending in /.
-    #[arg(value_names = ["FILE", "URL"], required = true, num_args = 1..)]
+    #[arg(value_names = ["FILE", "URL"], required = true, num_args = 1..,
+          value_hint = ValueHint::AnyPath)]
     pub paths: Vec<std::ffi::OsString>,
 
     /// Upload the files in folders, keeping their relative paths.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Transfer")]
     pub recursive: bool,
 
     /// With -r, follow links to files and folders inside the folder (links
     /// out of it are never followed).
-    #[arg(long)]
+    #[arg(long, help_heading = "Transfer")]
     pub follow_symlinks: bool,
 
     /// Canned ACL to send as x-amz-acl.
     #[arg(long, value_name = "ACL", default_value = crate::transfer::put::DEFAULT_ACL,
-          value_parser = clap::builder::PossibleValuesParser::new(crate::transfer::put::CANNED_ACLS))]
+          value_parser = clap::builder::PossibleValuesParser::new(crate::transfer::put::CANNED_ACLS),
+          help_heading = "Transfer")]
     pub acl: String,
 
     /// Send no x-amz-acl header.
-    #[arg(long, conflicts_with = "acl")]
+    #[arg(long, conflicts_with = "acl", help_heading = "Transfer")]
     pub no_acl: bool,
 
     /// Content-Type [default: guessed from the object's name].
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", help_heading = "Transfer")]
     pub content_type: Option<String>,
 
     /// Cache-Control header of the object.
-    #[arg(long, value_name = "VALUE")]
+    #[arg(long, value_name = "VALUE", help_heading = "Transfer")]
     pub cache_control: Option<String>,
 
     /// An extra request header, `Name: value` (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        help_heading = "Transfer"
+    )]
     pub headers: Vec<String>,
 
     /// User metadata `key=value`, sent as x-amz-meta-key (repeatable).
-    #[arg(long, value_name = "KEY=VALUE")]
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Transfer")]
     pub meta: Vec<String>,
 
     /// Upload this many objects at a time.
     #[arg(short, long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+          value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Transfer")]
     pub jobs: u16,
 
     /// Retries after a failed attempt, as for `get` [default: 4].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Network")]
     pub retries: Option<u32>,
 
     /// Also trust the certificate authorities in FILE (PEM) for HTTPS, as
@@ -365,15 +476,15 @@ pub struct PutArgs {
     pub cacert: Option<std::path::PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = PutFormat::Text)]
+    #[arg(long, value_enum, default_value_t = PutFormat::Text, help_heading = "Output")]
     pub format: PutFormat,
 
     /// Show a progress bar even when stderr is not a terminal.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub progress: bool,
 
     /// No progress bar.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 
     #[command(flatten)]
@@ -392,25 +503,41 @@ pub enum KeyType {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("keygen"))]
 pub struct KeygenArgs {
     /// Key type.
     #[arg(long = "type", value_enum, default_value_t = KeyType::Rsa)]
     pub r#type: KeyType,
 
-    /// Folder to write private_key.pem and public_key.pem into.
-    #[arg(long, value_name = "DIR")]
+    /// Folder to write private_key.pem and public_key.pem into [default: .].
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<std::path::PathBuf>,
 
     /// Prefix for the file names (e.g. `prod-` gives prod-private_key.pem).
-    #[arg(long, value_name = "PREFIX", default_value = "")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub prefix: String,
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = long_help("completions"))]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = long_help("man"))]
+pub struct ManArgs {
+    /// Write every page (cfsign.1 and cfsign-SUBCOMMAND.1) into DIR instead
+    /// of printing the top page.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an
@@ -450,7 +577,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             crate::commands::sign_cookies::run(args)
         }
-        Command::Verify(args) => crate::commands::verify::run(args),
+        Command::Verify(args) => {
+            refuse_profile(cli.profile.as_deref(), "verify", VERIFIES)?;
+            crate::commands::verify::run(args)
+        }
         Command::Get(mut args) => {
             if let Some(p) = profile()? {
                 p.apply(&mut args.key, &mut args.policy);
@@ -470,10 +600,42 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             crate::commands::put::run(args)
         }
-        Command::Serve(args) => crate::commands::serve::run(args),
-        Command::Keygen(args) => crate::commands::keygen::run(args),
-        Command::Completions(args) => crate::commands::docs::completions(args),
-        Command::Man => crate::commands::docs::man(),
+        Command::Serve(args) => {
+            refuse_profile(cli.profile.as_deref(), "serve", VERIFIES)?;
+            crate::commands::serve::run(args)
+        }
+        Command::Keygen(args) => {
+            refuse_profile(
+                cli.profile.as_deref(),
+                "keygen",
+                " (keygen makes a new key pair: name its private key in a profile's private_key)",
+            )?;
+            crate::commands::keygen::run(args)
+        }
+        Command::Completions(args) => {
+            refuse_profile(cli.profile.as_deref(), "completions", "")?;
+            crate::commands::docs::completions(args)
+        }
+        Command::Man(args) => {
+            refuse_profile(cli.profile.as_deref(), "man", "")?;
+            crate::commands::docs::man(args)
+        }
+    }
+}
+
+const VERIFIES: &str = " (it checks signatures with the public keys given by --public-key ID=PATH)";
+
+/// `--profile` given to a command that signs nothing: a profile holds a
+/// private key and signing defaults, so it would be silently ignored, and
+/// `verify --profile prod` would seem to check against prod's key. Only the
+/// flag is refused; `CFSIGN_PROFILE` is exported for the commands that sign
+/// and is simply not read by the others.
+fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<(), Error> {
+    match profile {
+        Some(_) => Err(Error::usage(format!(
+            "--profile does not apply to `cfsign {command}`: profiles hold the key and defaults of sign, sign-cookies, get and put{hint}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -498,7 +660,8 @@ pub fn warn(message: impl std::fmt::Display) {
 }
 
 /// clap's own errors span several lines; usage errors here are one line with
-/// a pointer to `--help`, like every other error.
+/// clap's suggestion and a pointer to the command's `--help`, like every
+/// other error.
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
@@ -511,9 +674,47 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    let line = one_line(&e.render().to_string());
-    let _ = writeln!(std::io::stderr(), "cfsign: {line} (see `cfsign --help`)");
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let _ = writeln!(std::io::stderr(), "cfsign: {}", usage_line(&e, &args));
     ExitCode::from(exit::USAGE)
+}
+
+/// A usage error on one line: clap's error, its "did you mean" tips, and the
+/// help of the (sub)command being parsed: `unexpected argument '--privat-key'
+/// found; tip: a similar argument exists: '--private-key' (see `cfsign sign
+/// --help`)`.
+fn usage_line<S: AsRef<std::ffi::OsStr>>(e: &clap::Error, args: &[S]) -> String {
+    let rendered = e.render().to_string();
+    let mut line = one_line(&rendered);
+    for tip in rendered.lines().map(str::trim) {
+        // Only suggestions: clap's other tips (such as "to pass '--x' as a
+        // value, use '-- --x'") mislead more often than they help a typo.
+        if tip.starts_with("tip:") && tip.contains("similar") {
+            line.push_str("; ");
+            line.push_str(tip);
+        }
+    }
+    format!("{line} (see `{} --help`)", command_path(args))
+}
+
+/// `cfsign` or `cfsign SUBCOMMAND`: the command whose help fits the error,
+/// from the arguments (clap attaches its usage to only some errors). Only
+/// `--profile NAME` and the help and version flags can come before the
+/// subcommand.
+fn command_path<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    use clap::CommandFactory;
+    let mut rest = args.iter().skip(1).map(|a| a.as_ref().to_string_lossy());
+    while let Some(arg) = rest.next() {
+        if arg == "--profile" {
+            rest.next();
+        } else if !arg.starts_with('-') {
+            return match Cli::command().find_subcommand(arg.as_ref()) {
+                Some(sub) => format!("cfsign {}", sub.get_name()),
+                None => "cfsign".to_string(),
+            };
+        }
+    }
+    "cfsign".to_string()
 }
 
 /// The first paragraph of a rendered clap error on one line: the error and
@@ -575,5 +776,25 @@ mod tests {
             "invalid value 'x' for '--retries <N>': invalid digit found in string"
         );
         assert_eq!(one_line(""), "invalid arguments");
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        usage_line(&Cli::try_parse_from(args).expect_err("a usage error"), args)
+    }
+
+    #[test]
+    fn usage_errors_keep_suggestions_and_name_the_subcommand() {
+        assert_eq!(
+            usage_error(&["cfsign", "sign", "--privat-key", "k"]),
+            "unexpected argument '--privat-key' found; tip: a similar argument exists: '--private-key' (see `cfsign sign --help`)"
+        );
+        assert_eq!(
+            usage_error(&["cfsign", "sing"]),
+            "unrecognized subcommand 'sing'; tip: a similar subcommand exists: 'sign' (see `cfsign --help`)"
+        );
+        assert_eq!(
+            usage_error(&["cfsign", "put", "--bogus", "a", "b"]),
+            "unexpected argument '--bogus' found (see `cfsign put --help`)"
+        );
     }
 }

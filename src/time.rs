@@ -209,15 +209,28 @@ pub fn format_time(t: Epoch) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// The last second an HTTP date can name (9999-12-31T23:59:59Z): its
+/// four-digit year ends there.
+const LAST_HTTP_DATE: Epoch = 253_402_300_799;
+
+/// An epoch as an IMF-fixdate (`Tue, 01 Jan 2030 00:00:00 GMT`), for
+/// `Expires` and `Last-Modified`. Times before 1970 (which a file system
+/// may report) are shown as 1970, times past year 9999 as its last second:
+/// an HTTP date cannot say more.
+pub fn format_http_date(t: Epoch) -> String {
+    let secs = t.clamp(0, LAST_HTTP_DATE) as u64;
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
 /// Now, in Unix seconds.
 pub fn now() -> Epoch {
     Utc::now().timestamp()
 }
 
-/// A span of time such as `90s`, `15m`, `1h30m` or `7d`.
+/// A span of time such as `90s`, `15m`, `1h30m`, `1h 30m`, `90min` or `7d`.
 ///
 /// ```
-/// let d: cfsign::time::HumanDuration = "1h30m".parse().unwrap();
+/// let d: cfsign::time::HumanDuration = "1h 30m".parse().unwrap();
 /// assert_eq!(d.seconds(), 5400);
 /// assert_eq!(d.to_string(), "1h30m");
 /// ```
@@ -250,37 +263,23 @@ impl HumanDuration {
     }
 }
 
+/// The longest duration taken: a signature valid for longer is a mistake.
+const MAX_DURATION_SECS: u64 = 100 * 365 * 86_400;
+
 impl FromStr for HumanDuration {
     type Err = TimeError;
 
+    /// humantime's grammar (numbers with units, optionally spaced: `90s`,
+    /// `15m`, `1h30m`, `1h 30m`, `90min`, `1day`, `2w`), in whole seconds:
+    /// policies count seconds, so a bare number, zero, a fraction of a second
+    /// and more than a hundred years are refused.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || TimeError::BadDuration(s.chars().take(60).collect());
-        let mut total: u64 = 0;
-        let mut number = String::new();
-        for c in s.trim().chars() {
-            if c.is_ascii_digit() {
-                number.push(c);
-                continue;
-            }
-            let unit = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                'w' => 604_800,
-                _ => return Err(bad()),
-            };
-            let n: u64 = number.parse().map_err(|_| bad())?;
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
-            number.clear();
-        }
-        if !number.is_empty() || total == 0 || total > 100 * 365 * 86_400 {
+        let d = humantime::parse_duration(s.trim()).map_err(|_| bad())?;
+        if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > MAX_DURATION_SECS {
             return Err(bad());
         }
-        Ok(HumanDuration(total))
+        Ok(HumanDuration(d.as_secs()))
     }
 }
 
@@ -356,6 +355,19 @@ fn looks_like_yyyymmdd(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_stay_within_what_an_http_date_can_say() {
+        assert_eq!(
+            format_http_date(1_893_456_000),
+            "Tue, 01 Jan 2030 00:00:00 GMT"
+        );
+        assert_eq!(format_http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_http_date(1_893_456_000_000),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+    }
 
     const NOW: Epoch = 1_800_000_000; // 2027-01-15
 
@@ -455,7 +467,15 @@ mod tests {
             ("7d", Some(604800)),
             ("1h30m", Some(5400)),
             ("2w", Some(1209600)),
+            ("1h 30m", Some(5400)),
+            ("90min", Some(5400)),
+            ("1day", Some(86400)),
+            ("2 hours", Some(7200)),
+            (" 30s ", Some(30)),
             ("0s", None),
+            ("1500ms", None),
+            ("101y", None),
+            ("", None),
             ("10", None),
             ("h", None),
             ("1x", None),

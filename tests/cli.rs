@@ -50,3 +50,6 @@ mod keys;
 
 #[path = "cli/network.rs"]
 mod network;
+
+#[path = "cli/usage.rs"]
+mod usage;

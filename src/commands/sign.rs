@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{SignArgs, SignFormat};
+use crate::cli::{CookieArgs, SignArgs, SignFormat};
 use crate::config::{self, PolicySpec};
 use crate::error::Error;
 use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
@@ -18,6 +18,18 @@ const BLOCK: usize = 1024;
 
 pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let now = time::now();
+    if matches!(args.format, SignFormat::Url | SignFormat::Header) {
+        if let Some(flag) = args.cookie.first_given() {
+            return Err(Error::usage(format!(
+                "{flag} sets an attribute of Set-Cookie lines: use it with --format cookies or json (a {} carries no attributes)",
+                if args.format == SignFormat::Url {
+                    "signed URL"
+                } else {
+                    "Cookie request header"
+                }
+            )));
+        }
+    }
     if args.policy.policy.as_deref() == Some("-") {
         let mut readers = config::stdin_readers(&args.key, &args.policy);
         let mut urls = args.url_flags.iter().chain(&args.urls);
@@ -62,8 +74,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     let signer = config::required_signer(args.key)?;
     let output = Output {
         format: args.format,
-        cookie_domain: args.cookie_domain,
-        cookie_path: args.cookie_path,
+        cookie: args.cookie,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -199,8 +210,7 @@ fn collect_urls(args: &SignArgs, key_from_stdin: bool) -> Result<Vec<String>, Er
 
 struct Output {
     format: SignFormat,
-    cookie_domain: Option<String>,
-    cookie_path: String,
+    cookie: CookieArgs,
 }
 
 #[derive(Serialize)]
@@ -211,6 +221,9 @@ struct JsonLine<'a> {
     expires: i64,
     key_pair_id: &'a str,
     hash_algorithm: &'a str,
+    /// The `Set-Cookie` values (with the cookie attributes), for a server
+    /// that hands out signed cookies instead of the URL.
+    set_cookie: Vec<String>,
 }
 
 impl Output {
@@ -233,6 +246,9 @@ impl Output {
                     expires: signed.policy.expires(),
                     key_pair_id: signed.key_pair_id.as_str(),
                     hash_algorithm: signed.hash.as_str(),
+                    set_cookie: signed
+                        .cookies()
+                        .set_cookie_values(&self.cookie.attributes(Some(host_of(wire)))),
                 };
                 buf.push_str(
                     &serde_json::to_string(&line).expect("strings and integers serialise"),
@@ -240,14 +256,11 @@ impl Output {
                 buf.push('\n');
             }
             SignFormat::Cookies => {
-                let domain = self.cookie_domain.clone().unwrap_or_else(|| host_of(wire));
                 if !first {
                     buf.push('\n');
                 }
-                for value in signed
-                    .cookies()
-                    .set_cookie_values(&domain, &self.cookie_path)
-                {
+                let attributes = self.cookie.attributes(Some(host_of(wire)));
+                for value in signed.cookies().set_cookie_values(&attributes) {
                     let _ = writeln!(buf, "Set-Cookie: {value}");
                 }
             }
@@ -259,7 +272,7 @@ impl Output {
 }
 
 /// The host of a wire-form URL, without userinfo or port.
-fn host_of(wire: &str) -> String {
+pub(crate) fn host_of(wire: &str) -> String {
     let rest = wire.split_once("://").map_or(wire, |(_, r)| r);
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);

@@ -2,18 +2,32 @@
 //! pattern with `*` and `?`), one JSON object mapping each `CloudFront-*`
 //! cookie name to its value, formatted as the AWS CLI's default JSON output
 //! (four-space indent, a newline at the end), so that scripts reading it
-//! keep working when `aws cloudfront` becomes `cfsign`.
+//! keep working when `aws cloudfront` becomes `cfsign`. `--format cookies`
+//! prints `Set-Cookie` lines with the cookie attributes instead (the JSON
+//! object stays the AWS CLI's: names and values only).
 
 use std::process::ExitCode;
 
-use crate::cli::SignCookiesArgs;
+use crate::cli::{SignCookiesArgs, SignCookiesFormat};
 use crate::config::{self, PolicySpec};
 use crate::error::Error;
-use crate::sign::{Carrier, SignedCookies, url};
+use crate::sign::{Carrier, Policy, SignedCookies, url};
 use crate::time;
 
 pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
     let now = time::now();
+    if args.format != SignCookiesFormat::Cookies {
+        if let Some(flag) = args.cookie.first_given() {
+            return Err(Error::usage(format!(
+                "{flag} sets an attribute of Set-Cookie lines: add --format cookies (the {} holds names and values only)",
+                if args.format == SignCookiesFormat::Json {
+                    "AWS CLI's JSON object"
+                } else {
+                    "Cookie request header"
+                }
+            )));
+        }
+    }
     config::single_stdin(&config::stdin_readers(&args.key, &args.policy))?;
     let policy = match (&args.policy.resource, &args.policy.policy) {
         (_, Some(_)) => PolicySpec::from_args(&args.policy, now)?.policy_for("")?,
@@ -44,8 +58,21 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
     policy.allowed_in(Carrier::Cookies)?;
     let signer = config::required_signer(args.key)?;
     let cookies = signer.sign(&policy).cookies();
+    let text = match args.format {
+        SignCookiesFormat::Json => render(&cookies),
+        SignCookiesFormat::Header => format!("Cookie: {}\n", cookies.cookie_header_value()),
+        SignCookiesFormat::Cookies => {
+            let attributes = args.cookie.attributes(default_domain(&policy));
+            let lines: String = cookies
+                .set_cookie_values(&attributes)
+                .iter()
+                .map(|v| format!("Set-Cookie: {v}\n"))
+                .collect();
+            lines
+        }
+    };
     let mut out = std::io::stdout().lock();
-    if super::write_stdout(&mut out, render(&cookies).as_bytes())? {
+    if super::write_stdout(&mut out, text.as_bytes())? {
         super::flush_stdout(&mut out)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -60,4 +87,16 @@ fn render(cookies: &SignedCookies) -> String {
         .map(|(name, value)| format!("    {}: {}", quote(name), quote(value)))
         .collect();
     format!("{{\n{}\n}}\n", lines.join(",\n"))
+}
+
+/// The `Domain` of the cookies when none is given: the resource's host, or
+/// none (cookies for the setting host only) when the host has a wildcard
+/// or the policy has no `Resource`.
+fn default_domain(policy: &Policy) -> Option<String> {
+    let resource = match policy {
+        Policy::Canned(p) => p.url.as_str(),
+        Policy::Custom(p) => p.resource.pattern()?.as_str(),
+    };
+    let host = super::sign::host_of(resource);
+    (!host.is_empty() && !host.contains(['*', '?'])).then_some(host)
 }

@@ -571,7 +571,7 @@ impl Server {
             .header(header::ETAG, format!("\"{}\"", object.etag))
             .header(
                 header::LAST_MODIFIED,
-                range::format_http_date(object.modified),
+                crate::time::format_http_date(object.modified),
             )
             .header(header::ACCEPT_RANGES, "bytes");
         let mut content_type = None;

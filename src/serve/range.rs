@@ -104,24 +104,19 @@ pub fn if_range_matches(value: &str, etag_hex: &str, last_modified: i64) -> bool
     parse_http_date(value) == Some(last_modified)
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT` (the IMF-fixdate form) as Unix seconds.
+/// An HTTP date as Unix seconds: the IMF-fixdate `Sun, 06 Nov 1994 08:49:37
+/// GMT` and the two obsolete forms (RFC 850, asctime) that RFC 9110 §5.6.7
+/// says a recipient must still accept.
 pub fn parse_http_date(value: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc2822(value.trim())
-        .ok()
-        .map(|d| d.timestamp())
-}
-
-/// Unix seconds as an IMF-fixdate, for `Last-Modified`.
-pub fn format_http_date(secs: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    let t = httpdate::parse_http_date(value.trim()).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::format_http_date;
 
     fn part(start: u64, end: u64) -> RangeRequest {
         RangeRequest::Part(ByteRange { start, end })
@@ -193,6 +188,9 @@ mod tests {
             ("\"", false),
             ("Sun, 06 Nov 1994 08:49:37 GMT", true),
             ("Sun, 06 Nov 1994 08:49:36 GMT", false),
+            // The obsolete forms a recipient must accept (RFC 9110 §5.6.7).
+            ("Sunday, 06-Nov-94 08:49:37 GMT", true),
+            ("Sun Nov  6 08:49:37 1994", true),
             ("not a date", false),
         ];
         for (value, expected) in rows {

@@ -2,12 +2,63 @@
 //! `CloudFront-*` cookies so that one signature covers many requests.
 
 use super::{HashAlgorithm, Policy, SignedPolicy};
+use crate::time::Epoch;
 
 /// The `CloudFront-*` cookies for one signed policy, in the order they are
 /// printed: Expires or Policy, Signature, Key-Pair-Id, then Hash-Algorithm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCookies {
     pairs: Vec<(&'static str, String)>,
+    /// The policy's `DateLessThan`, which the `Expires` attribute repeats.
+    expires: Epoch,
+}
+
+/// The `SameSite` attribute: whether a browser sends the cookies with
+/// requests that another site starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum SameSite {
+    #[value(name = "Strict")]
+    Strict,
+    #[value(name = "Lax")]
+    Lax,
+    #[value(name = "None")]
+    None,
+}
+
+impl SameSite {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// The attributes of the `Set-Cookie` lines. `Secure` and `HttpOnly` are
+/// always set: the cookies carry a credential, and no script needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieAttributes {
+    /// `Domain`; without it the cookies are the setting host's only.
+    pub domain: Option<String>,
+    /// `Path` (default `/`).
+    pub path: String,
+    /// `SameSite`; without it the browser's default applies (`Lax` in most).
+    pub same_site: Option<SameSite>,
+    /// Session cookies (no `Expires`): kept until the browser closes, even
+    /// after the policy has expired and CloudFront refuses them.
+    pub session: bool,
+}
+
+impl Default for CookieAttributes {
+    fn default() -> Self {
+        CookieAttributes {
+            domain: None,
+            path: "/".to_string(),
+            same_site: None,
+            session: false,
+        }
+    }
 }
 
 impl SignedCookies {
@@ -25,7 +76,10 @@ impl SignedCookies {
                 signed.hash.as_str().to_string(),
             ));
         }
-        SignedCookies { pairs }
+        SignedCookies {
+            pairs,
+            expires: signed.policy.expires(),
+        }
     }
 
     /// Cookie names and values.
@@ -33,11 +87,47 @@ impl SignedCookies {
         self.pairs.iter().map(|(n, v)| (*n, v.as_str()))
     }
 
-    /// `Set-Cookie` header values with `Domain`, `Path`, `Secure` and
-    /// `HttpOnly`. CloudFront needs no `Expires`/`Max-Age`: the policy expires.
-    pub fn set_cookie_values(&self, domain: &str, path: &str) -> Vec<String> {
+    /// `Set-Cookie` header values: `Domain`, `Path`, an `Expires` equal to
+    /// the policy's expiry (unless session cookies are asked for: CloudFront
+    /// itself needs none, but a browser then drops cookies that could only
+    /// earn a 403), `Secure`, `HttpOnly` and `SameSite`.
+    ///
+    /// ```
+    /// # use cfsign::sign::*;
+    /// # let key = PrivateKey::from_bytes(&std::fs::read("tests/fixtures/keys/ec-p256-pkcs8.pem").unwrap(), None).unwrap();
+    /// # let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse().unwrap(), None);
+    /// let url = "https://d111111abcdef8.cloudfront.net/a";
+    /// let cookies = signer.sign(&Policy::canned(url, 1893456000).unwrap()).cookies();
+    /// let attributes = CookieAttributes {
+    ///     domain: Some("d111111abcdef8.cloudfront.net".into()),
+    ///     same_site: Some(SameSite::Lax),
+    ///     ..CookieAttributes::default()
+    /// };
+    /// assert_eq!(
+    ///     cookies.set_cookie_values(&attributes)[0],
+    ///     "CloudFront-Expires=1893456000; Domain=d111111abcdef8.cloudfront.net; Path=/; \
+    ///      Expires=Tue, 01 Jan 2030 00:00:00 GMT; Secure; HttpOnly; SameSite=Lax"
+    /// );
+    /// ```
+    pub fn set_cookie_values(&self, attributes: &CookieAttributes) -> Vec<String> {
+        let mut tail = String::new();
+        if let Some(domain) = &attributes.domain {
+            tail.push_str("; Domain=");
+            tail.push_str(domain);
+        }
+        tail.push_str("; Path=");
+        tail.push_str(&attributes.path);
+        if !attributes.session {
+            tail.push_str("; Expires=");
+            tail.push_str(&crate::time::format_http_date(self.expires));
+        }
+        tail.push_str("; Secure; HttpOnly");
+        if let Some(same_site) = attributes.same_site {
+            tail.push_str("; SameSite=");
+            tail.push_str(same_site.as_str());
+        }
         self.pairs()
-            .map(|(n, v)| format!("{n}={v}; Domain={domain}; Path={path}; Secure; HttpOnly"))
+            .map(|(n, v)| format!("{n}={v}{tail}"))
             .collect()
     }
 

@@ -26,7 +26,7 @@ pub mod url;
 use std::fmt;
 use std::str::FromStr;
 
-pub use cookies::SignedCookies;
+pub use cookies::{CookieAttributes, SameSite, SignedCookies};
 pub use ip::IpRange;
 pub use key::{KeyError, Passphrase, PrivateKey, PublicKey};
 pub use policy::{CannedPolicy, CustomPolicy, PolicyError};

@@ -65,15 +65,18 @@ pub fn retryable_error(e: &reqwest::Error) -> bool {
         && !super::client::is_tls_failure(e)
 }
 
-/// Reads `Retry-After`: delta-seconds or an HTTP date.
+/// Reads `Retry-After`: delta-seconds or an HTTP date (any of its three
+/// forms); a date already past means "now".
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - now;
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::from(now))
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -110,6 +113,14 @@ mod tests {
         assert_eq!(
             parse_retry_after("Mon, 31 Dec 2029 00:00:05 GMT", now),
             Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Tuesday, 01-Jan-30 00:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse_retry_after("Tue Jan  1 00:00:05 2030", now),
+            Some(Duration::from_secs(5))
         );
         assert_eq!(parse_retry_after("soon", now), None);
     }

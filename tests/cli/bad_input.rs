@@ -217,7 +217,7 @@ fn get_bad_inputs() {
         ),
         row(
             2,
-            &strs(&signed(&[url, "--expires-in", "1hour"])),
+            &strs(&signed(&[url, "--expires-in", "an hour"])),
             &["duration", "1h30m"],
         ),
         row(

@@ -772,6 +772,10 @@ fn no_copy_of_the_key_stays_in_memory_while_get_runs() {
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/a.txt", server.local_addr().unwrap());
     let dir = tempdir();
+    // `get` loads the system's certificate authorities, whose PEM text can
+    // hold the same algorithm identifiers as a key's first bytes (an EC
+    // key's `MBMGByqGSM49AgEG`): a window found there is public, not a copy.
+    let public = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
     for (name, how) in [
         ("rsa2048-pkcs8.pem", "--private-key"),
         ("rsa2048-pkcs1.pem", "--private-key"),
@@ -820,7 +824,11 @@ fn no_copy_of_the_key_stays_in_memory_while_get_runs() {
         // The heap's base64-looking runs, searched for every window (a
         // search of the whole heap per window would take minutes).
         let runs = base64_runs(&heap);
-        for window in windows16(&plain).iter().chain(&windows16(&pem)) {
+        for window in windows16(&plain)
+            .iter()
+            .chain(&windows16(&pem))
+            .filter(|w| !public.contains(w.as_str()))
+        {
             assert!(
                 !runs.contains(window.as_str()),
                 "{what}: base64 {window:?} in the heap"

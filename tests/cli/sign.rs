@@ -78,7 +78,7 @@ fn bad_inputs_are_refused_with_one_line() {
             &[URL, "--date-less-than", "20300101"],
             &["YYYYMMDD", "YYYY-MM-DD"],
         ),
-        (&[URL, "--expires-in", "1 hour"], &["duration"]),
+        (&[URL, "--expires-in", "an hour"], &["duration"]),
         // A negative epoch is never what was meant, --allow-past or not.
         (
             &[URL, "--date-less-than", "1776-07-04", "--allow-past"],
@@ -340,7 +340,7 @@ fn cookies_canned_and_custom() {
     );
     assert_eq!(
         lines[0],
-        "Set-Cookie: CloudFront-Expires=1893456000; Domain=d111111abcdef8.cloudfront.net; Path=/; Secure; HttpOnly"
+        "Set-Cookie: CloudFront-Expires=1893456000; Domain=d111111abcdef8.cloudfront.net; Path=/; Expires=Tue, 01 Jan 2030 00:00:00 GMT; Secure; HttpOnly"
     );
     // The cookie signature is the URL signature for the same policy.
     let url = stdout_of(
@@ -394,7 +394,9 @@ fn cookies_canned_and_custom() {
     );
     assert!(
         text.lines()
-            .all(|l| l.ends_with("; Domain=.example.com; Path=/media; Secure; HttpOnly"))
+            .all(|l| l.ends_with(
+                "; Domain=.example.com; Path=/media; Expires=Tue, 01 Jan 2030 00:00:00 GMT; Secure; HttpOnly"
+            ))
     );
     let policy = text
         .lines()
