@@ -470,6 +470,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 /// Prints an error as `cfsign: <message>` on one line.
 pub fn report(e: &Error) {
     let message = e.to_string();
+    // The last guard: a key's text given where another value goes (a URL,
+    // `-o`, `--policy`, a time) is not shown, however the message quoted it.
+    let message = crate::escape::without_key_text(&message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: {}",
@@ -480,6 +483,7 @@ pub fn report(e: &Error) {
 /// Prints a warning as `cfsign: warning: <message>`.
 pub fn warn(message: impl std::fmt::Display) {
     let message = message.to_string();
+    let message = crate::escape::without_key_text(&message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: warning: {}",
@@ -501,7 +505,11 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    let line = one_line(&e.render().to_string());
+    // clap quotes values as they were given: a key's text passed where
+    // another value goes must not reach the terminal through it.
+    let rendered = one_line(&e.render().to_string());
+    let line = crate::escape::without_key_text(&rendered, true);
+    let line = crate::escape::line(&line);
     let _ = writeln!(std::io::stderr(), "cfsign: {line} (see `cfsign --help`)");
     ExitCode::from(exit::USAGE)
 }
