@@ -271,8 +271,9 @@ pub struct ServeArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// Disconnect a client that takes this long to send its request head, or
-    /// pauses this long in a body (its upload is removed): 30s, 2m, …
+    /// Disconnect a client that takes this long to send its request head,
+    /// pauses this long in a body (its upload is removed), or stops reading
+    /// an answer for this long: 30s, 2m, …
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub idle_timeout: crate::time::HumanDuration,
 

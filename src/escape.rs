@@ -188,7 +188,10 @@ pub fn without_key_text(text: &str, long_runs: bool) -> Cow<'_, str> {
     let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
     let mut runs = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (b64(c), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
@@ -272,10 +275,14 @@ mod tests {
             let clap = format!("unexpected argument '{text}' found");
             let cut = without_key_text(&clap, false);
             assert!(!cut.contains("MIIEvQIBADANBgkq"), "{cut}");
-            assert!(cut.ends_with("(text that may be a key is not shown)"), "{cut}");
+            assert!(
+                cut.ends_with("(text that may be a key is not shown)"),
+                "{cut}"
+            );
         }
         // A body line alone, in a clap error.
-        let cut = without_key_text(&format!("unexpected argument '{body}' found"), true);
+        let clap = format!("unexpected argument '{body}' found");
+        let cut = without_key_text(&clap, true);
         assert!(!cut.contains("MIIEvQIBADANBgkq"), "{cut}");
         for plain in [
             "invalid value 'x' for '--retries <N>': invalid digit found in string",
