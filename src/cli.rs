@@ -374,8 +374,9 @@ pub struct ServeArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// Disconnect a client that takes this long to send its request head, or
-    /// pauses this long in a body (its upload is removed): 30s, 2m, …
+    /// Disconnect a client that takes this long to send its request head,
+    /// pauses this long in a body (its upload is removed), or stops reading
+    /// an answer for this long: 30s, 2m, …
     #[arg(
         long,
         value_name = "DURATION",
@@ -642,6 +643,9 @@ fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<()
 /// Prints an error as `cfsign: <message>` on one line.
 pub fn report(e: &Error) {
     let message = e.to_string();
+    // The last guard: a key's text given where another value goes (a URL,
+    // `-o`, `--policy`, a time) is not shown, however the message quoted it.
+    let message = crate::escape::without_key_text(&message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: {}",
@@ -652,6 +656,7 @@ pub fn report(e: &Error) {
 /// Prints a warning as `cfsign: warning: <message>`.
 pub fn warn(message: impl std::fmt::Display) {
     let message = message.to_string();
+    let message = crate::escape::without_key_text(&message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: warning: {}",
@@ -675,7 +680,11 @@ fn clap_error(e: clap::Error) -> ExitCode {
         };
     }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let _ = writeln!(std::io::stderr(), "cfsign: {}", usage_line(&e, &args));
+    // clap quotes values as they were given: a key's text passed where
+    // another value goes must not reach the terminal through it.
+    let rendered = usage_line(&e, &args);
+    let line = crate::escape::without_key_text(&rendered, true);
+    let _ = writeln!(std::io::stderr(), "cfsign: {}", crate::escape::line(&line));
     ExitCode::from(exit::USAGE)
 }
 

@@ -89,8 +89,21 @@ impl Shown<'_> {
     }
 }
 
+/// What a message shows instead of a value that holds PEM text.
+pub const PEM_NOT_SHOWN: &str = "(PEM text, not shown: it may be a key)";
+
+/// Whether `text` holds a PEM boundary (`-----BEGIN`, `-----END`): a key's
+/// text given where another value goes (a URL, `-o`, `--policy`, a time),
+/// which a message must not show, not even in part.
+pub fn holds_pem(text: &str) -> bool {
+    text.contains("-----BEGIN") || text.contains("-----END")
+}
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if holds_pem(self.text) {
+            return f.write_str(PEM_NOT_SHOWN);
+        }
         for (i, c) in self.text.chars().enumerate() {
             if i == self.max {
                 return f.write_char('…');
@@ -160,6 +173,54 @@ pub fn without_credentials(url: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A whole message line with every stretch that may be a key's text taken
+/// out: the last guard, for values formatted without [`shown`] and for
+/// clap's errors, which quote values as given (a PEM passed where another
+/// option's value or a positional goes would otherwise be printed whole).
+///
+/// When the line holds a PEM boundary, or (`long_runs`) a run of 40 or more
+/// base64 characters that is not hexadecimal (a line of a key's body is 64),
+/// every run of 16 or more base64 characters is cut to `…`. Lines without
+/// either are returned as they are.
+pub fn without_key_text(text: &str, long_runs: bool) -> Cow<'_, str> {
+    const LONG_RUN: usize = 40;
+    const CUT_RUN: usize = 16;
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (b64(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let long = |&(s, e): &(usize, usize)| {
+        e - s >= LONG_RUN && !text[s..e].bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    let triggered = holds_pem(text) || (long_runs && runs.iter().any(long));
+    let cut: Vec<_> = runs.into_iter().filter(|(s, e)| e - s >= CUT_RUN).collect();
+    if !triggered || cut.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 48);
+    let mut at = 0;
+    for (s, e) in cut {
+        out.push_str(&text[at..s]);
+        out.push('…');
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out.push_str(" (text that may be a key is not shown)");
+    Cow::Owned(out)
+}
+
 /// A URL for a message: credentials elided, then escaped and shortened.
 pub fn shown_url(url: &str) -> String {
     shown(&without_credentials(url)).to_string()
@@ -199,6 +260,39 @@ mod tests {
         assert_eq!(shown("abcdef").max(3).to_string(), "abc…");
         // `line` never shortens: it guards whole messages.
         assert_eq!(line(&long), long);
+    }
+
+    #[test]
+    fn pem_text_is_never_shown() {
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC/t0NcCMCKkvQI";
+        for text in [
+            format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"),
+            format!("  -----BEGIN PRIVATE KEY-----\\n{body}"),
+            format!("{body}\n-----END PRIVATE KEY-----"),
+        ] {
+            assert_eq!(shown(&text).to_string(), PEM_NOT_SHOWN);
+            assert_eq!(shown_url(&text), PEM_NOT_SHOWN);
+            let clap = format!("unexpected argument '{text}' found");
+            let cut = without_key_text(&clap, false);
+            assert!(!cut.contains("MIIEvQIBADANBgkq"), "{cut}");
+            assert!(
+                cut.ends_with("(text that may be a key is not shown)"),
+                "{cut}"
+            );
+        }
+        // A body line alone, in a clap error.
+        let clap = format!("unexpected argument '{body}' found");
+        let cut = without_key_text(&clap, true);
+        assert!(!cut.contains("MIIEvQIBADANBgkq"), "{cut}");
+        for plain in [
+            "invalid value 'x' for '--retries <N>': invalid digit found in string",
+            // PEM errors name boundaries and carry no body.
+            "the PRIVATE KEY PEM block could not be decoded: its `-----END PRIVATE KEY-----` line is missing",
+            // Hashes are not keys.
+            "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 differs",
+        ] {
+            assert_eq!(without_key_text(plain, true), plain);
+        }
     }
 
     #[test]

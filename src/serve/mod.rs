@@ -9,14 +9,15 @@
 //! its root: [`path`] is the only way from a request to a file.
 //!
 //! It stays available to honest clients whatever a few others do: a client
-//! that stalls in its request head or body is disconnected after
-//! [`Config::idle_timeout`], and at most [`Config::max_uploads`] PUTs hold a
+//! that stalls in its request head or body, or stops reading an answer, is
+//! disconnected after [`Config::idle_timeout`], and at most [`Config::max_uploads`] PUTs hold a
 //! temp file and a writer thread at once (beyond that, 503 `SlowDown` before
 //! the body is read). Every log line is escaped: one line is one request.
 //!
 //! Embedding: [`spawn`] runs a server on its own threads and returns a
 //! [`Handle`]; [`serve`] runs one on the caller's tokio runtime.
 
+mod idle;
 mod path;
 mod range;
 mod store;
@@ -293,6 +294,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, serve
     let _ = stream.set_nodelay(true);
     // Also the wait for the next request on a kept-alive connection.
     let header_timeout = server.idle_timeout;
+    let server_idle = server.idle_timeout;
     let service = service_fn(move |req| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.handle(req, peer, local).await) }
@@ -302,6 +304,9 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, serve
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(READ_BUFFER);
+    // A client that stops reading an answer is dropped like one that stops
+    // sending: the open file and the buffers go with it.
+    let stream = idle::WriteTimeout::new(stream, server_idle);
     let _ = builder
         .serve_connection(TokioIo::new(stream), service)
         .await;

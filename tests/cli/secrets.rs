@@ -871,3 +871,64 @@ fn messages_about_signed_urls_elide_the_signature() {
         );
     }
 }
+
+/// A key's text given where another value goes — a positional URL, `--url`,
+/// `-o`, `--policy`, a time, `--root`, a header, or an option clap refuses —
+/// as PEM, flattened with literal `\n`, or indented (a YAML block): no
+/// message shows any of it, whichever part of cfsign or clap reports it.
+#[test]
+fn key_text_in_the_wrong_place_is_never_echoed() {
+    let dir = tempdir();
+    let ok = key("rsa2048-pkcs8.pem").display().to_string();
+    let upload = dir.path().join("up.txt");
+    std::fs::write(&upload, "data").unwrap();
+    let upload = upload.display().to_string();
+    for name in ["rsa2048-pkcs8.pem", "ec-p256-sec1.pem"] {
+        let pem = std::fs::read_to_string(key(name)).unwrap();
+        let needles = secret_needles(&pem, PASSPHRASE);
+        let pem = pem.trim_end().to_string();
+        let indented: String = pem.lines().map(|l| format!("  {l}\n")).collect();
+        for text in [pem.clone(), pem.replace('\n', "\\n"), indented] {
+            let signing = ["--key-pair-id", KEY_ID, "--private-key", ok.as_str()];
+            let u = "https://h.example/a";
+            let cases: Vec<Vec<String>> = [
+                vec!["sign", "--key-pair-id", KEY_ID, &text],
+                vec!["sign", u, "--key-pair-id", &text, "--private-key", &ok],
+                vec!["sign", u, "--hash-algorithm", &text],
+                vec!["sign", "--url", &text],
+                vec!["sign", "--", &text],
+                vec!["sign", u, "--resource", &text],
+                vec!["sign", u, "--policy", &text],
+                vec!["sign", u, "--date-less-than", &text],
+                vec!["sign", u, "--ip-address", &text],
+                vec!["get", "--", &text],
+                vec!["get", u, "-o", &text],
+                vec!["verify", "--", &text],
+                vec!["verify", u, "--client-ip", &text],
+                vec!["verify", u, "--at", &text],
+                vec!["put", &upload, "--", &text],
+                vec!["put", "-H", &text, &upload, "http://127.0.0.1:9/x"],
+                vec!["put", "--meta", &text, &upload, "http://127.0.0.1:9/x"],
+                vec!["serve", "--no-auth", "--root", &text],
+                vec!["serve", "--no-auth", "--root", ".", "--base-url", &text],
+                vec!["keygen", "--out", &text],
+            ]
+            .into_iter()
+            .map(|args| args.into_iter().map(String::from).collect())
+            .collect();
+            for args in cases {
+                let mut cmd = cfsign();
+                cmd.args(&args);
+                if args[0] == "sign" && !args.contains(&"--private-key".to_string()) {
+                    cmd.args(signing);
+                }
+                let out = cmd
+                    .timeout(std::time::Duration::from_secs(20))
+                    .output()
+                    .unwrap();
+                assert_eq!(out.status.code(), Some(2), "{name}: {args:?}");
+                assert_no_secret(&out, &needles, &format!("{name}: {args:?}"));
+            }
+        }
+    }
+}

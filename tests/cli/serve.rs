@@ -1,7 +1,7 @@
 //! `cfsign serve`: the real binary on a loopback port, driven over raw
 //! HTTP/1.1 so that paths reach it exactly as written.
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -1337,4 +1337,63 @@ fn serve_refuses_repeated_signing_parameters() {
             "{line}"
         );
     }
+}
+
+/// Clients that ask for a large object and never read the answer are
+/// disconnected after the idle timeout, like clients that stop sending:
+/// each held a socket, the open file and a 256 KiB buffer for good (100
+/// such clients kept 200 descriptors and about 50 MB for as long as they
+/// liked). A slow client that keeps reading is still served whole.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_disconnects_clients_that_stop_reading() {
+    const STALLED: usize = 100;
+    let dir = root_with_files();
+    let big: Vec<u8> = (0..4u32 << 20).map(|i| (i * 7) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    let server = ServeProcess::start(dir.path(), &["--no-auth", "--idle-timeout", "1s"]);
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+            .unwrap()
+            .count()
+    };
+    // The runtime opens its own descriptors on the first connection.
+    assert_eq!(server.get("/a.txt").status, 200);
+    let before = open_files();
+    let stalled: Vec<TcpStream> = (0..STALLED)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    server.wait_for_log(STALLED);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_files() > before + 5 {
+        assert!(
+            Instant::now() < deadline,
+            "{} descriptors open, {before} before {STALLED} clients stopped reading",
+            open_files()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stalled);
+
+    // A client that reads slowly but steadily gets every byte.
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0; 64 * 1024];
+    loop {
+        std::thread::sleep(Duration::from_millis(5));
+        match slow.read(&mut buf).unwrap() {
+            0 => break,
+            n => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let r = parse_response(&answer);
+    assert_eq!(r.status, 200);
+    assert!(r.body == big, "{} bytes of {}", r.body.len(), big.len());
 }
