@@ -182,11 +182,11 @@ pub struct SignArgs {
 #[command(next_help_heading = "Output")]
 pub struct CookieArgs {
     /// Cookie Domain attribute [default: the URL's host].
-    #[arg(long, value_name = "DOMAIN")]
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_cookie_domain)]
     pub cookie_domain: Option<String>,
 
     /// Cookie Path attribute [default: /].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = parse_cookie_path)]
     pub cookie_path: Option<String>,
 
     /// Cookie SameSite attribute [default: none, the browser's default].
@@ -197,6 +197,40 @@ pub struct CookieArgs {
     /// policy's expiry].
     #[arg(long)]
     pub session_cookie: bool,
+}
+
+/// `--cookie-domain`: a host name (a leading dot is allowed and ignored by
+/// browsers). Anything else would be dropped by every cookie jar (a port, a
+/// scheme, an empty value) or would add attributes of its own (`;`).
+fn parse_cookie_domain(s: &str) -> Result<String, String> {
+    let host = s.strip_prefix('.').unwrap_or(s);
+    if host.contains(':') || host.contains('/') {
+        return Err(
+            "a cookie Domain is a host name only, without scheme, port or path (cookies are not per port): such as d111111abcdef8.cloudfront.net"
+                .to_string(),
+        );
+    }
+    let label_ok =
+        |l: &str| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !host.split('.').all(label_ok) {
+        return Err(
+            "a cookie Domain is a host name: letters, digits, hyphens and dots, such as d111111abcdef8.cloudfront.net"
+                .to_string(),
+        );
+    }
+    Ok(s.to_string())
+}
+
+/// `--cookie-path`: begins with `/`, and holds no `;` (which would start
+/// another attribute) and no control characters (RFC 6265, section 4.1.1).
+fn parse_cookie_path(s: &str) -> Result<String, String> {
+    if !s.starts_with('/') || s.chars().any(|c| c == ';' || c.is_control()) {
+        return Err(
+            "a cookie Path begins with / and holds no ; or control characters, such as /videos/"
+                .to_string(),
+        );
+    }
+    Ok(s.to_string())
 }
 
 impl CookieArgs {
@@ -693,7 +727,20 @@ fn clap_error(e: clap::Error) -> ExitCode {
 /// found; tip: a similar argument exists: '--private-key' (see `cfsign sign
 /// --help`)`.
 fn usage_line<S: AsRef<std::ffi::OsStr>>(e: &clap::Error, args: &[S]) -> String {
-    let rendered = e.render().to_string();
+    let mut rendered = e.render().to_string();
+    // clap quotes the argument it could not place: a key given where
+    // something else goes (flattened to one line, or a bare base64 body)
+    // would be printed whole.
+    for arg in args.iter().skip(1).map(|a| a.as_ref().to_string_lossy()) {
+        // `--flag=value` is quoted by its parts, and so is a value that
+        // holds `=` (base64 padding) where clap took it for `--flag=value`.
+        let (before, after) = arg.split_once('=').unwrap_or((&arg, ""));
+        for shown in [arg.as_ref(), before, after] {
+            if !shown.is_empty() && crate::escape::may_be_key(shown) {
+                rendered = rendered.replace(shown, crate::escape::KEY_NOT_SHOWN);
+            }
+        }
+    }
     let mut line = one_line(&rendered);
     for tip in rendered.lines().map(str::trim) {
         // Only suggestions: clap's other tips (such as "to pass '--x' as a

@@ -129,6 +129,22 @@ pub fn shown_path(path: &std::path::Path) -> String {
     shown(&path.to_string_lossy()).to_string()
 }
 
+/// Whether a value given on the command line may be key material put where
+/// something else goes: PEM text (also with its newlines written `\n`), or
+/// a long run of base64 (a key's body, or a DER key encoded whole). Messages
+/// about such a value do not show it.
+pub fn may_be_key(text: &str) -> bool {
+    holds_pem(text)
+        || text.contains("PRIVATE KEY")
+        || (text.len() >= 40
+            && text.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '\\' | '\n' | '\r')
+            }))
+}
+
+/// What a message shows in place of a value for which [`may_be_key`] holds.
+pub const KEY_NOT_SHOWN: &str = "(a value not shown: it may be a key)";
+
 /// The query parameters whose values are credentials: a signed URL shown in
 /// a message keeps their names and loses their values.
 const ELIDED_PARAMS: [&str; 2] = ["Signature", "Policy"];

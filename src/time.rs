@@ -21,6 +21,10 @@ pub enum TimeError {
     )]
     BadDuration(String),
     #[error(
+        "the duration `{0}` has the unit M, which reads as months: write m or min for minutes, or months if months are meant"
+    )]
+    MonthsOrMinutes(String),
+    #[error(
         "`{0}` looks like a Unix time in milliseconds (13 digits): CloudFront wants seconds, so drop the last three digits (or pass --allow-past)"
     )]
     Milliseconds(String),
@@ -274,7 +278,22 @@ impl FromStr for HumanDuration {
     /// policies count seconds, so a bare number, zero, a fraction of a second
     /// and more than a hundred years are refused.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || TimeError::BadDuration(s.chars().take(60).collect());
+        let shown = || -> String {
+            if crate::escape::may_be_key(s) {
+                crate::escape::KEY_NOT_SHOWN.to_string()
+            } else {
+                s.chars().take(60).collect()
+            }
+        };
+        let bad = || TimeError::BadDuration(shown());
+        // humantime reads `M` as months and `m` as minutes: `15M` would sign
+        // for fifteen months where fifteen minutes were almost surely meant
+        // (the parser before it refused `M`). Months are spelled out.
+        if s.split(|c: char| !c.is_ascii_alphabetic())
+            .any(|unit| unit == "M")
+        {
+            return Err(TimeError::MonthsOrMinutes(shown()));
+        }
         let d = humantime::parse_duration(s.trim()).map_err(|_| bad())?;
         if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > MAX_DURATION_SECS {
             return Err(bad());

@@ -160,6 +160,30 @@ pub fn tls_failure(e: &reqwest::Error) -> Option<String> {
     })
 }
 
+/// A proxy that would not open a tunnel (`HTTPS_PROXY`: it answered
+/// `CONNECT` with something other than 200), in words with the fix; `None`
+/// for other errors. Final: the proxy answers the same way again. hyper-util
+/// keeps its tunnel error private, so it is recognised by its message.
+pub fn proxy_refusal(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if let Some(reason) = text.strip_prefix("tunnel error: ") {
+            return match reason {
+                "proxy authorization required" => Some(
+                    "the proxy asks for credentials (407) before it opens a tunnel: give them in HTTPS_PROXY as http://USER:PASSWORD@HOST:PORT".to_string(),
+                ),
+                "unsuccessful" | "proxy response headers too long" => Some(
+                    "the proxy refused to open a tunnel (its answer to CONNECT was not 200): check HTTPS_PROXY, or list the host in NO_PROXY".to_string(),
+                ),
+                _ => None,
+            };
+        }
+        next = err.source();
+    }
+    None
+}
+
 /// Whether a transport error is a TLS failure (see [`tls_failure`]).
 pub fn is_tls_failure(e: &reqwest::Error) -> bool {
     rustls_error(e).is_some()

@@ -686,6 +686,9 @@ impl std::fmt::Display for SendError {
                 if let Some(tls) = super::client::tls_failure(e) {
                     return write!(f, "{tls}");
                 }
+                if let Some(proxy) = super::client::proxy_refusal(e) {
+                    return write!(f, "{proxy}");
+                }
                 write!(f, "{e}")?;
                 let mut source = std::error::Error::source(e);
                 while let Some(s) = source {

@@ -59,10 +59,12 @@ pub fn retryable_status(status: u16) -> bool {
 }
 
 /// Whether a transport error is worth another attempt (not a certificate
-/// or other TLS failure: the next attempt would meet the same one).
+/// or other TLS failure, nor a proxy refusing the tunnel: the next attempt
+/// would meet the same one).
 pub fn retryable_error(e: &reqwest::Error) -> bool {
     (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode())
         && !super::client::is_tls_failure(e)
+        && super::client::proxy_refusal(e).is_none()
 }
 
 /// Reads `Retry-After`: delta-seconds or an HTTP date (any of its three

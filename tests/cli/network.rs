@@ -313,3 +313,51 @@ fn an_https_url_to_a_plain_http_server_is_named_and_not_retried() {
     assert_refused(&out, 4, &["does not speak TLS"]);
     assert_eq!(connections.load(Ordering::SeqCst), 2, "one attempt each");
 }
+
+/// A proxy that will not open the tunnel (403 to `CONNECT`, or 407 for
+/// credentials) is named as the cause — not the origin "cannot connect" —
+/// with the fix, once: asking again gets the same answer. Credentials in
+/// `HTTPS_PROXY` are never printed.
+#[test]
+fn a_proxy_that_refuses_the_tunnel_is_named_not_retried_and_its_password_not_shown() {
+    let dir = tempdir();
+    // The test proxy only tunnels to loopback: any other host gets a 403.
+    let proxy = Proxy::start();
+    let with_password = format!("http://user:s3cret-pw@{}", proxy.addr);
+    let env = [("HTTPS_PROXY", with_password.as_str())];
+    let url = "https://blocked.invalid/a.txt";
+    for (i, command) in [get, put].into_iter().enumerate() {
+        let out = command(url, dir.path(), &env, &[]);
+        assert_refused(
+            &out,
+            4,
+            &["proxy refused", "blocked.invalid", "HTTPS_PROXY"],
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret-pw"));
+        assert_eq!(proxy.seen().len(), i + 1, "{:?}", proxy.seen());
+    }
+
+    // 407: the proxy wants credentials.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    });
+    let proxy_url = format!("http://{addr}");
+    let out = get(url, dir.path(), &[("HTTPS_PROXY", proxy_url.as_str())], &[]);
+    assert_refused(
+        &out,
+        4,
+        &["proxy asks for credentials", "407", "HTTPS_PROXY"],
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}

@@ -932,3 +932,44 @@ fn key_text_in_the_wrong_place_is_never_echoed() {
         }
     }
 }
+
+/// A key given where something else goes — flattened to one line (`\n`
+/// written out, as `CLOUDFRONT_PRIVATE_KEY` takes it) or as its bare base64
+/// body — is not quoted back by clap's usage errors, nor by the messages of
+/// values that fail to parse.
+#[test]
+fn a_misplaced_key_is_not_echoed_by_usage_errors() {
+    let pem = std::fs::read_to_string(key("rsa2048-pkcs8.pem")).unwrap();
+    let needles = secret_needles(&pem, "not-a-passphrase-in-this-test");
+    let flattened = pem.trim_end().replace('\n', "\\n");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let url = "https://h.example/a";
+    for value in [pem.as_str(), flattened.as_str(), body.as_str()] {
+        let equals = format!("--hash-algorithm={value}");
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["sign", url, "--hash-algorithm", value],
+            vec!["sign", url, &equals],
+            vec!["sign", url, "--expires-in", value],
+            vec!["sign", url, "--same-site", value],
+            vec!["sign", url, "--format", value],
+            vec!["sign", "--privat-key", value],
+            vec!["sign-cookies", value],
+            vec!["verify", url, value],
+            vec!["keygen", value],
+            vec!["get", url, "--retries", value],
+            vec!["serve", "--listen", value],
+            vec!["completions", value],
+        ];
+        for args in cases {
+            let out = cfsign()
+                .args(&args)
+                .args(["--key-pair-id", KEY_ID])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert_no_secret(&out, &needles, &format!("{:?}", &args[..2]));
+        }
+    }
+}

@@ -594,3 +594,70 @@ fn durations_take_humantimes_forms() {
         .unwrap();
     assert_refused(&out, 2, &["cannot read the duration `an hour`"]);
 }
+
+/// humantime reads `M` as months: `15M` would sign for fifteen months where
+/// fifteen minutes were meant (the parser before it refused `M`).
+#[test]
+fn a_duration_in_capital_m_is_refused_not_read_as_months() {
+    for duration in ["15M", "1h 30M", "2M"] {
+        let out = cfsign()
+            .args(["sign", URL, "--expires-in", duration])
+            .args([
+                "--key-pair-id",
+                KEY_ID,
+                "--private-key",
+                &key_arg("rsa2048-pkcs8.pem"),
+            ])
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, &[duration, "months", "m or min for minutes"]);
+    }
+}
+
+/// A Domain with a port or a scheme makes every cookie jar drop the cookie;
+/// a `;` in a Domain or Path adds attributes of its own.
+#[test]
+fn cookie_attributes_no_jar_would_take_are_refused() {
+    let rows: &[(&str, &str)] = &[
+        ("--cookie-domain", "d111111abcdef8.cloudfront.net:443"),
+        ("--cookie-domain", "https://d111111abcdef8.cloudfront.net/"),
+        ("--cookie-domain", "h.example; SameSite=None"),
+        ("--cookie-domain", ""),
+        ("--cookie-domain", "h..example"),
+        ("--cookie-path", "/a;Domain=evil.example"),
+        ("--cookie-path", "videos/"),
+        ("--cookie-path", ""),
+    ];
+    for (flag, value) in rows {
+        let out = cfsign()
+            .args(["sign", URL, "--format", "cookies", flag, value])
+            .args([
+                "--key-pair-id",
+                KEY_ID,
+                "--private-key",
+                &key_arg("rsa2048-pkcs8.pem"),
+            ])
+            .output()
+            .unwrap();
+        assert_refused(&out, 2, &[flag]);
+    }
+    // A leading dot is what older tools write, and jars take it.
+    let out = cfsign()
+        .args(["sign", URL, "--format", "cookies"])
+        .args([
+            "--cookie-domain",
+            ".cloudfront.net",
+            "--cookie-path",
+            "/a b/",
+        ])
+        .args([
+            "--key-pair-id",
+            KEY_ID,
+            "--private-key",
+            &key_arg("rsa2048-pkcs8.pem"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout_of(&out).contains("; Domain=.cloudfront.net; Path=/a b/;"));
+}

@@ -462,6 +462,8 @@ fn describe(e: &reqwest::Error) -> String {
         .unwrap_or_default();
     if let Some(tls) = super::client::tls_failure(e) {
         format!("{host}: {tls}")
+    } else if let Some(proxy) = super::client::proxy_refusal(e) {
+        format!("{host}: {proxy}")
     } else if e.is_timeout() {
         format!("{host} did not answer in time")
     } else if e.is_connect() {
