@@ -65,13 +65,30 @@ pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
 /// anchor trust (so that a wrong file is named here, not as "unknown issuer"
 /// at the first request).
 fn authorities(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    // The whole system bundle is about 200 KiB: a bound keeps `/dev/zero`
+    // or a wrong multi-gigabyte file from hanging the run.
+    const MAX_CACERT: u64 = 16 << 20;
     let shown = escape::shown_path(path);
-    let bytes = std::fs::read(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Error::usage(format!(
             "--cacert {shown}: {}",
             crate::config::io_reason(&e)
         ))
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(unreadable)?,
+            MAX_CACERT + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_CACERT {
+        return Err(Error::usage(format!(
+            "--cacert {shown}: larger than 16 MiB, so not a file of certificate authorities"
+        )));
+    }
     let mut certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| {

@@ -188,6 +188,12 @@ fn a_cacert_or_ssl_cert_file_that_holds_no_authority_is_refused_before_any_reque
             vec![],
             vec!["SSL_CERT_FILE=", "no such file", "unset it"],
         ),
+        // An endless file is refused, not read for ever.
+        (
+            vec![],
+            vec!["--cacert", "/dev/zero"],
+            vec!["--cacert", "larger than 16 MiB"],
+        ),
     ] {
         let out = get(&front.url("/a.txt"), dir.path(), &env, &extra);
         assert_refused(&out, 2, &needles);
