@@ -716,10 +716,28 @@ fn clap_error(e: clap::Error) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // clap quotes values as they were given: a key's text passed where
     // another value goes must not reach the terminal through it.
-    let rendered = usage_line(&e, &args);
-    let line = crate::escape::without_key_text(&rendered, true);
+    let line = hide_quoted_keys(&usage_line(&e, &args));
     let _ = writeln!(std::io::stderr(), "cfsign: {}", crate::escape::line(&line));
     ExitCode::from(exit::USAGE)
+}
+
+/// A usage error with every quoted value that may be key text (a key given
+/// in the wrong place: a stray argument, `--key-pair-id "$KEY"`, a key whose
+/// newlines a secret store flattened to `\n`) replaced by a note: clap
+/// quotes the offending value whole.
+fn hide_quoted_keys(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for (i, part) in line.split('\'').enumerate() {
+        if i > 0 {
+            out.push('\'');
+        }
+        if i % 2 == 1 && crate::escape::may_be_key(part) {
+            out.push_str("(a value that may be a key, not shown)");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// A usage error on one line: clap's error, its "did you mean" tips, and the

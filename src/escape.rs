@@ -129,17 +129,24 @@ pub fn shown_path(path: &std::path::Path) -> String {
     shown(&path.to_string_lossy()).to_string()
 }
 
-/// Whether a value given on the command line may be key material put where
-/// something else goes: PEM text (also with its newlines written `\n`), or
-/// a long run of base64 (a key's body, or a DER key encoded whole). Messages
-/// about such a value do not show it.
+/// Whether a value may be (part of) a key's text put where something else
+/// goes: several lines, a PEM boundary or label (also with its newlines
+/// flattened to `\n`, as secret stores hold keys), or a run of 24 or more
+/// base64 characters (letters, digits, `+`, `=`; `/` not counted, since
+/// paths break their runs with it) as a line of a key's body has. The one
+/// rule: messages about such a value do not show it.
 pub fn may_be_key(text: &str) -> bool {
-    holds_pem(text)
-        || text.contains("PRIVATE KEY")
-        || (text.len() >= 40
-            && text.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '\\' | '\n' | '\r')
-            }))
+    const BASE64_RUN: usize = 24;
+    let mut run = 0;
+    let long_run = text.bytes().any(|b| {
+        run = if b.is_ascii_alphanumeric() || b == b'+' || b == b'=' {
+            run + 1
+        } else {
+            0
+        };
+        run >= BASE64_RUN
+    });
+    holds_pem(text) || text.contains(['\n', '\r']) || text.contains("PRIVATE KEY") || long_run
 }
 
 /// What a message shows in place of a value for which [`may_be_key`] holds.

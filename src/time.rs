@@ -94,7 +94,10 @@ fn parse_any_time(text: &str) -> Result<Epoch, TimeError> {
     let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
     let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     if all_digits(whole) && all_digits(fraction) {
-        let seconds: Epoch = whole.parse().map_err(|_| bad())?;
+        let mut seconds: Epoch = whole.parse().map_err(|_| bad())?;
+        if whole.len() <= 15 && fraction.bytes().any(|b| b != b'0') {
+            seconds += python_rounds_up(unsigned);
+        }
         return Ok(if s.starts_with('-') {
             -seconds
         } else {
@@ -105,6 +108,28 @@ fn parse_any_time(text: &str) -> Result<Epoch, TimeError> {
     date_time(&mut c)
         .filter(|_| c.rest.is_empty())
         .ok_or_else(bad)
+}
+
+/// 1 when botocore's reading of Unix seconds with a fraction lands on the
+/// next second, else 0. It takes `float(text)` (the nearest double), and
+/// `datetime.fromtimestamp` rounds that to microseconds, half to even,
+/// before `int()` drops the fraction: `1893456000.9999995` (and, through
+/// the double, `1893456000.99999949`) is `1893456001` there.
+fn python_rounds_up(unsigned: &str) -> Epoch {
+    let Ok(value) = unsigned.parse::<f64>() else {
+        return 0;
+    };
+    let micros = ((value - value.trunc()) * 1e6).round_ties_even();
+    Epoch::from(micros >= 1e6) + Epoch::from(value.trunc() as Epoch > whole_part(unsigned))
+}
+
+/// The whole seconds as written (before the double rounds them).
+fn whole_part(unsigned: &str) -> Epoch {
+    unsigned
+        .split('.')
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The text still to read.

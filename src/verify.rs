@@ -91,9 +91,9 @@ impl KeyRing {
         };
         let key = match input::KeyInput::parse(value) {
             Ok(input::KeyInput::Path(path)) => {
-                let bytes = input::read_path(std::path::Path::new(path)).map_err(|e| {
-                    let file = if input::shows_as_path(path) {
-                        format!(" {}", crate::escape::shown(path))
+                let bytes = input::read_path(std::path::Path::new(&*path)).map_err(|e| {
+                    let file = if input::shows_as_path(&path) {
+                        format!(" {}", crate::escape::shown(&path))
                     } else {
                         String::new()
                     };

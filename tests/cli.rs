@@ -53,3 +53,6 @@ mod network;
 
 #[path = "cli/usage.rs"]
 mod usage;
+
+#[path = "cli/hostile.rs"]
+mod hostile;

@@ -129,8 +129,8 @@ impl KeySource {
             Ok(KeyInput::Path(path)) => {
                 let path = match origin {
                     // A config file cannot rely on the shell to expand `~`.
-                    KeyOrigin::Profile(_) => expand_home(path),
-                    _ => path.to_string(),
+                    KeyOrigin::Profile(_) => expand_home(&path),
+                    _ => path.into_owned(),
                 };
                 Ok(KeySource::File { path, origin })
             }

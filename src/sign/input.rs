@@ -8,6 +8,7 @@
 //! instead, and show a path only when [`shows_as_path`] says it plainly is
 //! one.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
@@ -57,8 +58,9 @@ impl<'de> serde::Deserialize<'de> for SecretValue {
 pub enum KeyInput<'a> {
     /// `-`: the key comes from stdin.
     Stdin,
-    /// `file://PATH` or a plain path.
-    Path(&'a str),
+    /// `file://PATH`, `fileb://PATH` (`~` and `$VAR` expanded there, as the
+    /// AWS CLI expands them) or a plain path.
+    Path(Cow<'a, str>),
     /// The PEM text itself, literal `\n` escapes turned into newlines.
     Text(Zeroizing<Vec<u8>>),
 }
@@ -92,17 +94,69 @@ impl KeyInput<'_> {
         if looks_like_key_text(value) {
             return Err(InputError::NotPathOrPem);
         }
-        if let Some(path) = value.strip_prefix("file://") {
+        // The AWS CLI's paramfile prefixes: `file://` (text) and `fileb://`
+        // (bytes), which its help for --private-key names.
+        if let Some(path) = ["file://", "fileb://"]
+            .iter()
+            .find_map(|prefix| value.strip_prefix(prefix))
+        {
             return match path {
                 "" => Err(InputError::EmptyFileUrl),
-                path => Ok(KeyInput::Path(path)),
+                path => Ok(KeyInput::Path(expand_paramfile_path(path))),
             };
         }
         if value.starts_with('-') {
             return Err(InputError::Missing);
         }
-        Ok(KeyInput::Path(value))
+        Ok(KeyInput::Path(Cow::Borrowed(value)))
     }
+}
+
+/// The path of a `file://` value as the AWS CLI opens it (its paramfile
+/// reader applies Python's `os.path.expandvars(os.path.expanduser(path))`):
+/// a leading `~` or `~/` is `$HOME`, then `$NAME` and `${NAME}` are the
+/// variable's value when it is set. The shell expands neither after
+/// `file://`, so `--private-key file://~/key.pem` relies on this.
+fn expand_paramfile_path(path: &str) -> Cow<'_, str> {
+    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
+    let path: Cow<'_, str> = match (path.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            Cow::Owned(format!("{}{rest}", home.strip_suffix('/').unwrap_or(&home)))
+        }
+        _ => Cow::Borrowed(path),
+    };
+    if !path.contains('$') {
+        return path;
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(path.len());
+    let mut rest: &str = &path;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        match std::env::var(name) {
+            Ok(value) if !name.is_empty() => {
+                out.push_str(&value);
+                rest = &after[len..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Whether `value` is PEM text rather than a path.
@@ -140,28 +194,17 @@ fn looks_like_key_text(value: &str) -> bool {
 /// The rule (the one place it is written): a value is shown only when it is
 /// plainly a path — one line, no PEM boundary, no control or bidi
 /// character, at most 4096 bytes (`PATH_MAX`), and no run of 24 or more
-/// base64 characters (letters, digits, `+`, `=`) between two `/`. Real
+/// base64 characters (letters, digits, `+`, `=`) between two `/` (that is,
+/// nothing [`crate::escape::may_be_key`] flags). Real
 /// paths break such runs with `/`, `.`, `-` or `_` (a 40-digit hash as a
 /// folder name is the rare exception, and is then merely not shown); a line
 /// of a key's base64 body has such runs. Anything else is named by its
 /// source only. Callers show paths only where they help: when the file
 /// cannot be read, or is read but is not a usable key.
 pub fn shows_as_path(value: &str) -> bool {
-    const MAX_RUN: usize = 24;
-    let mut run = 0;
-    for b in value.bytes() {
-        run = if b.is_ascii_alphanumeric() || b == b'+' || b == b'=' {
-            run + 1
-        } else {
-            0
-        };
-        if run >= MAX_RUN {
-            return false;
-        }
-    }
     !value.is_empty()
         && value.len() <= 4096
-        && !looks_like_key_text(value)
+        && !crate::escape::may_be_key(value)
         && !value.chars().any(crate::escape::is_unsafe)
 }
 

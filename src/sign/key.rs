@@ -33,6 +33,13 @@ const ED448: Oid = Oid::new_unwrap("1.3.101.113");
 /// The RSA modulus size CloudFront accepts for public keys.
 pub const CLOUDFRONT_RSA_BITS: usize = 2048;
 
+/// The RSA modulus sizes cfsign signs with. Below 512 bits a PKCS#1 v1.5
+/// signature cannot hold a SHA-256 DigestInfo (OpenSSL: "digest too big for
+/// rsa key"); above 16384 bits (OpenSSL's `OPENSSL_RSA_MAX_MODULUS_BITS`)
+/// one signature takes seconds to hours, so a hostile key file could hang
+/// a run. Both are checked before the key's numbers are worked on.
+pub const RSA_BITS_SIGNED: std::ops::RangeInclusive<usize> = 512..=16384;
+
 /// Why a key could not be loaded. Messages are one line, name what was found,
 /// and say how to fix it; they never contain key bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -75,6 +82,10 @@ pub enum KeyError {
     WrongPassphrase,
     #[error("{}", unsupported_encryption(scheme, *legacy))]
     UnsupportedEncryption { scheme: String, legacy: bool },
+    #[error(
+        "the key is RSA-{0}, which cfsign does not sign with (RSA keys of 512 to 16384 bits only; CloudFront accepts RSA-2048): make one with `cfsign keygen`"
+    )]
+    RsaSize(usize),
     #[error("{0}")]
     Invalid(String),
 }
@@ -413,6 +424,7 @@ fn private_from_unencrypted(der: &[u8], label: &str) -> Result<PrivateKey, KeyEr
         return private_from_pkcs8(der);
     }
     if rsa_allowed && rsa::pkcs1::RsaPrivateKey::from_der(der).is_ok() {
+        check_rsa_size(der)?;
         return RsaPrivateKey::from_pkcs1_der(der)
             .map_err(|_| KeyError::Malformed(label.into()))
             .and_then(PrivateKey::rsa);
@@ -429,6 +441,9 @@ fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<Priva
     }
     if encrypted::is_encrypted_pkcs8(der) {
         return encrypted::decrypt(der, passphrase);
+    }
+    if rsa::pkcs1::RsaPrivateKey::from_der(der).is_ok() {
+        check_rsa_size(der)?;
     }
     if let Ok(k) = RsaPrivateKey::from_pkcs1_der(der) {
         return PrivateKey::rsa(k);
@@ -447,6 +462,7 @@ fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
         .map_err(|_| KeyError::Malformed("PRIVATE KEY".into()))?;
     let oid = info.algorithm.oid;
     if oid == RSA_ENCRYPTION {
+        check_rsa_size(info.private_key)?;
         RsaPrivateKey::from_pkcs8_der(der)
             .map_err(|_| KeyError::Malformed("PRIVATE KEY (RSA)".into()))
             .and_then(PrivateKey::rsa)
@@ -461,6 +477,25 @@ fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
             .map_err(|_| KeyError::Malformed("PRIVATE KEY (EC)".into()))
     } else {
         Err(KeyError::Unsupported(algorithm_name(oid)))
+    }
+}
+
+/// Refuses a PKCS#1 `RSAPrivateKey` whose modulus is outside
+/// [`RSA_BITS_SIGNED`], from its encoding alone (a body that does not parse
+/// is left to the loader, which calls it damaged).
+fn check_rsa_size(pkcs1: &[u8]) -> Result<(), KeyError> {
+    let Ok(key) = rsa::pkcs1::RsaPrivateKey::from_der(pkcs1) else {
+        return Ok(());
+    };
+    let n = key.modulus.as_bytes();
+    let bits = n
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(0, |i| (n.len() - i) * 8 - n[i].leading_zeros() as usize);
+    if RSA_BITS_SIGNED.contains(&bits) {
+        Ok(())
+    } else {
+        Err(KeyError::RsaSize(bits))
     }
 }
 

@@ -89,7 +89,7 @@ pub struct KeyPairId(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "`{0}` is not a CloudFront key ID that a URL or cookie can carry as is: use the public key's ID from the CloudFront console, such as K2JCJMDEHXQW5F (letters, digits and -._~ only)"
+    "{0} is not a CloudFront key ID that a URL or cookie can carry as is: use the public key's ID from the CloudFront console, such as K2JCJMDEHXQW5F (letters, digits and -._~ only)"
 )]
 pub struct KeyPairIdError(String);
 
@@ -105,7 +105,13 @@ impl FromStr for KeyPairId {
         if !s.is_empty() && s.len() <= KEY_PAIR_ID_MAX && s.bytes().all(safe) {
             Ok(KeyPairId(s.to_string()))
         } else {
-            Err(KeyPairIdError(crate::escape::shown(s).max(40).to_string()))
+            let shown = if crate::escape::may_be_key(s) {
+                // A key pasted here (variables swapped) must not reach a log.
+                "the value (not shown: it may be a key)".to_string()
+            } else {
+                format!("`{}`", crate::escape::shown(s).max(40))
+            };
+            Err(KeyPairIdError(shown))
         }
     }
 }

@@ -43,6 +43,13 @@ pub enum UrlError {
 
 fn shown(url: &str) -> String {
     const MAX: usize = 200;
+    let scheme = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let is_url = scheme.starts_with("http://") || scheme.starts_with("https://");
+    if !is_url && crate::escape::may_be_key(url) {
+        // Not a URL but maybe a key, given in the URL's place (or piped to
+        // `sign` on stdin): a message must not carry it to a log.
+        return "(a value that may be a key, not shown)".into();
+    }
     let mut s: String = url
         .chars()
         .take(MAX)

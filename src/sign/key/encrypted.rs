@@ -127,6 +127,14 @@ fn algorithm(oid: Oid) -> (String, Support) {
 /// allocation, as OpenSSL and so Python's cryptography refuse it.
 const SCRYPT_MAX_MEM: u64 = 32 * 1024 * 1024;
 
+/// The most work a key's derivation may ask for, so that a hostile or
+/// damaged key file cannot keep a run busy for minutes: PBKDF2 iterations
+/// (OpenSSL writes 2048, current advice is under 1.5 million; ten million
+/// take a few seconds), and scrypt's N·r·p (OpenSSL writes 2^14·8·1 = 2^17;
+/// 2^22 is 32 times that, about a second).
+const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+const SCRYPT_MAX_WORK: u64 = 1 << 22;
+
 fn damaged() -> KeyError {
     KeyError::Malformed("ENCRYPTED PRIVATE KEY".into())
 }
@@ -135,7 +143,8 @@ fn damaged() -> KeyError {
 pub(super) fn decrypt(der: &[u8], passphrase: Option<&Passphrase>) -> Result<PrivateKey, KeyError> {
     check_scheme(der)?;
     let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der).map_err(|_| damaged())?;
-    check_scrypt_memory(&info.encryption_algorithm)?;
+    check_kdf_cost(&info.encryption_algorithm)?;
+    check_ciphertext(&info)?;
     let passphrase = passphrase.ok_or(KeyError::PassphraseRequired)?;
     let mut buffer = Zeroizing::new(info.encrypted_data.to_vec());
     let plain = info
@@ -227,33 +236,69 @@ fn pbkdf2_prf(kdf: AlgorithmIdentifierRef<'_>) -> Result<Oid, KeyError> {
         .map_err(|_| damaged())
 }
 
-/// Refuses scrypt parameters that need more memory than OpenSSL allows,
+/// Refuses derivation parameters that are invalid (scrypt's N not a power
+/// of two above 1, no PBKDF2 iteration) as damaged, and those that would
+/// need more memory than OpenSSL allows or more work than
+/// [`PBKDF2_MAX_ITERATIONS`] / [`SCRYPT_MAX_WORK`] as unsupported — all
+/// before any passphrase is tried or memory allocated. scrypt's memory is
 /// computed as OpenSSL does (`128·r·(N+2) + 128·r·p` bytes).
-fn check_scrypt_memory(scheme: &pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {
+fn check_kdf_cost(scheme: &pkcs5::EncryptionScheme<'_>) -> Result<(), KeyError> {
     let pkcs5::EncryptionScheme::Pbes2(params) = scheme else {
         return Ok(());
     };
-    let pbes2::Kdf::Scrypt(s) = &params.kdf else {
-        return Ok(());
+    let too_costly = |what: String| KeyError::UnsupportedEncryption {
+        scheme: what,
+        legacy: false,
     };
-    let (n, r, p) = (
-        s.cost_parameter,
-        u64::from(s.block_size),
-        u64::from(s.parallelization),
-    );
-    let needed = n
-        .checked_add(2)
-        .and_then(|n2| n2.checked_mul(128 * r))
-        .and_then(|v| v.checked_add(128 * r * p));
-    match needed {
-        Some(bytes) if bytes <= SCRYPT_MAX_MEM => Ok(()),
-        _ => Err(KeyError::UnsupportedEncryption {
-            scheme: format!(
-                "scrypt with N={n}, r={r}, p={p}, which needs more than the 32 MiB of memory OpenSSL allows"
-            ),
-            legacy: false,
-        }),
+    match &params.kdf {
+        pbes2::Kdf::Pbkdf2(p) => match p.iteration_count {
+            0 => Err(damaged()),
+            n if n > PBKDF2_MAX_ITERATIONS => Err(too_costly(format!(
+                "PBKDF2 with {n} iterations, more than the {PBKDF2_MAX_ITERATIONS} cfsign runs (a key file that would take minutes to open)"
+            ))),
+            _ => Ok(()),
+        },
+        pbes2::Kdf::Scrypt(s) => {
+            let (n, r, p) = (
+                s.cost_parameter,
+                u64::from(s.block_size),
+                u64::from(s.parallelization),
+            );
+            if n < 2 || !n.is_power_of_two() || r == 0 || p == 0 {
+                return Err(damaged());
+            }
+            let needed = n
+                .checked_add(2)
+                .and_then(|n2| n2.checked_mul(128 * r))
+                .and_then(|v| v.checked_add(128 * r * p));
+            if needed.is_none_or(|bytes| bytes > SCRYPT_MAX_MEM) {
+                return Err(too_costly(format!(
+                    "scrypt with N={n}, r={r}, p={p}, which needs more than the 32 MiB of memory OpenSSL allows"
+                )));
+            }
+            if n.saturating_mul(r).saturating_mul(p) > SCRYPT_MAX_WORK {
+                return Err(too_costly(format!(
+                    "scrypt with N={n}, r={r}, p={p}, more work (N·r·p) than the 2^22 cfsign runs (a key file that would take minutes to open)"
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
+}
+
+/// CBC ciphertext is whole blocks, at least one: anything else is a damaged
+/// file, not a wrong passphrase.
+fn check_ciphertext(info: &pkcs8::EncryptedPrivateKeyInfo<'_>) -> Result<(), KeyError> {
+    let block = match &info.encryption_algorithm {
+        pkcs5::EncryptionScheme::Pbes2(p) if p.encryption.oid() == pbes2::DES_EDE3_CBC_OID => 8,
+        _ => 16,
+    };
+    let len = info.encrypted_data.len();
+    if len == 0 || len % block != 0 {
+        return Err(damaged());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
