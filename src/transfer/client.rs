@@ -44,6 +44,7 @@ pub const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
 
 pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
     check_ssl_cert_file()?;
+    check_proxy_variables()?;
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(options.connect_timeout)
@@ -115,6 +116,47 @@ fn authorities(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
         })?;
     }
     Ok(certs.into_iter().map(CertificateDer::into_owned).collect())
+}
+
+/// The proxy variables reqwest reads. A value it cannot use it ignores
+/// without a word, and the request then goes straight past the proxy the
+/// user meant, so such a value is refused here. It is named by its variable
+/// only: a proxy URL may carry a password.
+fn check_proxy_variables() -> Result<(), Error> {
+    const HINT: &str = "name an HTTP proxy, such as http://proxy.example:3128";
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        let Some(value) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let value = value.to_string_lossy();
+        // reqwest reads `HOST:PORT` as `http://HOST:PORT`, and so does this.
+        let url = match value.contains("://") {
+            true => reqwest::Url::parse(&value),
+            false => reqwest::Url::parse(&format!("http://{value}")),
+        };
+        match url {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
+            Ok(url) if url.host_str().is_some() => {
+                return Err(Error::usage(format!(
+                    "{name}: a {} proxy is not supported: {HINT}",
+                    escape::shown(url.scheme())
+                )));
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "{name} is not a proxy URL (its value is not shown: it may hold a password): {HINT}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `SSL_CERT_FILE` replaces the system's store: a name that points nowhere

@@ -367,3 +367,42 @@ fn a_proxy_that_refuses_the_tunnel_is_named_not_retried_and_its_password_not_sho
     );
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
+
+/// A proxy variable reqwest cannot use would be ignored, and the request
+/// would go straight past the proxy: it is refused before any request, named
+/// by its variable, its password never shown.
+#[test]
+fn a_proxy_variable_that_names_no_usable_proxy_is_refused() {
+    let server = FaultyServer::start(b"object".to_vec());
+    let dir = tempdir();
+    for (name, value, needles) in [
+        (
+            "HTTPS_PROXY",
+            "http://user:s3cret@[::1",
+            vec!["HTTPS_PROXY", "not a proxy URL"],
+        ),
+        (
+            "HTTP_PROXY",
+            "socks5://user:s3cret@127.0.0.1:1080",
+            vec!["HTTP_PROXY", "socks5 proxy is not supported"],
+        ),
+        ("ALL_PROXY", "http://", vec!["ALL_PROXY", "not a proxy URL"]),
+    ] {
+        for out in [
+            get(&server.url("/a.txt"), dir.path(), &[(name, value)], &[]),
+            put(&server.url("/up.bin"), dir.path(), &[(name, value)], &[]),
+        ] {
+            assert_refused(&out, 2, &needles);
+            assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+        }
+    }
+    assert!(server.requests().is_empty());
+    // A plain HOST:PORT is a proxy URL to reqwest, and so it is here.
+    let out = get(
+        &server.url("/a.txt"),
+        dir.path(),
+        &[("HTTP_PROXY", "127.0.0.1:9"), ("NO_PROXY", "127.0.0.1")],
+        &[],
+    );
+    assert_ok(&out);
+}
