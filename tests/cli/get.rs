@@ -899,3 +899,36 @@ fn a_continued_destination_that_is_cut_again_is_kept_for_the_next_run() {
     assert_file(&dest, body.as_bytes());
     assert_only(dir.path(), &["o"]);
 }
+
+#[test]
+fn hostile_response_headers_neither_steer_nor_flood() {
+    let dir = tempdir();
+    let sub = dir.path().join("d");
+    std::fs::create_dir(&sub).unwrap();
+    let long_range = format!("bytes 0-5/{}x", "9".repeat(20_000));
+    let server = FaultyServer::start(b"object".to_vec());
+    // Content-Disposition and an odd ETag are ignored; a 206 whose
+    // Content-Range is 20 kB of junk is refused, and shown shortened.
+    server.script([status(
+        206,
+        &[
+            (
+                "Content-Disposition",
+                "attachment; filename=\"../../x\u{202e}\"",
+            ),
+            ("ETag", "\"a\tb\""),
+            ("Content-Range", &long_range),
+        ],
+        "object",
+    )]);
+    let out = get(&server.url("/o"), &sub, &["--retries", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.len() < 2_000, "{} bytes of stderr", stderr.len());
+    assert!(
+        !stderr.contains('\t') && !stderr.contains('\u{202e}'),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x").exists());
+    assert_eq!(list_dir(dir.path()), ["d"]);
+}

@@ -325,7 +325,10 @@ impl Transfer<'_> {
                 let why = format!(
                     "the server has no bytes from {} on (Content-Range {})",
                     state.offset,
-                    range.unwrap_or("(none)")
+                    range.map_or_else(
+                        || "(none)".to_string(),
+                        |r| crate::escape::shown(r).to_string()
+                    )
                 );
                 sink.start_over(state)?;
                 return Ok(Attempt::Failed(Failure::StartOver(why)));

@@ -56,7 +56,10 @@ pub fn check_partial(
     offset: u64,
     known_total: Option<u64>,
 ) -> Result<u64, String> {
-    let shown = header.unwrap_or("(none)");
+    let shown = header.map_or_else(
+        || "(none)".to_string(),
+        |h| crate::escape::shown(h).to_string(),
+    );
     let wrong = |why: &str| format!("the server answered 206 with Content-Range {shown}, {why}");
     let Some(Ok(range)) = header.map(str::parse::<ContentRange>) else {
         return Err(wrong("which is not a valid byte range"));
