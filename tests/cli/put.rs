@@ -1160,3 +1160,40 @@ fn file_names_are_escaped_in_results_and_errors() {
     );
     assert!(!raw(&stderr), "{stderr:?}");
 }
+
+/// A subfolder swapped for a link to /etc while an earlier upload is in
+/// flight: the later upload is refused, and nothing of /etc is sent.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_folder_swapped_for_a_link_to_etc_mid_upload_is_not_read() {
+    let dir = tempdir();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("z")).unwrap();
+    std::fs::write(site.join("a.txt"), b"a").unwrap();
+    std::fs::write(site.join("z/passwd"), b"mine").unwrap();
+    let server = FaultyServer::start(Vec::new());
+    server.script([Fault::Hold(Duration::from_millis(1500))]);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+        .arg("put")
+        .arg("-r")
+        .arg(&site)
+        .arg(server.url("/site/"))
+        .args(["--jobs", "1", "--retries", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::rename(site.join("z"), dir.path().join("old-z")).unwrap();
+    std::os::unix::fs::symlink("/etc", site.join("z")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let etc = sha256_hex(&std::fs::read("/etc/passwd").unwrap());
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.body_sha256 != etc),
+        "{requests:#?}"
+    );
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("replaced"), "{stderr}");
+}
