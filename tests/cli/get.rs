@@ -42,16 +42,6 @@ fn status(code: u16, headers: &[(&str, &str)], body: &str) -> Fault {
     )
 }
 
-#[track_caller]
-fn assert_ok(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The file holds exactly `expected` (compared by digest: no megabytes of
 /// numbers in a failure message).
 #[track_caller]

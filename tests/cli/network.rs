@@ -50,16 +50,6 @@ fn put(url: &str, dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
         .unwrap()
 }
 
-#[track_caller]
-fn assert_ok(out: &Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A download and an upload both went through, with the right bytes.
 #[track_caller]
 fn assert_both_work(env: &[(&str, &str)], extra: &[&str]) {

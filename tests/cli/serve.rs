@@ -1041,6 +1041,17 @@ fn key_of(url: &str) -> String {
     String::from_utf8(out).unwrap()[1..].to_string()
 }
 
+/// `serve` trusting the table's keys, checking signatures as if requests
+/// were made to the CloudFront distribution of the vectors.
+fn serve_as_cloudfront(root: &Path) -> ServeProcess {
+    let keys = trusted_keys();
+    let mut args = vec!["--base-url", CLOUDFRONT];
+    for key in &keys {
+        args.extend(["--public-key", key.as_str()]);
+    }
+    ServeProcess::start(root, &args)
+}
+
 /// Every row of the hand-assembled table (openssl signatures, never cfsign's
 /// signer) against `serve --base-url https://d111111abcdef8.cloudfront.net`:
 /// 200 for an accepted row, otherwise 403 with the row's code, and the log
@@ -1048,12 +1059,7 @@ fn key_of(url: &str) -> String {
 #[test]
 fn serve_gives_every_table_row_cloudfronts_verdict() {
     let dir = tempdir();
-    let keys = trusted_keys();
-    let mut args = vec!["--base-url", CLOUDFRONT];
-    for key in &keys {
-        args.extend(["--public-key", key.as_str()]);
-    }
-    let server = ServeProcess::start(dir.path(), &args);
+    let server = serve_as_cloudfront(dir.path());
     let rows = rows();
     for row in &rows {
         let file = dir.path().join(key_of(&row.url));
@@ -1311,12 +1317,7 @@ fn serve_log_shows_request_text_escaped_one_line_each() {
 #[test]
 fn serve_refuses_repeated_signing_parameters() {
     let dir = tempdir();
-    let keys = trusted_keys();
-    let mut args = vec!["--base-url", CLOUDFRONT];
-    for key in &keys {
-        args.extend(["--public-key", key.as_str()]);
-    }
-    let server = ServeProcess::start(dir.path(), &args);
+    let server = serve_as_cloudfront(dir.path());
     let v = Vector::by_id("rsa-sha1-canned-plain");
     std::fs::write(dir.path().join(key_of(&v.s("url"))), "object").unwrap();
     assert_eq!(server.get(target_of(&v.signed_url())).status, 200);

@@ -107,6 +107,17 @@ pub fn assert_refused(output: &std::process::Output, code: i32, needles: &[&str]
     }
 }
 
+/// Asserts exit 0, showing stderr when it is not.
+#[track_caller]
+pub fn assert_ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts a success that printed exactly one stderr line, a warning holding
 /// every needle.
 #[track_caller]
