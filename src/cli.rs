@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::commands::docs::long_help;
+use crate::config::key_value::SecretValue;
 use crate::error::{Error, exit};
-use crate::sign::input::SecretValue;
 use crate::sign::{HashAlgorithm, SameSite};
 
 #[derive(Debug, Parser)]
@@ -92,7 +92,7 @@ pub struct KeyArgs {
 
     /// Digest to sign [default: SHA1 for RSA keys, SHA256 for ECDSA keys].
     #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
-    pub hash_algorithm: Option<HashAlgorithm>,
+    pub hash_algorithm: Option<HashArg>,
 }
 
 /// When and where a signature is valid.
@@ -191,7 +191,7 @@ pub struct CookieArgs {
 
     /// Cookie SameSite attribute [default: none, the browser's default].
     #[arg(long, value_enum, value_name = "POLICY", ignore_case = true)]
-    pub same_site: Option<SameSite>,
+    pub same_site: Option<SameSiteArg>,
 
     /// Session cookies: no Expires attribute [default: Expires at the
     /// policy's expiry].
@@ -251,7 +251,7 @@ impl CookieArgs {
         crate::sign::CookieAttributes {
             domain: self.cookie_domain.clone().or(default_domain),
             path: self.cookie_path.clone().unwrap_or_else(|| "/".to_string()),
-            same_site: self.same_site,
+            same_site: self.same_site.map(SameSite::from),
             session: self.session_cookie,
         }
     }
@@ -870,5 +870,50 @@ mod tests {
             usage_error(&["cfsign", "put", "--bogus", "a", "b"]),
             "unexpected argument '--bogus' found (see `cfsign put --help`)"
         );
+    }
+}
+
+/// `--hash-algorithm`'s values, with the spellings users write; the signing
+/// layer's [`HashAlgorithm`] knows nothing of flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    #[value(name = "SHA1", alias = "sha1", alias = "SHA-1", alias = "sha-1")]
+    Sha1,
+    #[value(
+        name = "SHA256",
+        alias = "sha256",
+        alias = "SHA-256",
+        alias = "sha-256"
+    )]
+    Sha256,
+}
+
+impl From<HashArg> for HashAlgorithm {
+    fn from(arg: HashArg) -> Self {
+        match arg {
+            HashArg::Sha1 => HashAlgorithm::Sha1,
+            HashArg::Sha256 => HashAlgorithm::Sha256,
+        }
+    }
+}
+
+/// `--same-site`'s values, spelled as the `Set-Cookie` attribute is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SameSiteArg {
+    #[value(name = "Strict")]
+    Strict,
+    #[value(name = "Lax")]
+    Lax,
+    #[value(name = "None")]
+    None,
+}
+
+impl From<SameSiteArg> for SameSite {
+    fn from(arg: SameSiteArg) -> Self {
+        match arg {
+            SameSiteArg::Strict => SameSite::Strict,
+            SameSiteArg::Lax => SameSite::Lax,
+            SameSiteArg::None => SameSite::None,
+        }
     }
 }

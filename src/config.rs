@@ -6,13 +6,16 @@
 use std::io::Read;
 
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::error::Error;
-use crate::sign::{CustomPolicy, IpRange, Policy, ResourcePattern};
+use crate::error::{Error, io_reason};
+use crate::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
 use crate::time::{self, Epoch, Expiry};
 
+pub mod key_value;
 mod private_key;
+mod public_key;
 
 pub use private_key::{KeyOrigin, KeySource, ProfileKey, key_from_stdin, required_signer, signer};
+pub use public_key::public_key;
 
 pub const ENV_KEY_PAIR_ID: &str = "CLOUDFRONT_KEY_PAIR_ID";
 pub const ENV_PRIVATE_KEY: &str = "CLOUDFRONT_PRIVATE_KEY";
@@ -43,111 +46,53 @@ pub fn single_stdin(readers: &[&str]) -> Result<(), Error> {
     }
 }
 
-/// Short, stable wording for I/O errors (no OS error numbers).
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
-        std::io::ErrorKind::NotADirectory => "a part of the path is not a folder".into(),
-        _ => e.to_string(),
+/// The policy options, validated at `now` (a relative `--expires-in` counts
+/// from it): what to sign for each URL.
+pub fn policy_spec(args: &PolicyArgs, now: Epoch) -> Result<PolicySpec, Error> {
+    if let Some(path) = &args.policy {
+        let text = read_text_arg(path, "policy")?;
+        return Ok(PolicySpec::Shared(CustomPolicy::parse(text.trim_end())?));
     }
-}
-
-/// The policy options, validated: what to sign for each URL.
-#[derive(Debug, Clone)]
-pub enum PolicySpec {
-    /// A canned policy per URL.
-    Canned { expires: Epoch },
-    /// A custom policy per URL (start time or IP, no explicit resource).
-    PerUrl {
-        expires: Epoch,
-        start: Option<Epoch>,
-        ip: Option<IpRange>,
-    },
-    /// One custom policy for every URL (`--resource` or `--policy`).
-    Shared(CustomPolicy),
-}
-
-impl PolicySpec {
-    pub fn from_args(args: &PolicyArgs, now: Epoch) -> Result<Self, Error> {
-        if let Some(path) = &args.policy {
-            let text = read_text_arg(path, "policy")?;
-            return Ok(PolicySpec::Shared(CustomPolicy::parse(text.trim_end())?));
-        }
-        let expiry = match (&args.expires_in, &args.date_less_than) {
-            (Some(d), _) => Expiry::In(d.parse()?),
-            (None, Some(t)) => Expiry::At(t.clone()),
-            (None, None) => Expiry::default(),
-        };
-        let expires = expiry.resolve(now, args.allow_past)?;
-        let start = args
-            .date_greater_than
-            .as_deref()
-            .map(time::parse_time)
-            .transpose()?;
-        if let Some(start) = start {
-            if start >= expires {
-                return Err(time::TimeError::StartNotBeforeExpiry(
-                    time::format_time(start),
-                    time::format_time(expires),
-                )
-                .into());
-            }
-        }
-        let ip = args
-            .ip_address
-            .as_deref()
-            .map(|s| {
-                s.parse::<IpRange>()
-                    .map_err(|e| Error::usage(format!("--ip-address: {e}")))
-            })
-            .transpose()?;
-        if let Some(resource) = &args.resource {
-            let resource: ResourcePattern = resource
-                .parse()
-                .map_err(|e| Error::usage(format!("--resource: {e}")))?;
-            return Ok(PolicySpec::Shared(CustomPolicy::new(
-                resource, expires, start, ip,
-            )?));
-        }
-        if start.is_none() && ip.is_none() {
-            Ok(PolicySpec::Canned { expires })
-        } else {
-            Ok(PolicySpec::PerUrl { expires, start, ip })
+    let expiry = match (&args.expires_in, &args.date_less_than) {
+        (Some(d), _) => Expiry::In(d.parse()?),
+        (None, Some(t)) => Expiry::At(t.clone()),
+        (None, None) => Expiry::default(),
+    };
+    let expires = expiry.resolve(now, args.allow_past)?;
+    let start = args
+        .date_greater_than
+        .as_deref()
+        .map(time::parse_time)
+        .transpose()?;
+    if let Some(start) = start {
+        if start >= expires {
+            return Err(time::TimeError::StartNotBeforeExpiry(
+                time::format_time(start),
+                time::format_time(expires),
+            )
+            .into());
         }
     }
-
-    /// The policy to sign for one URL (already in wire form).
-    pub fn policy_for(&self, wire_url: &str) -> Result<Policy, Error> {
-        Ok(match self {
-            PolicySpec::Canned { expires } => Policy::Canned(crate::sign::CannedPolicy {
-                url: wire_url.to_string(),
-                expires: *expires,
-            }),
-            PolicySpec::PerUrl { expires, start, ip } => {
-                let resource: ResourcePattern = wire_url.parse()?;
-                Policy::Custom(CustomPolicy::new(resource, *expires, *start, *ip)?)
-            }
-            PolicySpec::Shared(p) => Policy::Custom(p.clone()),
+    let ip = args
+        .ip_address
+        .as_deref()
+        .map(|s| {
+            s.parse::<IpRange>()
+                .map_err(|e| Error::usage(format!("--ip-address: {e}")))
         })
+        .transpose()?;
+    if let Some(resource) = &args.resource {
+        let resource: ResourcePattern = resource
+            .parse()
+            .map_err(|e| Error::usage(format!("--resource: {e}")))?;
+        return Ok(PolicySpec::Shared(CustomPolicy::new(
+            resource, expires, start, ip,
+        )?));
     }
-
-    /// Whether the guide allows this spec's resource in `carrier`. Only a
-    /// shared policy can fail: a per-URL policy's resource is an http(s) URL.
-    pub fn check_for(&self, carrier: crate::sign::Carrier) -> Result<(), Error> {
-        match self {
-            PolicySpec::Shared(p) => Ok(p.allowed_in(carrier)?),
-            _ => Ok(()),
-        }
-    }
-
-    /// The one policy shared by all URLs, if there is one.
-    pub fn shared(&self) -> Option<&CustomPolicy> {
-        match self {
-            PolicySpec::Shared(p) => Some(p),
-            _ => None,
-        }
+    if start.is_none() && ip.is_none() {
+        Ok(PolicySpec::Canned { expires })
+    } else {
+        Ok(PolicySpec::PerUrl { expires, start, ip })
     }
 }
 

@@ -60,6 +60,17 @@ impl Error {
     }
 }
 
+/// Short, stable wording for I/O errors (no OS error numbers).
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::NotADirectory => "a part of the path is not a folder".into(),
+        _ => e.to_string(),
+    }
+}
+
 macro_rules! usage_from {
     ($($t:ty),* $(,)?) => {
         $(impl From<$t> for Error {

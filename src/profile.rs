@@ -19,10 +19,11 @@ use toml::Spanned;
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::config::{ProfileKey, io_reason};
+use crate::config::ProfileKey;
+use crate::config::key_value::{self as input, SecretValue};
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::escape;
-use crate::sign::input::{self, SecretValue};
 use crate::time::HumanDuration;
 
 pub const ENV_CONFIG: &str = "CFSIGN_CONFIG";

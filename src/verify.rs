@@ -13,9 +13,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use crate::escape;
-use crate::sign::{
-    CannedPolicy, CustomPolicy, HashAlgorithm, KeyError, Policy, PublicKey, encode, input, url,
-};
+use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, PublicKey, encode, url};
 use crate::time::{Epoch, HumanDuration, format_time};
 
 /// The error codes CloudFront answers a refused request with (HTTP 403).
@@ -61,60 +59,6 @@ impl KeyRing {
 
     pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
         self.keys.insert(id.into(), key);
-    }
-
-    /// Reads `ID=KEY`, the form of `--public-key`: KEY is a path,
-    /// `file://PATH` or the PEM text itself. The value may be a private key
-    /// given by mistake, so messages name `--public-key ID` and never show
-    /// the value (a path only when it plainly is one, see
-    /// [`input::shows_as_path`]).
-    pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
-        let (id, value) = spec
-            .split_once('=')
-            .filter(|(id, value)| !id.is_empty() && !value.is_empty() && !input::is_pem_text(id))
-            .ok_or_else(|| match spec {
-                s if input::is_pem_text(s) => "--public-key holds PEM text without an ID: give it as ID=PEM-text, such as K2JCJMDEHXQW5F=\"$(cat public_key.pem)\"".to_string(),
-                s if input::shows_as_path(s) => format!(
-                    "--public-key `{}` must be ID=PATH or ID=PEM-text, such as K2JCJMDEHXQW5F=public_key.pem",
-                    crate::escape::shown(s)
-                ),
-                _ => "--public-key must be ID=PATH or ID=PEM-text, such as K2JCJMDEHXQW5F=public_key.pem (the value is not shown: it may be a key)".to_string(),
-            })?;
-        let id: crate::sign::KeyPairId = match id.parse() {
-            Ok(id) => id,
-            Err(e) if input::shows_as_path(id) => return Err(format!("--public-key: {e}")),
-            Err(_) => {
-                return Err(
-                    "--public-key: the part before `=` is not a key ID (the value is not shown: it may be a key)".into(),
-                );
-            }
-        };
-        let key = match input::KeyInput::parse(value) {
-            Ok(input::KeyInput::Path(path)) => {
-                let bytes = input::read_path(std::path::Path::new(&*path)).map_err(|e| {
-                    let file = if input::shows_as_path(&path) {
-                        format!(" {}", crate::escape::shown(&path))
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "--public-key {id}: cannot read the public key{file}: {}",
-                        crate::config::io_reason(&e)
-                    )
-                })?;
-                PublicKey::from_bytes(&bytes)
-            }
-            Ok(input::KeyInput::Text(text)) => PublicKey::from_bytes(&text),
-            Ok(input::KeyInput::Stdin) => {
-                return Err(format!(
-                    "--public-key {id}: a public key cannot come from stdin: give ID=PATH or ID=PEM-text"
-                ));
-            }
-            Err(e) => return Err(format!("--public-key {id} {e}")),
-        }
-        .map_err(|e: KeyError| format!("--public-key {id}: {e}"))?;
-        self.insert(id.as_str(), key);
-        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -232,7 +232,7 @@ pub fn man(args: ManArgs) -> Result<ExitCode, Error> {
             Error::Runtime(format!(
                 "cannot write {}: {}",
                 crate::escape::shown_path(&path),
-                crate::config::io_reason(&e)
+                crate::error::io_reason(&e)
             ))
         })?;
     }

@@ -11,8 +11,8 @@ use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyType, KeygenArgs};
-use crate::config::io_reason;
 use crate::error::Error;
+use crate::error::io_reason;
 
 pub fn run(args: KeygenArgs) -> Result<ExitCode, Error> {
     let dir = args.out.unwrap_or_else(|| PathBuf::from("."));

@@ -15,8 +15,9 @@ use indicatif::{MultiProgress, ProgressDrawTarget};
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::cli::{PutArgs, PutFormat};
-use crate::config::{self, io_reason};
+use crate::config;
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::escape;
 use crate::transfer::client::{self, ClientOptions};
 use crate::transfer::progress::{self, ProgressMode};

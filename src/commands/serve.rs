@@ -23,7 +23,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         }
         let mut keys = KeyRing::new();
         for spec in &args.public_key {
-            keys.add_spec(spec.expose()).map_err(Error::Usage)?;
+            {
+                let (id, key) = crate::config::public_key(spec.expose()).map_err(Error::Usage)?;
+                keys.insert(id.as_str(), key);
+            }
         }
         Access::Signed(keys)
     };
@@ -57,7 +60,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
             ErrorKind::PermissionDenied => {
                 "permission denied: ports below 1024 need privileges, pick a higher one".to_string()
             }
-            _ => crate::config::io_reason(&e),
+            _ => crate::error::io_reason(&e),
         };
         Error::Runtime(format!("cannot listen on {}: {reason}", args.listen))
     })?;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::{CookieArgs, SignArgs, SignFormat};
-use crate::config::{self, PolicySpec};
+use crate::config;
 use crate::error::Error;
+use crate::sign::PolicySpec;
 use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
 use crate::time;
 
@@ -38,7 +39,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         }
         config::single_stdin(&readers)?;
     }
-    let spec = PolicySpec::from_args(&args.policy, now)?;
+    let spec = config::policy_spec(&args.policy, now)?;
     if matches!(args.format, SignFormat::Cookies | SignFormat::Header) {
         spec.check_for(Carrier::Cookies)?;
     }

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use crate::cli::{SignCookiesArgs, SignCookiesFormat};
-use crate::config::{self, PolicySpec};
+use crate::config;
 use crate::error::Error;
 use crate::sign::{Carrier, Policy, SignedCookies, url};
 use crate::time;
@@ -30,7 +30,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
     }
     config::single_stdin(&config::stdin_readers(&args.key, &args.policy))?;
     let policy = match (&args.policy.resource, &args.policy.policy) {
-        (_, Some(_)) => PolicySpec::from_args(&args.policy, now)?.policy_for("")?,
+        (_, Some(_)) => config::policy_spec(&args.policy, now)?.policy_for("")?,
         (Some(resource), None) => {
             // As the AWS CLI: a canned policy for a plain URL, a custom one
             // when the resource has wildcards or a start time or IP is given.
@@ -38,7 +38,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
                 || args.policy.date_greater_than.is_some()
                 || args.policy.ip_address.is_some();
             if custom {
-                PolicySpec::from_args(&args.policy, now)?.policy_for("")?
+                config::policy_spec(&args.policy, now)?.policy_for("")?
             } else {
                 let wire =
                     url::to_wire(resource).map_err(|e| Error::usage(format!("--resource: {e}")))?;
@@ -46,7 +46,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
                     resource: None,
                     ..args.policy.clone()
                 };
-                PolicySpec::from_args(&canned, now)?.policy_for(&wire)?
+                config::policy_spec(&canned, now)?.policy_for(&wire)?
             }
         }
         (None, None) => {

@@ -13,7 +13,10 @@ use crate::verify::{self, Carrier, KeyRing, Request};
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let mut keys = KeyRing::new();
     for spec in &args.public_key {
-        keys.add_spec(spec.expose()).map_err(Error::Usage)?;
+        {
+            let (id, key) = crate::config::public_key(spec.expose()).map_err(Error::Usage)?;
+            keys.insert(id.as_str(), key);
+        }
     }
     let client_ip = args
         .client_ip

@@ -12,13 +12,14 @@ use std::io::IsTerminal;
 
 use zeroize::Zeroizing;
 
-use super::{ENV_KEY_PAIR_ID, ENV_PASSPHRASE, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE, io_reason};
+use super::key_value::{self as input, KeyInput, SecretValue};
+use super::{ENV_KEY_PAIR_ID, ENV_PASSPHRASE, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE};
 use crate::cli::{KeyArgs, warn};
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::escape;
-use crate::sign::input::{self, KeyInput, SecretValue};
 use crate::sign::key::CLOUDFRONT_RSA_BITS;
-use crate::sign::{KeyError, KeyPairId, Passphrase, PrivateKey, Signer};
+use crate::sign::{HashAlgorithm, KeyError, KeyPairId, Passphrase, PrivateKey, Signer};
 
 /// A profile's `private_key`, kept with the profile's name for messages.
 #[derive(Debug, Clone, Default)]
@@ -255,7 +256,11 @@ pub fn signer(args: KeyArgs) -> Result<Option<Signer>, Error> {
             ));
         }
     }
-    Ok(Some(Signer::new(key, key_pair_id, args.hash_algorithm)))
+    Ok(Some(Signer::new(
+        key,
+        key_pair_id,
+        args.hash_algorithm.map(HashAlgorithm::from),
+    )))
 }
 
 /// Like [`signer`], but a key is required.

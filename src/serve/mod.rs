@@ -150,7 +150,7 @@ impl Server {
     pub fn new(config: Config) -> Result<Self, ServeError> {
         let shown = config.root.display().to_string();
         let root = std::fs::canonicalize(&config.root)
-            .map_err(|e| ServeError::Root(shown.clone(), crate::config::io_reason(&e)))?;
+            .map_err(|e| ServeError::Root(shown.clone(), crate::error::io_reason(&e)))?;
         if !root.is_dir() {
             return Err(ServeError::Root(shown, "it is not a folder".into()));
         }

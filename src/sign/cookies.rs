@@ -15,13 +15,13 @@ pub struct SignedCookies {
 
 /// The `SameSite` attribute: whether a browser sends the cookies with
 /// requests that another site starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SameSite {
-    #[value(name = "Strict")]
+    /// Only with requests that this site starts.
     Strict,
-    #[value(name = "Lax")]
+    /// Also with top-level navigations from other sites.
     Lax,
-    #[value(name = "None")]
+    /// With every request (the browser then requires `Secure`).
     None,
 }
 

@@ -15,12 +15,12 @@
 
 pub mod cookies;
 pub mod encode;
-pub mod input;
 pub mod ip;
 pub mod key;
 mod pem;
 pub mod policy;
 pub mod resource;
+mod spec;
 pub mod url;
 
 use std::fmt;
@@ -31,22 +31,18 @@ pub use ip::IpRange;
 pub use key::{KeyError, Passphrase, PrivateKey, PublicKey};
 pub use policy::{CannedPolicy, CustomPolicy, PolicyError};
 pub use resource::{Resource, ResourcePattern};
+pub use spec::PolicySpec;
 
 use crate::time::Epoch;
 
 /// The digest signed: SHA-1 is CloudFront's default; SHA-256 is announced
 /// with `Hash-Algorithm=SHA256`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum HashAlgorithm {
-    #[value(name = "SHA1", alias = "sha1", alias = "SHA-1", alias = "sha-1")]
+    /// SHA-1, CloudFront's default.
     #[serde(rename = "SHA1")]
     Sha1,
-    #[value(
-        name = "SHA256",
-        alias = "sha256",
-        alias = "SHA-256",
-        alias = "sha-256"
-    )]
+    /// SHA-256, announced with `Hash-Algorithm=SHA256`.
     #[serde(rename = "SHA256")]
     Sha256,
 }

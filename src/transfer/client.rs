@@ -71,10 +71,7 @@ fn authorities(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     const MAX_CACERT: u64 = 16 << 20;
     let shown = escape::shown_path(path);
     let unreadable = |e: std::io::Error| {
-        Error::usage(format!(
-            "--cacert {shown}: {}",
-            crate::config::io_reason(&e)
-        ))
+        Error::usage(format!("--cacert {shown}: {}", crate::error::io_reason(&e)))
     };
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
@@ -176,7 +173,7 @@ fn check_ssl_cert_file() -> Result<(), Error> {
         Err(e) => Err(Error::usage(format!(
             "SSL_CERT_FILE={}: {} (name a PEM file of certificate authorities, or unset it)",
             escape::shown_path(path),
-            crate::config::io_reason(&e)
+            crate::error::io_reason(&e)
         ))),
     }
 }

@@ -33,8 +33,8 @@ use super::background_md5::{BackgroundMd5, Md5Error};
 use super::response;
 use super::retry::{self, RetryPolicy};
 use super::signing::UrlSigner;
-use crate::config::io_reason;
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::sign::url;
 
 mod plan;

@@ -3,8 +3,9 @@
 //! attempt, so a retry after the expiry does not meet a 403.
 
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::config::{self, PolicySpec};
+use crate::config;
 use crate::error::Error;
+use crate::sign::PolicySpec;
 use crate::sign::{Signer, url};
 use crate::time;
 
@@ -22,7 +23,7 @@ impl UrlSigner {
     pub fn new(key: KeyArgs, policy: &PolicyArgs) -> Result<Self, Error> {
         config::single_stdin(&config::stdin_readers(&key, policy))?;
         let signer = config::signer(key)?;
-        let spec = PolicySpec::from_args(policy, time::now())?;
+        let spec = config::policy_spec(policy, time::now())?;
         let fixed = (policy.policy.is_some()).then_some(spec);
         Ok(UrlSigner {
             signer,
@@ -62,7 +63,7 @@ impl UrlSigner {
         let wire = url::to_wire(raw)?;
         let spec = match &self.fixed {
             Some(spec) => spec.clone(),
-            None => PolicySpec::from_args(&self.policy, time::now())?,
+            None => config::policy_spec(&self.policy, time::now())?,
         };
         let policy = spec.policy_for(&wire)?;
         Ok(signer.sign(&policy).apply_to(&wire)?.as_str().to_string())

@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 
 use super::files;
 use super::record::Record;
-use crate::config::io_reason;
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::escape::shown_path;
 
 /// Bytes gathered before one write to the file: large enough that writes are

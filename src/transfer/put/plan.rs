@@ -20,8 +20,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{MAX_OBJECT_SIZE, display_url, object_url, too_big};
-use crate::config::io_reason;
 use crate::error::Error;
+use crate::error::io_reason;
 use crate::escape::shown_path;
 use crate::sign::url;
 use crate::transfer::signing::UrlSigner;
