@@ -5,17 +5,26 @@
 //! build a [`sign::Policy`], sign it with a [`sign::Signer`], then apply the
 //! [`sign::SignedPolicy`] to URLs or turn it into cookies.
 
-pub mod digest;
 pub mod error;
 pub mod escape;
-pub mod profile;
-pub mod serve;
 pub mod sign;
 pub mod time;
-pub mod transfer;
 pub mod verify;
 
+#[cfg(any(feature = "transfer", feature = "serve"))]
+pub mod digest;
+#[cfg(feature = "serve")]
+pub mod serve;
+#[cfg(feature = "transfer")]
+pub mod transfer;
+
 pub use error::Error;
+
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod profile;
