@@ -126,7 +126,7 @@ fn a_200_mib_file_arrives_intact() {
         .arg(server.url("/big.bin"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
     assert_eq!(req.body_len, 200 << 20);
     assert_eq!(req.body_sha256, sha256);
@@ -148,7 +148,7 @@ fn header_options_are_honoured() {
         .args(["--meta", "build=42", "--meta", "commit=abc=def"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
     assert_eq!(req.header("x-amz-acl"), Some("public-read"));
     assert_eq!(req.header("cache-control"), Some("max-age=60"));
@@ -165,7 +165,7 @@ fn header_options_are_honoured() {
         .arg("--no-acl")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
     assert_eq!(req.header("x-amz-acl"), None);
     assert_eq!(req.header("content-type"), Some("text/html"));
@@ -207,7 +207,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
         .arg(server.url("/rel/v1/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let mut targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
     targets.sort();
     assert_eq!(
@@ -259,7 +259,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
         .arg(server.url("/c/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 3);
     assert!(
         server
@@ -312,7 +312,7 @@ fn jobs_upload_in_parallel_and_print_in_input_order() {
         .output()
         .unwrap();
     let parallel = started.elapsed();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         server.max_in_flight(),
         4,
@@ -334,7 +334,7 @@ fn jobs_upload_in_parallel_and_print_in_input_order() {
         .args(["--jobs", "1"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(server.max_in_flight(), 1);
 }
 
@@ -348,7 +348,7 @@ fn stdin_is_spooled_and_uploaded() {
         .write_stdin(bytes.clone())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert!(stdout_of(&out).starts_with("uploaded - → "));
     assert_eq!(server.object(), bytes);
     let req = only_request(&server);
@@ -395,7 +395,7 @@ fn a_503_is_retried_with_the_whole_body() {
         )],
         &["--format", "json"],
     );
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["attempts"], 2);
     let requests = server.requests();
@@ -412,7 +412,7 @@ fn a_connection_cut_mid_body_is_retried() {
     let dir = tempdir();
     let (file, bytes) = one_mib_file(dir.path());
     let (out, server) = put_against(&file, [Fault::CutUpload(100_000)], &[]);
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].body_len, 100_000);
@@ -459,7 +459,7 @@ fn etags_are_checked_when_they_are_md5s() {
         )],
         &["--format", "json"],
     );
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["etag"], "\"9b2cf535f27731c974343645a3985328-2\"");
     assert_eq!(line["etag_checked"], false);
@@ -567,7 +567,7 @@ fn each_attempt_is_signed_afresh() {
         .args(["--expires-in", "5m"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     // The printed URL carries no signature.
     assert!(stdout_of(&out).contains(&format!("→ {} (", server.url("/a.txt"))));
     let requests = server.requests();
@@ -582,7 +582,7 @@ fn each_attempt_is_signed_afresh() {
             .arg(format!("{KEY_ID}={}", key("rsa2048-public.pem").display()))
             .output()
             .unwrap();
-        assert!(verdict.status.success(), "{verdict:?}");
+        assert_ok(&verdict);
     }
 
     // Without the key a signed URL is sent as given, every time.
@@ -593,7 +593,7 @@ fn each_attempt_is_signed_afresh() {
         server.url("/a.txt")
     );
     let out = put().arg(&file).arg(&signed).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].target, requests[1].target);
@@ -616,20 +616,19 @@ fn progress_bar_only_on_a_terminal() {
     let file = write(dir.path(), "a.txt", &pattern(1 << 20, 5));
     let server = FaultyServer::start(Vec::new());
     server.script([Fault::Hold(Duration::from_millis(500))]);
-    let bin = assert_cmd::cargo::cargo_bin("cfsign");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_cfsign"));
     let line = format!(
         "{} put {} {} >/dev/null",
         bin.display(),
         file.display(),
         server.url("/a.txt")
     );
-    let out = std::process::Command::new("script")
+    let out = scrubbed("script")
         .args(["-qec", &line, "/dev/null"])
-        .env_clear()
         .env("TERM", "xterm")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let tty = String::from_utf8_lossy(&out.stdout);
     assert!(tty.contains("uploading"), "no bar on the terminal: {tty:?}");
     assert_eq!(server.object().len(), 1 << 20);
@@ -731,7 +730,7 @@ fn a_profile_supplies_the_key() {
         .arg(server.url("/a.txt"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let target = only_request(&server).target;
     assert!(target.starts_with("/a.txt?Expires="), "{target}");
     assert!(
@@ -802,7 +801,7 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
         .args(["--format", "json", "--jobs", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert!(out.stderr.is_empty());
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 4);
@@ -849,7 +848,7 @@ fn serve_stores_the_header_options() {
         .args(["--meta", "build=42"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let r = head(&server, "/r/report.csv");
     assert_eq!(r.header("x-cfsign-acl"), Some("public-read"));
     assert_eq!(r.header("cache-control"), Some("no-cache"));
@@ -866,7 +865,7 @@ fn serve_stores_the_header_options() {
         .arg("--no-acl")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let r = head(&server, "/r/plain.csv");
     assert_eq!(r.header("x-cfsign-acl"), None);
     assert_eq!(r.header("content-type"), Some("text/csv"));
@@ -889,7 +888,7 @@ fn serve_stores_folders_and_stdin_under_their_names() {
         .arg(server.url("/rel/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 3);
     for (name, bytes) in [
         ("site/img/a b.png", &b"png"[..]),
@@ -906,7 +905,7 @@ fn serve_stores_folders_and_stdin_under_their_names() {
         .write_stdin("piped")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         std::fs::read(root.path().join("rel/from stdin.txt")).unwrap(),
         b"piped"
@@ -976,7 +975,7 @@ fn recursive_put_uploads_only_what_is_in_the_folder() {
         .arg(server.url("/rel/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 2, "{out:?}");
     assert_eq!(
         stored_files(store.path()),
@@ -1021,7 +1020,7 @@ fn follow_symlinks_follows_links_that_stay_inside() {
         .arg(server.url("/plain/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("skipped site/alias.txt: a link (pass --follow-symlinks"),
@@ -1042,7 +1041,7 @@ fn follow_symlinks_follows_links_that_stay_inside() {
         .arg(server.url("/follow/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         stored_files(&store.path().join("follow")),
         ["a.txt", "alias.txt", "sub-alias/b.txt", "sub/b.txt"]
@@ -1081,20 +1080,19 @@ fn a_named_link_is_followed_but_never_into_proc() {
         .arg(server.url("/l.txt"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         only_request(&server).body_sha256,
         sha256_hex(b"named through a link")
     );
 
     let server = FaultyServer::start(Vec::new());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfsign"))
-        .env_clear()
+    let out = cfsign_process()
         .args(["put", "/dev/stdin", &server.url("/s.txt")])
         .stdin(std::fs::File::open(d.join("real/data.txt")).unwrap())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 1);
 
     for args in [
@@ -1124,7 +1122,7 @@ fn file_names_are_escaped_in_results_and_errors() {
 
     let server = FaultyServer::start(Vec::new());
     let out = put().arg(&file).arg(server.url("/p/")).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(!raw(&line), "{line:?}");
     assert!(
@@ -1139,7 +1137,7 @@ fn file_names_are_escaped_in_results_and_errors() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(!raw(&line), "{line:?}");
     assert!(
@@ -1173,7 +1171,7 @@ fn a_folder_swapped_for_a_link_to_etc_mid_upload_is_not_read() {
     std::fs::write(site.join("z/passwd"), b"mine").unwrap();
     let server = FaultyServer::start(Vec::new());
     server.script([Fault::Hold(Duration::from_millis(1500))]);
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+    let child = cfsign_process()
         .arg("put")
         .arg("-r")
         .arg(&site)

@@ -206,11 +206,7 @@ fn key_from_environment_text_with_escaped_newlines() {
         .env("CLOUDFRONT_PRIVATE_KEY", flattened)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(
         line.ends_with("&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256\n"),
@@ -223,7 +219,7 @@ fn key_from_environment_text_with_escaped_newlines() {
         .env("CLOUDFRONT_PRIVATE_KEY_FILE", key("rsa2048-pkcs1.pem"))
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     assert!(stdout_of(&out).starts_with(&format!("{URL}?Expires=1893456000&Signature=")));
 }
 
@@ -245,11 +241,7 @@ fn key_from_stdin_and_passphrase_from_environment() {
         .write_stdin(pem)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let plain = sign_cmd()
         .args([URL, "--date-less-than", "2030-01-01"])
         .output()
@@ -465,7 +457,7 @@ fn batch_from_stdin_keeps_input_order() {
         .write_stdin(format!("{}\n\n", urls.join("\n")))
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     let text = stdout_of(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), urls.len());
@@ -506,7 +498,7 @@ fn wildcard_policy_is_signed_once_and_checked_per_url() {
         )
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     let text = stdout_of(&out);
     let tails: Vec<String> = text
         .lines()
@@ -545,11 +537,7 @@ fn policy_file_is_signed_as_given() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let pairs = query_pairs(stdout_of(&out).trim());
     assert_eq!(pairs[0].0, "Policy");
     assert_eq!(
@@ -569,7 +557,7 @@ fn policy_file_is_signed_as_given() {
         .write_stdin(policy)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     assert_eq!(query_pairs(stdout_of(&out).trim())[0].1, pairs[0].1);
 }
 
@@ -578,7 +566,7 @@ fn closed_stdout_is_not_an_error() {
     let urls: String = (0..2000)
         .map(|i| format!("https://h.example/{i}\n"))
         .collect();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+    let mut child = cfsign_process()
         .args([
             "sign",
             "--key-pair-id",

@@ -161,7 +161,7 @@ fn our_signer_round_trips_through_the_verifier() {
                 .args(&extra)
                 .output()
                 .unwrap();
-            assert!(out.status.success());
+            assert_ok(&out);
             let signed = stdout_of(&out).trim().to_string();
             let out = cfsign()
                 .args(["verify", &signed, "--client-ip", "10.1.2.3", "--public-key"])

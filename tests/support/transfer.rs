@@ -88,18 +88,14 @@ pub fn sha256_file(path: &Path) -> String {
 /// `cfsign ARGS` as a child process (scrubbed environment, like
 /// [`super::cfsign`]), with stdout and stderr piped.
 pub fn spawn(args: &[&str], cwd: &Path) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cfsign"));
-    cmd.env_clear();
-    if let Ok(path) = std::env::var("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("TZ", "UTC")
+    super::cfsign_process()
         .current_dir(cwd)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Sends SIGINT, as Ctrl-C does.
