@@ -4,32 +4,13 @@
 //! The server is the fault-injecting one (tests/support/faulty.rs): in its
 //! well-behaved mode it stores the PUT body and records every request.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::support::faulty::{Fault, FaultyServer, Recorded};
-use crate::support::serve::ServeProcess;
+use crate::support::serve::{ServeProcess, md5_hex, sha256_hex};
+use crate::support::transfer::{LARGE_LEN, large_object, object, sha256_file};
 use crate::support::*;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Bytes that are not all alike, so a misplaced chunk shows.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -60,7 +41,7 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
         ("one.json", 1, "application/json"),
         ("odd size.bin", (1 << 20) + 7, "application/octet-stream"),
     ] {
-        let bytes = pattern(len, len as u64);
+        let bytes = object(len);
         let file = write(dir.path(), name, &bytes);
         let server = FaultyServer::start(Vec::new());
         let url = server.url(&format!("/up/{}", name.replace(' ', "%20")));
@@ -73,7 +54,7 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes));
+        let md5 = md5_hex(&bytes);
         assert_eq!(
             stdout_of(&out),
             format!(
@@ -99,27 +80,10 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
     }
 }
 
-/// A 200 MiB file of distinct MiBs (one random MiB with the block number
-/// stamped in), quick to make even in a debug build; and its SHA-256.
-fn two_hundred_mib(dir: &Path) -> (PathBuf, String) {
-    let path = dir.join("big.bin");
-    let block = pattern(1 << 20, 200);
-    let mut hasher = Sha256::new();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    for i in 0u64..200 {
-        let mut b = block.clone();
-        b[..8].copy_from_slice(&i.to_le_bytes());
-        hasher.update(&b);
-        file.write_all(&b).unwrap();
-    }
-    file.flush().unwrap();
-    (path, hex::encode(hasher.finalize()))
-}
-
 #[test]
 fn a_200_mib_file_arrives_intact() {
-    let dir = tempdir();
-    let (path, sha256) = two_hundred_mib(dir.path());
+    let (folder, sha256) = large_object();
+    let path = folder.join("large.bin");
     let server = FaultyServer::start(Vec::new());
     let out = put()
         .arg(&path)
@@ -128,9 +92,12 @@ fn a_200_mib_file_arrives_intact() {
         .unwrap();
     assert_ok(&out);
     let req = only_request(&server);
-    assert_eq!(req.body_len, 200 << 20);
-    assert_eq!(req.body_sha256, sha256);
-    assert_eq!(req.header("content-length"), Some("209715200"));
+    assert_eq!(req.body_len, LARGE_LEN);
+    assert_eq!(&req.body_sha256, sha256);
+    assert_eq!(
+        req.header("content-length"),
+        Some(LARGE_LEN.to_string().as_str())
+    );
     assert_eq!(req.header("x-amz-content-sha256"), Some(sha256.as_str()));
 }
 
@@ -298,7 +265,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
 fn jobs_upload_in_parallel_and_print_in_input_order() {
     let dir = tempdir();
     let files: Vec<PathBuf> = (0..4)
-        .map(|i| write(dir.path(), &format!("f{i}.txt"), &pattern(1000, i)))
+        .map(|i| write(dir.path(), &format!("f{i}.txt"), &object(1000)))
         .collect();
     let hold = Duration::from_millis(600);
 
@@ -340,7 +307,7 @@ fn jobs_upload_in_parallel_and_print_in_input_order() {
 
 #[test]
 fn stdin_is_spooled_and_uploaded() {
-    let bytes = pattern(300_001, 9);
+    let bytes = object(300_001);
     let server = FaultyServer::start(Vec::new());
     let out = put()
         .arg("-")
@@ -361,7 +328,7 @@ fn stdin_is_spooled_and_uploaded() {
 }
 
 fn one_mib_file(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let bytes = pattern((1 << 20) + 7, 3);
+    let bytes = object((1 << 20) + 7);
     (write(dir, "data.bin", &bytes), bytes)
 }
 
@@ -613,7 +580,7 @@ fn progress_bar_only_on_a_terminal() {
         return;
     }
     let dir = tempdir();
-    let file = write(dir.path(), "a.txt", &pattern(1 << 20, 5));
+    let file = write(dir.path(), "a.txt", &object(1 << 20));
     let server = FaultyServer::start(Vec::new());
     server.script([Fault::Hold(Duration::from_millis(500))]);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_cfsign"));
@@ -780,13 +747,14 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
     let root = tempdir();
     let server = ServeProcess::signed(root.path(), &[]);
     let dir = tempdir();
-    let (big, big_sha256) = two_hundred_mib(dir.path());
+    let (large, big_sha256) = large_object();
+    let big = large.join("large.bin");
     let small: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.txt", vec![], "text/plain"),
-        ("one.json", pattern(1, 1), "application/json"),
+        ("one.json", object(1), "application/json"),
         (
             "odd size.bin",
-            pattern((1 << 20) + 7, 7),
+            object((1 << 20) + 7),
             "application/octet-stream",
         ),
     ];
@@ -822,12 +790,9 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
             Some(sha256_hex(bytes).as_str())
         );
     }
-    let mut stored = std::fs::File::open(root.path().join("up/big.bin")).unwrap();
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut stored, &mut hasher).unwrap();
-    assert_eq!(hex::encode(hasher.finalize()), big_sha256);
+    assert_eq!(&sha256_file(&root.path().join("up/large.bin")), big_sha256);
     assert_eq!(lines[3]["sha256"], big_sha256.as_str());
-    assert_eq!(lines[3]["bytes"], 200 << 20);
+    assert_eq!(lines[3]["bytes"], LARGE_LEN);
 }
 
 #[test]
