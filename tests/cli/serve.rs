@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::support::serve::*;
-use crate::support::table::{Expect, Vector, cf_b64, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, rows, trusted_keys};
 use crate::support::transfer::object;
 use crate::support::*;
 

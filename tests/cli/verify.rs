@@ -1,6 +1,6 @@
 //! `cfsign verify` against the hand-assembled table of signed URLs.
 
-use crate::support::table::{Expect, Vector, cf_b64, join, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, join, rows, trusted_keys};
 use crate::support::*;
 
 fn verify_cmd(url: &str) -> assert_cmd::Command {

@@ -8,6 +8,7 @@ use std::sync::Once;
 
 use assert_cmd::Command;
 
+pub mod awscli;
 pub mod faulty;
 pub mod proxy;
 pub mod table;
@@ -164,6 +165,16 @@ pub fn openssl_verifies(public_key: &Path, hash: &str, message: &[u8], signature
         .output()
         .expect("openssl is needed as the test oracle");
     out.status.success()
+}
+
+/// CloudFront's base64 (`+=/` → `-_~`), written here, not taken from cfsign.
+pub fn cf_b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .replace('+', "-")
+        .replace('=', "_")
+        .replace('/', "~")
 }
 
 /// Decodes CloudFront base64 independently of the crate under test.
