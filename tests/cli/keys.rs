@@ -39,7 +39,9 @@ const REFUSED: [(&str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// How `--private-key` is given (issue 11, acceptance 2).
+/// How `--private-key` is given: the AWS CLI's `file://PATH` and PEM text,
+/// and cfsign's plain path and `-` (stdin); every key format must sign the
+/// same in each.
 #[derive(Clone, Copy, Debug)]
 enum Form {
     FileUrl,

@@ -12,8 +12,8 @@ fn sign_cmd() -> assert_cmd::Command {
 
 const URL: &str = "https://d111111abcdef8.cloudfront.net/image.jpg";
 
-/// One row per bad input of DESIGN.md §2: exit 2, one stderr line naming the
-/// problem, empty stdout.
+/// One row per kind of bad input to `sign` (flags, key, policy, time, URL):
+/// exit 2, one stderr line naming the problem, empty stdout.
 #[test]
 fn bad_inputs_are_refused_with_one_line() {
     let bad_policy = tempdir();

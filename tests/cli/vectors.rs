@@ -24,7 +24,8 @@ use serde::Deserialize;
 use crate::support::awscli::{self, COOKIE_CASES, URL_CASES};
 use crate::support::*;
 
-/// The signing parameters CloudFront reserves (DESIGN.md §1).
+/// The query parameters CloudFront reserves for signing: a URL already
+/// carrying one is treated as signed.
 const SIGNING_PARAMS: [&str; 5] = [
     "Expires",
     "Policy",
@@ -491,7 +492,8 @@ fn every_ec_key_format_signs_verifiably() {
 // The AWS CLI's shared vectors (tests/fixtures/awscli/)
 
 /// Cases where cfsign deliberately differs from what the vector asks
-/// (DESIGN.md and awscli/README.md); tested by their own tests below.
+/// (awscli/README.md): it signs ECDSA with SHA-1 when asked, and a missing
+/// expiry defaults to one hour from now. Tested by their own tests below.
 const ECDSA_SHA1: &str = "ecdsa-canned-policy-url-sha1-reject";
 const MISSING_EXPIRATION: &str = "error-missing-expiration";
 
@@ -809,8 +811,8 @@ fn awscli_error_vectors() {
 }
 
 /// `ecdsa-canned-policy-url-sha1-reject`: the vector is for SDKs that refuse
-/// ECDSA with SHA-1. cfsign deliberately signs it when asked (DESIGN.md §2,
-/// awscli/README.md): it succeeds, sends no Hash-Algorithm (SHA-1 is
+/// ECDSA with SHA-1. cfsign deliberately signs it when asked (ECDSA defaults
+/// to SHA-256, but `--hash-algorithm SHA1` is honoured): it succeeds, sends no Hash-Algorithm (SHA-1 is
 /// CloudFront's default), and the signature is ECDSA over SHA-1.
 #[test]
 fn awscli_ecdsa_sha1_is_signed_not_refused() {
@@ -852,7 +854,7 @@ fn awscli_ecdsa_sha1_is_signed_not_refused() {
 }
 
 /// `error-missing-expiration`: the AWS CLI requires --date-less-than; cfsign
-/// deliberately defaults to one hour from now (DESIGN.md §2).
+/// deliberately defaults to one hour from now (the `--expires-in` default).
 #[test]
 fn awscli_missing_expiration_defaults_to_one_hour() {
     for file in [URL_CASES, COOKIE_CASES] {
