@@ -812,8 +812,9 @@ fn awscli_error_vectors() {
 
 /// `ecdsa-canned-policy-url-sha1-reject`: the vector is for SDKs that refuse
 /// ECDSA with SHA-1. cfsign deliberately signs it when asked (ECDSA defaults
-/// to SHA-256, but `--hash-algorithm SHA1` is honoured): it succeeds, sends no Hash-Algorithm (SHA-1 is
-/// CloudFront's default), and the signature is ECDSA over SHA-1.
+/// to SHA-256, but `--hash-algorithm SHA1` is honoured): it succeeds, sends
+/// no Hash-Algorithm (SHA-1 is CloudFront's default), and the signature is
+/// ECDSA over SHA-1.
 #[test]
 fn awscli_ecdsa_sha1_is_signed_not_refused() {
     for file in [URL_CASES, COOKIE_CASES] {
