@@ -537,9 +537,7 @@ fn assert_signature_verifies(row: &Row, stdout: &str, public: &std::path::Path) 
                 }
             };
             let expires = field(stdout, "Expires").unwrap();
-            format!(
-                r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
-            )
+            canned_policy(&resource, expires)
         }
     };
     let hash = if field(stdout, "Hash-Algorithm") == Some("SHA256") {

@@ -74,13 +74,6 @@ fn sign_with(key_file: &str, form: Form, extra: &[String]) -> Output {
     cmd.output().unwrap()
 }
 
-/// The canned policy of `url` until `expires`, written out by hand.
-fn canned_policy(url: &str, expires: i64) -> String {
-    format!(
-        "{{\"Statement\":[{{\"Resource\":\"{url}\",\"Condition\":{{\"DateLessThan\":{{\"AWS:EpochTime\":{expires}}}}}}}]}}"
-    )
-}
-
 fn param(url: &str, name: &str) -> String {
     query_pairs(url)
         .into_iter()

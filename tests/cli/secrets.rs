@@ -519,11 +519,7 @@ fn expected_signed_url(ec: bool) -> String {
     let url = stdout_of(&out);
     let pairs = query_pairs(url.trim());
     let signature = &pairs.iter().find(|(n, _)| n == "Signature").unwrap().1;
-    let policy = format!(
-        "{{\"Statement\":[{{\"Resource\":\"{}\",\"Condition\":{{\"DateLessThan\":{{\"AWS:EpochTime\":{}}}}}}}]}}",
-        v.s("url"),
-        v.expires()
-    );
+    let policy = canned_policy(&v.s("url"), v.expires());
     assert!(openssl_verifies(
         &key("ec-p256-public.pem"),
         "sha256",

@@ -1262,14 +1262,7 @@ fn serve_refuses_names_the_file_system_cannot_hold() {
 fn serve_log_shows_request_text_escaped_one_line_each() {
     let dir = root_with_files();
     let server = ServeProcess::signed(dir.path(), &[]);
-    let policy = |resource: &str| {
-        cf_b64(
-            format!(
-                r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":1893456000}}}}}}]}}"#
-            )
-            .as_bytes(),
-        )
-    };
+    let policy = |resource: &str| cf_b64(canned_policy(resource, 1893456000).as_bytes());
     for resource in [
         r"http://h/\nPUT /docs/forged.txt 200\n",
         r"http://h/\u001b]0;owned\u0007",

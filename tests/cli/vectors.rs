@@ -41,14 +41,6 @@ fn openssl_hash(hash: HashAlgorithm) -> &'static str {
     }
 }
 
-/// The canned policy CloudFront rebuilds, written out independently of the
-/// crate under test.
-fn canned_policy_json(resource: &str, expires: i64) -> String {
-    format!(
-        r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
-    )
-}
-
 /// The URL without its signing parameters: what a canned policy's Resource is.
 fn unsigned_url(signed: &str) -> String {
     let Some((base, query)) = signed.split_once('?') else {
@@ -704,7 +696,7 @@ fn awscli_url_vectors() {
                 // What CloudFront rebuilds from the request, and so what the
                 // signature must cover.
                 let expires: i64 = params["Expires"].parse().unwrap();
-                let rebuilt = canned_policy_json(&unsigned_url(&line), expires);
+                let rebuilt = canned_policy(&unsigned_url(&line), expires);
                 assert_eq!(rebuilt, policy_json, "{what}: canned policy");
             }
         }
@@ -753,7 +745,7 @@ fn awscli_cookie_vectors() {
             }
             None => {
                 let expires: i64 = cookies["CloudFront-Expires"].parse().unwrap();
-                let rebuilt = canned_policy_json(case.url(), expires);
+                let rebuilt = canned_policy(case.url(), expires);
                 assert_eq!(rebuilt, policy_json, "{what}: canned policy");
             }
         }
@@ -839,7 +831,7 @@ fn awscli_ecdsa_sha1_is_signed_not_refused() {
         assert_eq!(names, ["Expires", "Key-Pair-Id", "Signature"], "{what}");
         assert_eq!(values["Expires"], "1767290400", "{what}");
         assert_eq!(values["Key-Pair-Id"], case.input.key_pair_id, "{what}");
-        let policy = canned_policy_json(&case.input.resource, 1767290400);
+        let policy = canned_policy(&case.input.resource, 1767290400);
         let raw = cf_b64decode(&values["Signature"]);
         assert_eq!(raw[0], 0x30, "{what}: DER");
         let public = awscli_fixture("test-ecdsa-key-public.pem");
@@ -887,7 +879,7 @@ fn awscli_missing_expiration_defaults_to_one_hour() {
             (before + 3600 - 5..=after + 3600 + 5).contains(&expires),
             "{what}: Expires={expires}, now={before}"
         );
-        let policy = canned_policy_json(&case.input.resource, expires);
+        let policy = canned_policy(&case.input.resource, expires);
         assert!(
             openssl_verifies(
                 &awscli_fixture("test-rsa-key-public.pem"),

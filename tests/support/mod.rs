@@ -167,6 +167,15 @@ pub fn openssl_verifies(public_key: &Path, hash: &str, message: &[u8], signature
     out.status.success()
 }
 
+/// The canned policy CloudFront rebuilds from a request: exactly these bytes,
+/// no whitespace, keys in this order; written out independently of the crate
+/// under test.
+pub fn canned_policy(resource: &str, expires: impl std::fmt::Display) -> String {
+    format!(
+        r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
+    )
+}
+
 /// CloudFront's base64 (`+=/` → `-_~`), written here, not taken from cfsign.
 pub fn cf_b64(bytes: &[u8]) -> String {
     use base64::Engine;
