@@ -80,16 +80,16 @@ struct Sidecar {
 
 /// An object opened for reading.
 #[derive(Debug)]
-pub struct Object {
-    pub file: File,
-    pub len: u64,
+pub(super) struct Object {
+    pub(super) file: File,
+    pub(super) len: u64,
     /// `Last-Modified`, Unix seconds.
-    pub modified: i64,
+    pub(super) modified: i64,
     /// Lowercase hex MD5 of the content.
-    pub etag: String,
+    pub(super) etag: String,
     /// The stored headers of the PUT that wrote this version (lowercase
     /// names), empty for a file that did not come from a PUT.
-    pub headers: Vec<(String, String)>,
+    pub(super) headers: Vec<(String, String)>,
 }
 
 /// Locks by key, striped: keys that share a stripe only wait on each other
@@ -112,7 +112,7 @@ impl KeyLock {
 }
 
 #[derive(Debug)]
-pub struct Store {
+pub(super) struct Store {
     root: PathBuf,
     etags: Mutex<HashMap<PathBuf, (FileVersion, String)>>,
     locks: Arc<[Mutex<()>]>,
@@ -120,7 +120,7 @@ pub struct Store {
 
 impl Store {
     /// `root` must be canonical.
-    pub fn new(root: PathBuf) -> Self {
+    pub(super) fn new(root: PathBuf) -> Self {
         Store {
             root,
             etags: Mutex::new(HashMap::new()),
@@ -128,7 +128,7 @@ impl Store {
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(super) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -147,7 +147,7 @@ impl Store {
 
     /// Opens the object for `key`; `Ok(None)` when there is none. Blocking:
     /// computes the MD5 of a file it has not seen before.
-    pub fn open(&self, key: &ObjectKey) -> Result<Option<Object>, ResolveError> {
+    pub(super) fn open(&self, key: &ObjectKey) -> Result<Option<Object>, ResolveError> {
         let Some(path) = path::resolve_existing(&self.root, key)? else {
             return Ok(None);
         };
@@ -208,7 +208,7 @@ impl Store {
 
     /// Starts a write of `key`: creates the folders and the temp file.
     /// `headers` are stored with the object once it is committed.
-    pub fn begin_put(
+    pub(super) fn begin_put(
         &self,
         key: &ObjectKey,
         headers: Vec<(String, String)>,
@@ -247,7 +247,7 @@ impl Store {
 
 /// Why a write was not committed.
 #[derive(Debug, thiserror::Error)]
-pub enum PutError {
+pub(super) enum PutError {
     #[error("the body's SHA-256 is {computed}, the client announced {client}")]
     Sha256Mismatch { client: String, computed: String },
     #[error("the body's MD5 does not match Content-MD5")]
@@ -263,7 +263,7 @@ pub enum PutError {
 /// A write in progress. Dropping it without [`Upload::commit`] removes every
 /// trace of it.
 #[derive(Debug)]
-pub struct Upload {
+pub(super) struct Upload {
     tmp: Option<NamedTempFile>,
     target: PathBuf,
     dir: PathBuf,
@@ -280,15 +280,15 @@ pub struct Upload {
 
 /// The digests a client announced for its body.
 #[derive(Debug, Clone)]
-pub struct Expected {
-    pub len: u64,
+pub(super) struct Expected {
+    pub(super) len: u64,
     /// Lowercase hex.
-    pub sha256: String,
-    pub md5: Option<[u8; 16]>,
+    pub(super) sha256: String,
+    pub(super) md5: Option<[u8; 16]>,
 }
 
 impl Upload {
-    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+    pub(super) fn write(&mut self, data: &[u8]) -> io::Result<()> {
         self.sha256.update(data);
         self.md5.update(data);
         self.len += data.len() as u64;
@@ -301,7 +301,7 @@ impl Upload {
     /// Checks the body against what the client announced, then makes it the
     /// object: fsync, then sidecar and rename under the key's lock, then fsync
     /// of the folder. Returns the ETag (hex MD5).
-    pub fn commit(mut self, expected: &Expected) -> Result<String, PutError> {
+    pub(super) fn commit(mut self, expected: &Expected) -> Result<String, PutError> {
         if self.len != expected.len {
             return Err(PutError::Length {
                 expected: expected.len,
