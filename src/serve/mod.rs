@@ -1,14 +1,14 @@
 //! `cfsign serve`: a local CloudFront edge in front of an S3-like origin on a
 //! folder, for offline tests and CI.
 //!
-//! Each request is first checked the way CloudFront checks it ([`edge`]: size
+//! Each request is first checked the way CloudFront checks it (`edge`: size
 //! limits, then [`verify::check`](crate::verify::check), the one validation
 //! core shared with `cfsign verify`); a refusal gets CloudFront's 403 XML.
-//! What passes reaches the origin: GET and HEAD ([`get`]: one byte range,
-//! `If-Range`) and PUT ([`put`]: atomic, SHA-256 checked, MD5 ETag), with
-//! S3's error bodies ([`xml`], the one catalogue of error answers). The
-//! origin never reads or writes outside its root: [`path`] is the only way
-//! from a request to a file, and [`store`] the only code that writes.
+//! What passes reaches the origin: GET and HEAD (`get`: one byte range,
+//! `If-Range`) and PUT (`put`: atomic, SHA-256 checked, MD5 ETag), with
+//! S3's error bodies (`xml`, the one catalogue of error answers). The
+//! origin never reads or writes outside its root: `path` is the only way
+//! from a request to a file, and `store` the only code that writes.
 //!
 //! It stays available to honest clients whatever a few others do: a client
 //! that stalls in its request head or body, or stops reading an answer, is
