@@ -19,3 +19,4 @@ pub use error::Error;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod progress;

@@ -51,13 +51,12 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::digest::MAX_OBJECT_SIZE;
 use crate::escape;
 use crate::verify::{self, KeyRing};
 use path::ResolveError;
 use store::{Expected, PutError, Store, Upload};
 
-/// The largest object one PUT may carry (S3's single-PUT limit).
-pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// CloudFront's limit on the request URL.
 pub const MAX_URL_BYTES: usize = 8192;
 /// CloudFront's limit on the request line and headers together.

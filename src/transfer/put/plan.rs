@@ -19,7 +19,8 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{MAX_OBJECT_SIZE, display_url, object_url, too_big};
+use super::{display_url, object_url, too_big};
+use crate::digest::MAX_OBJECT_SIZE;
 use crate::error::Error;
 use crate::error::io_reason;
 use crate::escape::shown_path;
