@@ -77,7 +77,7 @@ impl std::fmt::Debug for Proxies {
 }
 
 /// The `User-Agent` of every request.
-pub const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
 
 /// The client every transfer uses. A `--cacert` file is read and checked
 /// here, so that a wrong one is named before any request.

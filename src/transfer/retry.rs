@@ -42,7 +42,7 @@ impl RetryPolicy {
     }
 
     /// The pause before attempt `attempt + 1` (`attempt` counts from 1).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(wait) = retry_after {
             return wait.min(self.max_retry_after);
         }

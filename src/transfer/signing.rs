@@ -35,18 +35,18 @@ impl UrlSigner {
     }
 
     /// Whether URLs will be signed by us (so re-signing can fix an expiry).
-    pub fn holds_key(&self) -> bool {
+    pub(crate) fn holds_key(&self) -> bool {
         self.signer.is_some()
     }
 
     /// Whether `url` already carries signing parameters.
-    pub fn is_signed(url: &str) -> bool {
+    pub(crate) fn is_signed(url: &str) -> bool {
         url.split_once('?')
             .is_some_and(|(_, q)| url::signing_param_in(q).is_some())
     }
 
     /// The URL to request now.
-    pub fn sign(&self, raw: &str) -> Result<String, Error> {
+    pub(crate) fn sign(&self, raw: &str) -> Result<String, Error> {
         let Some(signer) = &self.signer else {
             return Ok(raw.to_string());
         };

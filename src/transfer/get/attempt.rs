@@ -53,12 +53,15 @@ pub(super) struct Transfer<'a> {
     pub first_url: Option<String>,
     /// What the progress shows: the destination's name.
     pub label: String,
+    /// Where the bytes held are reported.
     pub progress: &'a dyn Progress,
     /// Whether the progress has started (at the first byte).
     pub started: bool,
 }
 
 impl Transfer<'_> {
+    /// Attempts as `retry` allows, until the object is whole (or stdout's
+    /// reader is gone).
     pub async fn run(
         &mut self,
         retry: &RetryPolicy,

@@ -12,11 +12,11 @@ use reqwest::header::{self, HeaderMap};
 
 use super::body::{Activity, ReadEnd, Reader, stream_file, watch};
 use super::etag::Answer;
-use super::hash::{Snapshot, file_changed, sha256_file};
+use super::hash::{Snapshot, file_changed, sha256_file, unreadable};
 use super::headers::request_headers;
 use super::{PutOptions, Upload, Uploaded, display_url, too_big};
 use crate::digest::MAX_OBJECT_SIZE;
-use crate::error::{Error, io_reason};
+use crate::error::Error;
 use crate::transfer::background_md5::{BackgroundMd5, Md5Error};
 use crate::transfer::progress::Progress;
 use crate::transfer::response;
@@ -25,6 +25,7 @@ use crate::transfer::signing::UrlSigner;
 
 /// An attempt that failed in a way worth another.
 pub(super) struct Failure {
+    /// What went wrong, for the message once attempts run out.
     pub reason: String,
     retry_after: Option<Duration>,
     /// A retryable 4xx (408, 429) becomes this refusal once attempts run out.
@@ -47,18 +48,20 @@ pub(super) struct Hashed<'a> {
     /// The MD5 of the file, for the ETag.
     md5: BackgroundMd5,
     headers: HeaderMap,
+    /// The URL without its signature, for messages.
     pub shown_url: String,
 }
 
 impl<'a> Hashed<'a> {
+    /// Checks the file's size, then reads it once for its SHA-256 (the MD5
+    /// starts beside it).
     pub async fn first_pass(
         upload: &'a Upload,
         options: &PutOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<Hashed<'a>, Error> {
         let name = upload.name.as_str();
-        let runtime_err =
-            |e: io::Error| Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
+        let runtime_err = |e: io::Error| unreadable(name, &e);
         let file = upload.open().map_err(runtime_err)?;
         let before = Snapshot::of(&file).map_err(runtime_err)?;
         if before.len > MAX_OBJECT_SIZE {
@@ -92,7 +95,7 @@ impl<'a> Hashed<'a> {
     }
 
     /// One attempt: a freshly signed URL, the file reopened and streamed.
-    /// `Err` is final; `Ok(Err)` is worth another attempt.
+    /// `Err` is final; `Attempt::Failed` is worth another attempt.
     pub async fn send(
         &self,
         client: &reqwest::Client,
@@ -181,11 +184,7 @@ impl<'a> Hashed<'a> {
                 return Err(file_changed(&self.upload.name, "became shorter"));
             }
             Err(Md5Error::Io(e)) => {
-                let name = &self.upload.name;
-                return Err(Error::Runtime(format!(
-                    "cannot read {name}: {}",
-                    io_reason(&e)
-                )));
+                return Err(unreadable(&self.upload.name, &e));
             }
         };
         let etag_checked = answer.check_etag(&md5, &self.shown_url)?;

@@ -15,8 +15,8 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::mpsc;
 
 use super::Upload;
-use super::hash::file_changed;
-use crate::error::{Error, io_reason};
+use super::hash::{file_changed, unreadable};
+use crate::error::Error;
 use crate::transfer::progress::Progress;
 use crate::transfer::{response, retry};
 
@@ -147,8 +147,7 @@ pub(super) fn stream_file(
         let mut file = match upload.open() {
             Ok(f) => f,
             Err(e) => {
-                let e = Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
-                return fail(&tx, e);
+                return fail(&tx, unreadable(name, &e));
             }
         };
         let mut sent = 0u64;
@@ -160,8 +159,7 @@ pub(super) fn stream_file(
                 Ok(n) if n == want => {}
                 Ok(_) => return fail(&tx, file_changed(name, "became shorter")),
                 Err(e) => {
-                    let e = Error::Runtime(format!("cannot read {name}: {}", io_reason(&e)));
-                    return fail(&tx, e);
+                    return fail(&tx, unreadable(name, &e));
                 }
             }
             sent += want as u64;

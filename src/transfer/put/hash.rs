@@ -78,6 +78,14 @@ impl Snapshot {
     }
 }
 
+/// The error for a file that cannot be read.
+pub(super) fn unreadable(name: &str, e: &io::Error) -> Error {
+    Error::Runtime(format!(
+        "cannot read {name}: {}",
+        crate::error::io_reason(e)
+    ))
+}
+
 /// The error for a file that changed while it was uploaded: `how` says what
 /// was seen.
 pub(super) fn file_changed(name: &str, how: &str) -> Error {

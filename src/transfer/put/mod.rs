@@ -5,13 +5,18 @@
 //! SHA-256 that `x-amz-content-sha256` must carry, so it runs as fast as the
 //! disk and the SHA extensions allow. The second streams the file with an
 //! exact `Content-Length` (never chunked). The MD5 that checks S3's ETag is
-//! computed beside both, on CPU time nothing else wants (see [`BackgroundMd5`]).
+//! computed beside both, on CPU time nothing else wants (`background_md5.rs`).
 //! Memory stays flat: a few chunks in flight, whatever the size. Every
 //! attempt reopens the file and, when we hold the key, signs the URL afresh.
 //!
 //! S3 recomputes the SHA-256 and answers 400 `XAmzContentSHA256Mismatch` when
 //! the bytes differ from the first pass: that is a file that changed while it
 //! was being uploaded, and it is reported as such, never as a success.
+//!
+//! The rooms: `plan.rs` (what to upload), `headers.rs`, `hash.rs` (the first
+//! pass), `body.rs` (the second, and its stall watch), `etag.rs` (the check
+//! of the answer), `attempt.rs` (one attempt and what its answer means);
+//! here, the options, the result and the loop of attempts.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,8 +49,8 @@ pub struct PutOptions {
     pub acl: Option<HeaderValue>,
     /// `Content-Type`; `None` guesses it from the object's name.
     pub content_type: Option<HeaderValue>,
-    /// Further headers (`Cache-Control`, `x-amz-meta-*`, `--header`). They
-    /// replace the ones above of the same name.
+    /// Further headers (`Cache-Control`, `x-amz-meta-*`, any other that
+    /// [`extra_header`] accepts). They replace the ones above of the same name.
     pub headers: HeaderMap,
     /// How many attempts, and the pauses between them.
     pub retry: RetryPolicy,
@@ -132,6 +137,7 @@ async fn hash_and_send(
     }
 }
 
+/// The error for a file over [`MAX_OBJECT_SIZE`].
 pub(super) fn too_big(path: &Path, len: u64) -> Error {
     Error::usage(format!(
         "{} is {len} bytes, over S3's single-PUT limit of 5 GiB ({MAX_OBJECT_SIZE} bytes); CloudFront cannot carry multipart uploads",
@@ -166,7 +172,7 @@ pub fn object_url(dest: &str, segments: &[String]) -> Result<String, Error> {
 }
 
 /// A URL without its signing parameters, for messages and results.
-pub fn display_url(wire: &str) -> String {
+pub(crate) fn display_url(wire: &str) -> String {
     url::split_signed(wire).0
 }
 
