@@ -3,7 +3,7 @@
 //! closing summary line even when stderr is not a terminal (indicatif still
 //! draws the moving bar only on a terminal, so logs get no bar frames).
 //!
-//! This is the command line's rendering of [`transfer::progress`]: the
+//! This is the command line's rendering of [`crate::transfer::progress`]: the
 //! transfers report, this draws.
 
 use std::io::IsTerminal;

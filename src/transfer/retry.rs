@@ -1,7 +1,7 @@
 //! When and how long to wait before trying again: connect errors, timeouts,
 //! cut bodies, 429 and 5xx are retried with exponential backoff and full
 //! jitter; a `Retry-After` from the server is honoured (within a cap). The
-//! one loop of attempts, [`RetryPolicy::run`], serves `get` and `put` alike.
+//! one loop of attempts, `RetryPolicy::run`, serves `get` and `put` alike.
 
 use std::time::Duration;
 
