@@ -28,3 +28,5 @@ pub mod commands;
 pub mod config;
 #[cfg(feature = "cli")]
 pub mod profile;
+#[cfg(feature = "cli")]
+pub mod progress;

@@ -20,9 +20,7 @@ use super::server::{Body, empty, join_error};
 use super::store::{Expected, PutError, Upload};
 use super::xml::ErrorResponse;
 use super::{ObjectKey, Server};
-
-/// The largest object one PUT may carry (S3's single-PUT limit).
-const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+use crate::digest::MAX_OBJECT_SIZE;
 
 /// The request headers S3 stores with an object and returns on GET and HEAD
 /// (`x-amz-acl` and `x-amz-content-sha256` come back as `x-cfsign-*`).

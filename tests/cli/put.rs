@@ -637,6 +637,7 @@ fn a_lasting_5xx_exits_4_after_the_last_attempt() {
 /// is given up after `stall_timeout` and retried.
 #[test]
 fn library_put_retries_a_stalled_attempt() {
+    use cfsign::transfer::progress::NoProgress;
     use cfsign::transfer::put::{PutOptions, Upload, put};
     use cfsign::transfer::retry::RetryPolicy;
     use cfsign::transfer::signing::UrlSigner;
@@ -668,7 +669,7 @@ fn library_put_retries_a_stalled_attempt() {
             &UrlSigner::none(),
             &upload,
             &options,
-            &indicatif::ProgressBar::hidden(),
+            &(std::sync::Arc::new(NoProgress) as _),
         ))
         .unwrap();
     assert_eq!(done.attempts, 2);
