@@ -19,14 +19,3 @@ pub mod serve;
 pub mod transfer;
 
 pub use error::Error;
-
-#[cfg(feature = "cli")]
-pub mod cli;
-#[cfg(feature = "cli")]
-pub mod commands;
-#[cfg(feature = "cli")]
-pub mod config;
-#[cfg(feature = "cli")]
-pub mod profile;
-#[cfg(feature = "cli")]
-pub mod progress;

@@ -8,11 +8,11 @@
 
 use std::process::ExitCode;
 
+use crate::cli::config;
 use crate::cli::{SignCookiesArgs, SignCookiesFormat};
-use crate::config;
-use crate::error::Error;
-use crate::sign::{Carrier, Policy, SignedCookies, url};
-use crate::time;
+use cfsign::error::Error;
+use cfsign::sign::{Carrier, Policy, SignedCookies, url};
+use cfsign::time;
 
 pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
     let now = time::now();

@@ -1,5 +1,5 @@
 //! One module per subcommand. Each takes its parsed arguments and returns an
-//! exit code or an [`Error`](crate::Error).
+//! exit code or an [`Error`](cfsign::Error).
 
 pub mod docs;
 pub mod get;
@@ -12,7 +12,7 @@ pub mod verify;
 
 use std::io::{self, Write};
 
-use crate::error::Error;
+use cfsign::error::Error;
 
 /// Writes to stdout; a closed pipe (`cfsign sign … | head -1`) is not an
 /// error, just the end of the output.

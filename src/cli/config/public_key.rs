@@ -1,9 +1,9 @@
 //! `--public-key ID=KEY` (verify and serve): KEY is a path, `file://PATH`
 //! or the PEM text itself, read as the private key's value is.
 
-use crate::error::io_reason;
-use crate::escape;
-use crate::sign::{KeyError, KeyPairId, PublicKey};
+use cfsign::error::io_reason;
+use cfsign::escape;
+use cfsign::sign::{KeyError, KeyPairId, PublicKey};
 
 use super::key_value;
 

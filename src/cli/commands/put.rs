@@ -1,6 +1,6 @@
 //! `cfsign put`: validates the options and every source before a byte is
 //! sent, spools stdin to a temporary file, then uploads with
-//! [`transfer::put`](crate::transfer::put) a few objects at a time, printing
+//! [`transfer::put`](cfsign::transfer::put) a few objects at a time, printing
 //! one result line per object in input order. A failed object does not stop
 //! the others; the exit code is the first failure's.
 
@@ -15,16 +15,16 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::cli::config::{self, StdinData};
+use crate::cli::progress::{self, Bar, ProgressMode};
 use crate::cli::{PutArgs, PutFormat};
-use crate::config::{self, StdinData};
-use crate::error::Error;
-use crate::error::io_reason;
-use crate::escape;
-use crate::progress::{self, Bar, ProgressMode};
-use crate::transfer::client;
-use crate::transfer::progress::Progress;
-use crate::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
-use crate::transfer::signing::UrlSigner;
+use cfsign::error::Error;
+use cfsign::error::io_reason;
+use cfsign::escape;
+use cfsign::transfer::client;
+use cfsign::transfer::progress::Progress;
+use cfsign::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
+use cfsign::transfer::signing::UrlSigner;
 
 pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     if args.follow_symlinks && !args.recursive {
@@ -153,7 +153,7 @@ fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
             .map(|t| value("Content-Type", t))
             .transpose()?,
         headers,
-        retry: crate::transfer::retry::RetryPolicy::with_retries(args.retries),
+        retry: cfsign::transfer::retry::RetryPolicy::with_retries(args.retries),
         ..PutOptions::default()
     })
 }
@@ -312,7 +312,7 @@ mod tests {
             "X: é",
         ] {
             let e = parse_header_line(bad).unwrap_err();
-            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{bad}");
+            assert_eq!(e.exit_code(), cfsign::error::exit::USAGE, "{bad}");
         }
         assert!(parse_meta("novalue").is_err());
         assert!(parse_meta("=v").is_err());

@@ -11,8 +11,8 @@ use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyType, KeygenArgs};
-use crate::error::Error;
-use crate::error::io_reason;
+use cfsign::error::Error;
+use cfsign::error::io_reason;
 
 pub fn run(args: KeygenArgs) -> Result<ExitCode, Error> {
     let dir = args.out.unwrap_or_else(|| PathBuf::from("."));

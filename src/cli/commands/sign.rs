@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::cli::config::{self, StdinData};
 use crate::cli::{CookieArgs, SignArgs, SignFormat};
-use crate::config::{self, StdinData};
-use crate::error::Error;
-use crate::sign::PolicySpec;
-use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
-use crate::time;
+use cfsign::error::Error;
+use cfsign::sign::PolicySpec;
+use cfsign::sign::{Carrier, Policy, SignedPolicy, Signer, url};
+use cfsign::time;
 
 /// How many URLs one worker signs before its output is handed over.
 const BLOCK: usize = 1024;

@@ -18,13 +18,13 @@ use serde::Deserialize;
 use toml::Spanned;
 use zeroize::Zeroizing;
 
+use crate::cli::config::ProfileKey;
+use crate::cli::config::key_value::{self as input, SecretValue};
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::config::ProfileKey;
-use crate::config::key_value::{self as input, SecretValue};
-use crate::error::Error;
-use crate::error::io_reason;
-use crate::escape;
-use crate::time::HumanDuration;
+use cfsign::error::Error;
+use cfsign::error::io_reason;
+use cfsign::escape;
+use cfsign::time::HumanDuration;
 
 pub const ENV_CONFIG: &str = "CFSIGN_CONFIG";
 pub const ENV_PROFILE: &str = "CFSIGN_PROFILE";
@@ -193,7 +193,7 @@ impl Loaded {
         }
         if let Some(v) = &self.profile.key_pair_id {
             v.get_ref()
-                .parse::<crate::sign::KeyPairId>()
+                .parse::<cfsign::sign::KeyPairId>()
                 .map_err(|e| self.at(v, e))?;
         }
         if let Some(v) = &self.profile.domain {

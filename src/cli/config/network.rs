@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
-use crate::escape;
-use crate::transfer::client::{ClientOptions, Proxies};
+use cfsign::error::Error;
+use cfsign::escape;
+use cfsign::transfer::client::{ClientOptions, Proxies};
 
 /// The client's options: `--cacert`, the proxies of the environment, and
 /// the default timeouts. `SSL_CERT_FILE` and the proxy variables are checked
@@ -101,7 +101,7 @@ fn check_ssl_cert_file() -> Result<(), Error> {
         Err(e) => Err(Error::usage(format!(
             "SSL_CERT_FILE={}: {} (name a PEM file of certificate authorities, or unset it)",
             escape::shown_path(path),
-            crate::error::io_reason(&e)
+            cfsign::error::io_reason(&e)
         ))),
     }
 }

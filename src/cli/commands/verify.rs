@@ -4,17 +4,17 @@
 use std::process::ExitCode;
 
 use crate::cli::VerifyArgs;
-use crate::error::{Error, exit};
-use crate::escape;
-use crate::sign::Policy;
-use crate::time::{self, HumanDuration, format_time};
-use crate::verify::{self, Carrier, KeyRing, Request};
+use cfsign::error::{Error, exit};
+use cfsign::escape;
+use cfsign::sign::Policy;
+use cfsign::time::{self, HumanDuration, format_time};
+use cfsign::verify::{self, Carrier, KeyRing, Request};
 
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     let mut keys = KeyRing::new();
     for spec in &args.public_key {
         {
-            let (id, key) = crate::config::public_key(spec.expose()).map_err(Error::Usage)?;
+            let (id, key) = crate::cli::config::public_key(spec.expose()).map_err(Error::Usage)?;
             keys.insert(id.as_str(), key);
         }
     }
@@ -36,7 +36,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Error> {
     if !args.url.contains("://") {
         return Err(Error::usage(format!(
             "`{}` is not a full URL: give it with its scheme and host, as it was signed",
-            crate::escape::shown_url(&args.url)
+            cfsign::escape::shown_url(&args.url)
         )));
     }
     let request = Request {

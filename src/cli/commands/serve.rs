@@ -1,4 +1,4 @@
-//! `cfsign serve`: runs [`crate::serve`] in the foreground. The URL it listens
+//! `cfsign serve`: runs [`cfsign::serve`] in the foreground. The URL it listens
 //! on is the first line of stdout (so a test or a CI script can start it with
 //! `--listen 127.0.0.1:0` and read the port); the request log goes to stderr
 //! through the [`LogSink`] it hands the server.
@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::cli::{ServeArgs, warn};
-use crate::error::Error;
-use crate::serve::{self, Access, Config, LogSink, Server};
-use crate::verify::KeyRing;
+use cfsign::error::Error;
+use cfsign::serve::{self, Access, Config, LogSink, Server};
+use cfsign::verify::KeyRing;
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let access = if args.no_auth {
@@ -25,7 +25,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         let mut keys = KeyRing::new();
         for spec in &args.public_key {
             {
-                let (id, key) = crate::config::public_key(spec.expose()).map_err(Error::Usage)?;
+                let (id, key) =
+                    crate::cli::config::public_key(spec.expose()).map_err(Error::Usage)?;
                 keys.insert(id.as_str(), key);
             }
         }
@@ -61,7 +62,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
             ErrorKind::PermissionDenied => {
                 "permission denied: ports below 1024 need privileges, pick a higher one".to_string()
             }
-            _ => crate::error::io_reason(&e),
+            _ => cfsign::error::io_reason(&e),
         };
         Error::Runtime(format!("cannot listen on {}: {reason}", args.listen))
     })?;
@@ -84,7 +85,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         let _ = writeln!(
             std::io::stderr(),
             "cfsign: serving {} at http://{addr} ({describe_access}{})",
-            crate::escape::shown_path(server.root()),
+            cfsign::escape::shown_path(server.root()),
             if args.read_only { ", read-only" } else { "" }
         );
     }

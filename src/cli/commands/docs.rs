@@ -9,7 +9,7 @@ use clap::CommandFactory;
 use roff::{Roff, bold, roman};
 
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
-use crate::error::Error;
+use cfsign::error::Error;
 
 /// The exit codes of every command (DESIGN §2, README "Exit codes").
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -223,7 +223,7 @@ pub fn man(args: ManArgs) -> Result<ExitCode, Error> {
     if !dir.is_dir() {
         return Err(Error::usage(format!(
             "--out {}: not a folder (create it first)",
-            crate::escape::shown_path(&dir)
+            cfsign::escape::shown_path(&dir)
         )));
     }
     for (name, page) in pages {
@@ -231,8 +231,8 @@ pub fn man(args: ManArgs) -> Result<ExitCode, Error> {
         std::fs::write(&path, page).map_err(|e| {
             Error::Runtime(format!(
                 "cannot write {}: {}",
-                crate::escape::shown_path(&path),
-                crate::error::io_reason(&e)
+                cfsign::escape::shown_path(&path),
+                cfsign::error::io_reason(&e)
             ))
         })?;
     }

@@ -195,7 +195,7 @@ fn looks_like_key_text(value: &str) -> bool {
 /// plainly a path — one line, no PEM boundary, no control or bidi
 /// character, at most 4096 bytes (`PATH_MAX`), and no run of 24 or more
 /// base64 characters (letters, digits, `+`, `=`) between two `/` (that is,
-/// nothing [`crate::escape::may_be_key`] flags). Real
+/// nothing [`cfsign::escape::may_be_key`] flags). Real
 /// paths break such runs with `/`, `.`, `-` or `_` (a 40-digit hash as a
 /// folder name is the rare exception, and is then merely not shown); a line
 /// of a key's base64 body has such runs. Anything else is named by its
@@ -204,8 +204,8 @@ fn looks_like_key_text(value: &str) -> bool {
 pub fn shows_as_path(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 4096
-        && !crate::escape::may_be_key(value)
-        && !value.chars().any(crate::escape::is_unsafe)
+        && !cfsign::escape::may_be_key(value)
+        && !value.chars().any(cfsign::escape::is_unsafe)
 }
 
 /// The most a key file may hold: keys are a few KiB, and a larger input (a

@@ -1,15 +1,15 @@
 //! Validates the key and policy options once, turning raw flags and
-//! environment variables into a [`Signer`](crate::sign::Signer) and a
+//! environment variables into a [`Signer`](cfsign::sign::Signer) and a
 //! [`PolicySpec`]. Nothing after
 //! this point re-checks user input.
 
 use std::io::Read;
 
 use crate::cli::{KeyArgs, PolicyArgs};
-use crate::error::{Error, io_reason};
-use crate::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
-use crate::time::{self, Epoch, Expiry};
-use crate::transfer::signing::{PolicySource, UrlSigner};
+use cfsign::error::{Error, io_reason};
+use cfsign::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
+use cfsign::time::{self, Epoch, Expiry};
+use cfsign::transfer::signing::{PolicySource, UrlSigner};
 
 pub mod key_value;
 mod network;
@@ -17,7 +17,7 @@ mod private_key;
 mod public_key;
 
 pub use network::client_options;
-pub use private_key::{KeyOrigin, KeySource, ProfileKey, key_from_stdin, required_signer, signer};
+pub use private_key::{ProfileKey, key_from_stdin, required_signer, signer};
 pub use public_key::public_key;
 
 pub const ENV_KEY_PAIR_ID: &str = "CLOUDFRONT_KEY_PAIR_ID";

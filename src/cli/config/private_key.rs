@@ -15,11 +15,11 @@ use zeroize::Zeroizing;
 use super::key_value::{self as input, KeyInput, SecretValue};
 use super::{ENV_KEY_PAIR_ID, ENV_PASSPHRASE, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE};
 use crate::cli::{KeyArgs, warn};
-use crate::error::Error;
-use crate::error::io_reason;
-use crate::escape;
-use crate::sign::key::CLOUDFRONT_RSA_BITS;
-use crate::sign::{HashAlgorithm, KeyError, KeyPairId, Passphrase, PrivateKey, Signer};
+use cfsign::error::Error;
+use cfsign::error::io_reason;
+use cfsign::escape;
+use cfsign::sign::key::CLOUDFRONT_RSA_BITS;
+use cfsign::sign::{HashAlgorithm, KeyError, KeyPairId, Passphrase, PrivateKey, Signer};
 
 /// A profile's `private_key`, kept with the profile's name for messages.
 #[derive(Debug, Clone, Default)]
@@ -138,10 +138,6 @@ impl KeySource {
             Ok(KeyInput::Text(text)) => Ok(KeySource::Text { text, origin }),
             Err(e) => Err(Error::usage(format!("{origin} {e}"))),
         }
-    }
-
-    pub fn is_stdin(&self) -> bool {
-        matches!(self, KeySource::Stdin)
     }
 
     /// The key's source for messages: the file (when its path may be

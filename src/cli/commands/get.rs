@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::GetArgs;
-use crate::config;
-use crate::error::Error;
-use crate::progress::{Bar, ProgressMode};
-use crate::transfer::client;
-use crate::transfer::get::{self as transfer, Destination, GetOptions, file_name_for};
-use crate::transfer::retry::RetryPolicy;
+use crate::cli::config;
+use crate::cli::progress::{Bar, ProgressMode};
+use cfsign::error::Error;
+use cfsign::transfer::client;
+use cfsign::transfer::get::{self as transfer, Destination, GetOptions, file_name_for};
+use cfsign::transfer::retry::RetryPolicy;
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
     config::claim_stdin(&args.key, &args.policy, None)?;
@@ -45,7 +45,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
         let what = match &to {
             // A name from outside (the URL's, or one given with -o) may
             // hold what a terminal would act on.
-            Destination::File(path) => crate::escape::shown_path(path),
+            Destination::File(path) => cfsign::escape::shown_path(path),
             Destination::Stdout => "stdout".to_string(),
         };
         let line = if fetched.already_complete {
