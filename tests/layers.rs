@@ -151,7 +151,11 @@ fn every_module_names_only_the_layers_below_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    assert!(files.len() > 20, "found only {} files under src/", files.len());
+    assert!(
+        files.len() > 20,
+        "found only {} files under src/",
+        files.len()
+    );
     let mut violations = Vec::new();
     for file in &files {
         let source = std::fs::read_to_string(file).unwrap();
@@ -189,7 +193,10 @@ fn the_check_sees_each_kind_of_crossing() {
         ("cli/commands/get.rs", "let v = std::env::var(\"X\");"),
         ("sign/key.rs", "// clap once derived this enum"),
         ("transfer/get.rs", "let clapping = 1; // clap"),
-        ("serve/mod.rs", "#[cfg(test)]\nmod tests { fn f() { std::env::var(\"X\"); } }"),
+        (
+            "serve/mod.rs",
+            "#[cfg(test)]\nmod tests { fn f() { std::env::var(\"X\"); } }",
+        ),
     ];
     for (path, line) in allowed {
         assert!(

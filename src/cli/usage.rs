@@ -25,30 +25,9 @@ pub(super) fn clap_error(e: clap::Error) -> ExitCode {
         };
     }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // clap quotes values as they were given: a key's text passed where
-    // another value goes must not reach the terminal through it.
-    let line = hide_quoted_keys(&usage_line(&e, &args));
+    let line = usage_line(&e, &args);
     let _ = writeln!(std::io::stderr(), "cfsign: {}", cfsign::escape::line(&line));
     ExitCode::from(exit::USAGE)
-}
-
-/// A usage error with every quoted value that may be key text (a key given
-/// in the wrong place: a stray argument, `--key-pair-id "$KEY"`, a key whose
-/// newlines a secret store flattened to `\n`) replaced by a note: clap
-/// quotes the offending value whole.
-fn hide_quoted_keys(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for (i, part) in line.split('\'').enumerate() {
-        if i > 0 {
-            out.push('\'');
-        }
-        if i % 2 == 1 && cfsign::escape::may_be_key(part) {
-            out.push_str("(a value that may be a key, not shown)");
-        } else {
-            out.push_str(part);
-        }
-    }
-    out
 }
 
 /// A usage error on one line: clap's error, its "did you mean" tips, and the
@@ -56,20 +35,7 @@ fn hide_quoted_keys(line: &str) -> String {
 /// found; tip: a similar argument exists: '--private-key' (see `cfsign sign
 /// --help`)`.
 fn usage_line<S: AsRef<std::ffi::OsStr>>(e: &clap::Error, args: &[S]) -> String {
-    let mut rendered = e.render().to_string();
-    // clap quotes the argument it could not place: a key given where
-    // something else goes (flattened to one line, or a bare base64 body)
-    // would be printed whole.
-    for arg in args.iter().skip(1).map(|a| a.as_ref().to_string_lossy()) {
-        // `--flag=value` is quoted by its parts, and so is a value that
-        // holds `=` (base64 padding) where clap took it for `--flag=value`.
-        let (before, after) = arg.split_once('=').unwrap_or((&arg, ""));
-        for shown in [arg.as_ref(), before, after] {
-            if !shown.is_empty() && cfsign::escape::may_be_key(shown) {
-                rendered = rendered.replace(shown, cfsign::escape::KEY_NOT_SHOWN);
-            }
-        }
-    }
+    let rendered = without_keys(&e.render().to_string(), args);
     let mut line = one_line(&rendered);
     for tip in rendered.lines().map(str::trim) {
         // Only suggestions: clap's other tips (such as "to pass '--x' as a
@@ -80,6 +46,40 @@ fn usage_line<S: AsRef<std::ffi::OsStr>>(e: &clap::Error, args: &[S]) -> String 
         }
     }
     format!("{line} (see `{} --help`)", command_path(args))
+}
+
+/// clap's error with every value that may be key text withheld. clap
+/// quotes the argument it could not place as it was given, so a key passed
+/// where something else goes (a stray argument, `--key-pair-id "$KEY"`, a
+/// key whose newlines a secret store flattened to `\n`, a bare base64 body)
+/// would be printed whole: the arguments that may be keys are replaced
+/// wherever they appear (`--flag=value` by its parts too, and a value that
+/// holds `=` as base64 padding does, where clap took it for `--flag=value`),
+/// then any quoted text that still may be one.
+fn without_keys<S: AsRef<std::ffi::OsStr>>(rendered: &str, args: &[S]) -> String {
+    use cfsign::escape::{KEY_NOT_SHOWN, may_be_key};
+    let mut rendered = rendered.to_string();
+    for arg in args.iter().skip(1).map(|a| a.as_ref().to_string_lossy()) {
+        let (before, after) = arg.split_once('=').unwrap_or((&arg, ""));
+        for shown in [arg.as_ref(), before, after] {
+            if !shown.is_empty() && may_be_key(shown) {
+                rendered = rendered.replace(shown, KEY_NOT_SHOWN);
+            }
+        }
+    }
+    let mut out = String::with_capacity(rendered.len());
+    for (i, part) in rendered.split('\'').enumerate() {
+        if i > 0 {
+            out.push('\'');
+        }
+        let quoted = i % 2 == 1;
+        out.push_str(if quoted && part != KEY_NOT_SHOWN && may_be_key(part) {
+            KEY_NOT_SHOWN
+        } else {
+            part
+        });
+    }
+    out
 }
 
 /// `cfsign` or `cfsign SUBCOMMAND`: the command whose help fits the error,
