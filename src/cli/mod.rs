@@ -35,7 +35,7 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let profile = || crate::cli::profile::load(cli.profile.as_deref());
+    let profile = || profile::load(cli.profile.as_deref());
     match cli.command {
         Command::Sign(mut args) => {
             if let Some(p) = profile()? {
@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                     *url = p.expand_url(url);
                 }
             }
-            crate::cli::commands::sign::run(args)
+            commands::sign::run(args)
         }
         Command::SignCookies(mut args) => {
             if let Some(p) = profile()? {
@@ -53,18 +53,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                     *resource = p.expand_url(resource);
                 }
             }
-            crate::cli::commands::sign_cookies::run(args)
+            commands::sign_cookies::run(args)
         }
         Command::Verify(args) => {
             refuse_profile(cli.profile.as_deref(), "verify", VERIFIES)?;
-            crate::cli::commands::verify::run(args)
+            commands::verify::run(args)
         }
         Command::Get(mut args) => {
             if let Some(p) = profile()? {
                 p.apply(&mut args.key, &mut args.policy);
                 args.url = p.expand_url(&args.url);
             }
-            crate::cli::commands::get::run(args)
+            commands::get::run(args)
         }
         Command::Put(mut args) => {
             if let Some(p) = profile()? {
@@ -76,11 +76,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                     }
                 }
             }
-            crate::cli::commands::put::run(args)
+            commands::put::run(args)
         }
         Command::Serve(args) => {
             refuse_profile(cli.profile.as_deref(), "serve", VERIFIES)?;
-            crate::cli::commands::serve::run(args)
+            commands::serve::run(args)
         }
         Command::Keygen(args) => {
             refuse_profile(
@@ -88,15 +88,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 "keygen",
                 " (keygen makes a new key pair: name its private key in a profile's private_key)",
             )?;
-            crate::cli::commands::keygen::run(args)
+            commands::keygen::run(args)
         }
         Command::Completions(args) => {
             refuse_profile(cli.profile.as_deref(), "completions", "")?;
-            crate::cli::commands::docs::completions(args)
+            commands::docs::completions(args)
         }
         Command::Man(args) => {
             refuse_profile(cli.profile.as_deref(), "man", "")?;
-            crate::cli::commands::docs::man(args)
+            commands::docs::man(args)
         }
     }
 }
