@@ -51,7 +51,9 @@ pub fn single_stdin(readers: &[&str]) -> Result<(), Error> {
 pub fn policy_spec(args: &PolicyArgs, now: Epoch) -> Result<PolicySpec, Error> {
     if let Some(path) = &args.policy {
         let text = read_text_arg(path, "policy")?;
-        return Ok(PolicySpec::shared_by_all(CustomPolicy::parse(text.trim_end())?));
+        return Ok(PolicySpec::shared_by_all(CustomPolicy::parse(
+            text.trim_end(),
+        )?));
     }
     let expiry = match (&args.expires_in, &args.date_less_than) {
         (Some(d), _) => Expiry::In(d.parse()?),

@@ -4,7 +4,7 @@
 //!
 //! Every rule comes from the same place the signer uses: the canned policy is
 //! rebuilt with [`CannedPolicy`], a custom policy is read with
-//! [`CustomPolicy::parse`], wildcards are matched by [`ResourcePattern`], and
+//! [`CustomPolicy::parse`], wildcards are matched by [`ResourcePattern`](crate::sign::ResourcePattern), and
 //! URLs are split with [`url::split_signed`], the inverse of the signer's
 //! [`url::append_query`].
 

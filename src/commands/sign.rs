@@ -120,8 +120,9 @@ fn canned_when_the_resource_is_the_url(
                 && p.starts().is_none()
                 && p.ip().is_none()
                 && inputs.iter().all(|u| {
-                    url::to_wire(u)
-                        .is_ok_and(|w| Some(w.as_str()) == p.resource().pattern().map(|r| r.as_str()))
+                    url::to_wire(u).is_ok_and(|w| {
+                        Some(w.as_str()) == p.resource().pattern().map(|r| r.as_str())
+                    })
                 }) =>
         {
             PolicySpec::canned(p.expires()).expect("a parsed policy's expiry is not before 1970")

@@ -439,7 +439,9 @@ mod tests {
     #[test]
     fn rsa_backends_agree() {
         for name in ["rsa2048-pkcs8.pem", "rsa3072-pkcs8.pem"] {
-            let PrivateKey(Private::Rsa(key)) = PrivateKey::from_bytes(&fixture(name), None).unwrap() else {
+            let PrivateKey(Private::Rsa(key)) =
+                PrivateKey::from_bytes(&fixture(name), None).unwrap()
+            else {
                 panic!("{name} is RSA");
             };
             let public = PublicKey::rsa(key.key.to_public_key());

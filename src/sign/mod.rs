@@ -43,8 +43,8 @@ pub use resource::{Resource, ResourcePattern};
 pub use signer::{ApplyError, SignError, SignedPolicy, SignedUrl, Signer};
 pub use spec::PolicySpec;
 
-pub use crate::time::When;
 use crate::time::Epoch;
+pub use crate::time::When;
 
 /// The digest signed: SHA-1 is CloudFront's default; SHA-256 is announced
 /// with `Hash-Algorithm=SHA256`.

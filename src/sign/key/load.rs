@@ -112,7 +112,10 @@ fn private_from_unencrypted(der: &[u8], label: &str) -> Result<PrivateKey, KeyEr
     Err(KeyError::Malformed(label.into()))
 }
 
-pub(super) fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<PrivateKey, KeyError> {
+pub(super) fn private_from_der(
+    der: &[u8],
+    passphrase: Option<&Passphrase>,
+) -> Result<PrivateKey, KeyError> {
     if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
         return private_from_pkcs8(der);
     }
