@@ -9,11 +9,14 @@ use crate::cli::{KeyArgs, PolicyArgs};
 use crate::error::{Error, io_reason};
 use crate::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
 use crate::time::{self, Epoch, Expiry};
+use crate::transfer::signing::{PolicySource, UrlSigner};
 
 pub mod key_value;
+mod network;
 mod private_key;
 mod public_key;
 
+pub use network::client_options;
 pub use private_key::{KeyOrigin, KeySource, ProfileKey, key_from_stdin, required_signer, signer};
 pub use public_key::public_key;
 
@@ -22,28 +25,57 @@ pub const ENV_PRIVATE_KEY: &str = "CLOUDFRONT_PRIVATE_KEY";
 pub const ENV_PRIVATE_KEY_FILE: &str = "CLOUDFRONT_PRIVATE_KEY_FILE";
 pub const ENV_PASSPHRASE: &str = "CLOUDFRONT_PRIVATE_KEY_PASSPHRASE";
 
-/// The inputs the key and policy options read from stdin (`-`), named for
-/// [`single_stdin`].
-pub fn stdin_readers(key: &KeyArgs, policy: &PolicyArgs) -> Vec<&'static str> {
+/// Something besides the key and the policy that a command reads from stdin.
+pub struct StdinData {
+    /// Its name in messages: "the URLs".
+    pub name: &'static str,
+    /// The whole message when the key is read from stdin too, with this
+    /// command's fix.
+    pub key_conflict: &'static str,
+}
+
+/// Stdin feeds one input: two inputs that want it (the key, the policy,
+/// `data`) are refused before any of them reads it (the second would
+/// otherwise see nothing, and fail obscurely).
+pub fn claim_stdin(
+    key: &KeyArgs,
+    policy: &PolicyArgs,
+    data: Option<StdinData>,
+) -> Result<(), Error> {
+    let key_reads = key_from_stdin(key);
+    if let (true, Some(data)) = (key_reads, &data) {
+        return Err(Error::usage(data.key_conflict));
+    }
     let mut readers = Vec::new();
-    if key_from_stdin(key) {
+    if key_reads {
         readers.push("the private key");
     }
     if policy.policy.as_deref() == Some("-") {
         readers.push("the policy");
     }
-    readers
-}
-
-/// Stdin feeds one input: two inputs that want it are refused before either
-/// reads it (the second would otherwise see nothing, and fail obscurely).
-pub fn single_stdin(readers: &[&str]) -> Result<(), Error> {
-    match readers {
+    readers.extend(data.map(|d| d.name));
+    match readers[..] {
         [first, second, ..] => Err(Error::usage(format!(
             "{first} and {second} cannot both come from stdin: give one of them as a file"
         ))),
         _ => Ok(()),
     }
+}
+
+/// The signer of `get` and `put`: the key options loaded, and the policy
+/// options checked now and read again before every attempt, so that a
+/// relative `--expires-in` counts from each attempt (a `--policy` file is
+/// read once). Stdin must have been claimed ([`claim_stdin`]).
+pub fn url_signer(key: KeyArgs, policy: &PolicyArgs) -> Result<UrlSigner, Error> {
+    let signer = signer(key)?;
+    let spec = policy_spec(policy, time::now())?;
+    let source: PolicySource = if policy.policy.is_some() {
+        Box::new(move |_| Ok(spec.clone()))
+    } else {
+        let args = policy.clone();
+        Box::new(move |now| policy_spec(&args, now))
+    };
+    Ok(UrlSigner::new(signer, source))
 }
 
 /// The policy options, validated at `now` (a relative `--expires-in` counts

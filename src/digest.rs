@@ -1,5 +1,6 @@
 //! MD5, the digest S3 answers as a plain object's ETag: `put` computes it to
-//! check the answer, `serve` to give it.
+//! check the answer, `serve` to give it. Beside it, the other rule of S3's
+//! objects that both sides keep: the size one PUT may carry.
 //!
 //! MD5 is the costliest step of moving a body (about twice SHA-256 with the
 //! SHA extensions), so it runs on OpenSSL's assembly when built with the
@@ -10,6 +11,10 @@
 use std::fmt;
 
 use md5::Digest;
+
+/// S3's limit for one PUT, 5 GiB: `put` refuses a larger file (CloudFront
+/// cannot carry multipart uploads) and `serve` a larger body.
+pub const MAX_OBJECT_SIZE: u64 = 5 << 30;
 
 /// A running MD5.
 ///

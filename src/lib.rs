@@ -56,3 +56,5 @@ pub mod config;
 #[allow(missing_docs)]
 #[cfg(feature = "cli")]
 pub mod profile;
+#[cfg(feature = "cli")]
+pub mod progress;

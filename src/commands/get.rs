@@ -7,26 +7,24 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::GetArgs;
+use crate::config;
 use crate::error::Error;
-use crate::transfer::client::{self, ClientOptions};
+use crate::progress::{Bar, ProgressMode};
+use crate::transfer::client;
 use crate::transfer::get::{self as transfer, Destination, GetOptions, file_name_for};
-use crate::transfer::progress::ProgressMode;
 use crate::transfer::retry::RetryPolicy;
-use crate::transfer::signing::UrlSigner;
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
-    let signer = UrlSigner::new(args.key, &args.policy)?;
+    config::claim_stdin(&args.key, &args.policy, None)?;
+    let signer = config::url_signer(args.key, &args.policy)?;
     let to = destination(args.output.as_deref(), &args.url)?;
     let options = GetOptions {
         retry: RetryPolicy::with_retries(args.retries),
         resume: args.resume,
         sha256: args.sha256,
-        progress: ProgressMode::from_flags(args.progress, args.quiet),
     };
-    let client = client::build(&ClientOptions {
-        cacert: args.cacert.clone(),
-        ..ClientOptions::default()
-    })?;
+    let mode = ProgressMode::from_flags(args.progress, args.quiet);
+    let client = client::build(&config::client_options(args.cacert.clone())?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,11 +36,12 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
         &args.url,
         &to,
         &options,
+        &Bar::new(mode),
         interrupted(),
     ));
     let fetched = result?;
 
-    if options.progress.visible() {
+    if mode.visible() {
         let what = match &to {
             // A name from outside (the URL's, or one given with -o) may
             // hold what a terminal would act on.

@@ -10,17 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
-use indicatif::{MultiProgress, ProgressDrawTarget};
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::cli::{PutArgs, PutFormat};
-use crate::config;
+use crate::config::{self, StdinData};
 use crate::error::Error;
 use crate::error::io_reason;
 use crate::escape;
-use crate::transfer::client::{self, ClientOptions};
-use crate::transfer::progress::{self, ProgressMode};
+use crate::progress::{self, Bar, ProgressMode};
+use crate::transfer::client;
+use crate::transfer::progress::Progress;
 use crate::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
 use crate::transfer::signing::UrlSigner;
 
@@ -34,32 +36,24 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     let (files, url) = files_and_url(&args.paths)?;
     let stdin = Path::new("-");
     let wants_stdin = files.iter().any(|f| f == stdin);
-    if wants_stdin {
-        if files.len() > 1 {
-            return Err(Error::usage(
-                "- (stdin) must be the only file: upload it separately",
-            ));
-        }
-        if config::key_from_stdin(&args.key) {
-            return Err(Error::usage(
-                "the private key is read from stdin, so the upload cannot be: give a file, or the key with --private-key PATH",
-            ));
-        }
+    if wants_stdin && files.len() > 1 {
+        return Err(Error::usage(
+            "- (stdin) must be the only file: upload it separately",
+        ));
     }
-    let mut readers = config::stdin_readers(&args.key, &args.policy);
-    if wants_stdin {
-        readers.push("the data to upload (-)");
-    }
-    config::single_stdin(&readers)?;
-    let signer = UrlSigner::new(args.key, &args.policy)?;
+    let data = wants_stdin.then_some(StdinData {
+        name: "the data to upload (-)",
+        key_conflict: "the private key is read from stdin, so the upload cannot be: give a file, or the key with --private-key PATH",
+    });
+    config::claim_stdin(&args.key, &args.policy, data)?;
+    let signer = config::url_signer(args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
-    // So is a bad --cacert or SSL_CERT_FILE.
-    let client = client::build(&ClientOptions {
+    // So is a bad --cacert, SSL_CERT_FILE or proxy variable.
+    let client = client::build(&client::ClientOptions {
         // reqwest's read timeout would run from the first byte of the upload;
         // `put` watches for stalls itself (PutOptions::stall_timeout).
         read_timeout: Duration::from_secs(24 * 3600),
-        cacert: args.cacert.clone(),
-        ..ClientOptions::default()
+        ..config::client_options(args.cacert.clone())?
     })?;
 
     let spool = if wants_stdin {
@@ -144,11 +138,11 @@ fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
         headers.insert(reqwest::header::CACHE_CONTROL, value("Cache-Control", cc)?);
     }
     for pair in &args.meta {
-        let (name, value) = put::parse_meta(pair)?;
+        let (name, value) = parse_meta(pair)?;
         headers.append(name, value);
     }
     for line in &args.headers {
-        let (name, value) = put::parse_header_line(line)?;
+        let (name, value) = parse_header_line(line)?;
         headers.append(name, value);
     }
     Ok(PutOptions {
@@ -162,6 +156,25 @@ fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
         retry: crate::transfer::retry::RetryPolicy::with_retries(args.retries),
         ..PutOptions::default()
     })
+}
+
+/// `name: value` from `--header`.
+fn parse_header_line(line: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let (name, value) = line
+        .split_once(':')
+        .ok_or_else(|| Error::usage(format!("--header `{line}`: expected `Name: value`")))?;
+    put::extra_header(name, value)
+}
+
+/// `key=value` from `--meta`, as `x-amz-meta-key: value`.
+fn parse_meta(pair: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let (key, value) = pair
+        .split_once('=')
+        .ok_or_else(|| Error::usage(format!("--meta `{pair}`: expected `key=value`")))?;
+    if key.is_empty() {
+        return Err(Error::usage(format!("--meta `{pair}`: the key is empty")));
+    }
+    put::extra_header(&format!("x-amz-meta-{key}"), value)
 }
 
 /// Copies stdin to a temporary file (removed when dropped): the upload needs
@@ -188,20 +201,13 @@ async fn upload_all(
     mode: ProgressMode,
     format: PutFormat,
 ) -> Result<ExitCode, Error> {
-    let multi = MultiProgress::with_draw_target(match mode {
-        ProgressMode::Never => ProgressDrawTarget::hidden(),
-        _ => ProgressDrawTarget::stderr(),
-    });
+    let multi = progress::group(mode);
     let multi = &multi;
     let mut results = futures_util::stream::iter(uploads)
         .map(|upload| {
-            let size = std::fs::metadata(&upload.path).map_or(0, |m| m.len());
-            let label = escape::shown(&upload.name).to_string();
-            let bar = multi.add(progress::bar(mode, Some(size), &label));
+            let bar: Arc<dyn Progress> = Arc::new(Bar::in_group(mode, multi));
             async move {
                 let result = put::put(client, signer, upload, options, &bar).await;
-                bar.finish_and_clear();
-                multi.remove(&bar);
                 (upload, result)
             }
         })
@@ -279,5 +285,36 @@ impl serde_json::ser::Formatter for TerminalSafeJson {
             rest = &rest[at + c.len_utf8()..];
         }
         writer.write_all(rest.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_arguments() {
+        let (n, v) = parse_header_line("Cache-Control: max-age=60").unwrap();
+        assert_eq!(
+            (n.as_str(), v.to_str().unwrap()),
+            ("cache-control", "max-age=60")
+        );
+        let (n, v) = parse_meta("build=42=x").unwrap();
+        assert_eq!(
+            (n.as_str(), v.to_str().unwrap()),
+            ("x-amz-meta-build", "42=x")
+        );
+        for bad in [
+            "nocolon",
+            "Content-Length: 3",
+            "x-amz-content-sha256: a",
+            "Bad Name: v",
+            "X: é",
+        ] {
+            let e = parse_header_line(bad).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{bad}");
+        }
+        assert!(parse_meta("novalue").is_err());
+        assert!(parse_meta("=v").is_err());
     }
 }

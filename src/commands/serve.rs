@@ -1,6 +1,7 @@
 //! `cfsign serve`: runs [`crate::serve`] in the foreground. The URL it listens
 //! on is the first line of stdout (so a test or a CI script can start it with
-//! `--listen 127.0.0.1:0` and read the port); the request log goes to stderr.
+//! `--listen 127.0.0.1:0` and read the port); the request log goes to stderr
+//! through the [`LogSink`] it hands the server.
 //! Ctrl-C or SIGTERM stops it (exit 130).
 
 use std::io::Write;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use crate::cli::{ServeArgs, warn};
 use crate::error::Error;
-use crate::serve::{self, Access, Config, Server};
+use crate::serve::{self, Access, Config, LogSink, Server};
 use crate::verify::KeyRing;
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
@@ -42,7 +43,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         access,
         read_only: args.read_only,
         base_url: args.base_url,
-        log: !args.quiet,
+        log: (!args.quiet).then(|| LogSink::new(log_to_stderr)),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout.seconds()),
         max_uploads: usize::from(args.max_uploads),
     })
@@ -101,6 +102,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         .map_err(|e| Error::Runtime(format!("the server failed: {e}")))?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     Err(Error::Interrupted)
+}
+
+/// The request log: one write per line, so that lines from the server's
+/// threads never interleave.
+fn log_to_stderr(line: &str) {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Ctrl-C, or SIGTERM where there is one.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::{CookieArgs, SignArgs, SignFormat};
-use crate::config;
+use crate::config::{self, StdinData};
 use crate::error::Error;
 use crate::sign::PolicySpec;
 use crate::sign::{Carrier, Policy, SignedPolicy, Signer, url};
@@ -31,20 +31,18 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
             )));
         }
     }
-    if args.policy.policy.as_deref() == Some("-") {
-        let mut readers = config::stdin_readers(&args.key, &args.policy);
-        let mut urls = args.url_flags.iter().chain(&args.urls);
-        if urls.clone().next().is_none() || urls.any(|u| u == "-") {
-            readers.push("the URLs");
-        }
-        config::single_stdin(&readers)?;
-    }
+    let mut urls = args.url_flags.iter().chain(&args.urls);
+    let urls_from_stdin = urls.clone().next().is_none() || urls.any(|u| u == "-");
+    let data = urls_from_stdin.then_some(StdinData {
+        name: "the URLs",
+        key_conflict: "the private key is read from stdin, so URLs must be given as arguments",
+    });
+    config::claim_stdin(&args.key, &args.policy, data)?;
     let spec = config::policy_spec(&args.policy, now)?;
     if matches!(args.format, SignFormat::Cookies | SignFormat::Header) {
         spec.check_for(Carrier::Cookies)?;
     }
-    let key_from_stdin = config::key_from_stdin(&args.key);
-    let inputs = collect_urls(&args, key_from_stdin)?;
+    let inputs = collect_urls(&args)?;
     let spec = canned_when_the_resource_is_the_url(spec, &args, &inputs);
 
     // Validate everything first: wire form, reserved names, policy coverage.
@@ -167,15 +165,10 @@ fn sign_parallel(
 
 /// URLs from arguments and `--url`, or one per line from stdin (blank lines
 /// and surrounding whitespace ignored).
-fn collect_urls(args: &SignArgs, key_from_stdin: bool) -> Result<Vec<String>, Error> {
+fn collect_urls(args: &SignArgs) -> Result<Vec<String>, Error> {
     let mut urls: Vec<String> = args.url_flags.iter().chain(&args.urls).cloned().collect();
     let wants_stdin = urls.is_empty() || urls.iter().any(|u| u == "-");
     if wants_stdin {
-        if key_from_stdin {
-            return Err(Error::usage(
-                "the private key is read from stdin, so URLs must be given as arguments",
-            ));
-        }
         if urls.is_empty() && std::io::stdin().is_terminal() {
             return Err(Error::usage(
                 "no URL given: pass URLs as arguments or --url, or pipe them one per line on stdin",

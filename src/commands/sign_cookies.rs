@@ -28,7 +28,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
             )));
         }
     }
-    config::single_stdin(&config::stdin_readers(&args.key, &args.policy))?;
+    config::claim_stdin(&args.key, &args.policy, None)?;
     let policy = match (&args.policy.resource, &args.policy.policy) {
         (_, Some(_)) => config::policy_spec(&args.policy, now)?.policy_for("")?,
         (Some(resource), None) => {

@@ -18,14 +18,14 @@ use std::path::{Component, Path, PathBuf};
 
 /// Names starting with this are the server's own (temp files, metadata) and
 /// are never served, listed or written by a request.
-pub const RESERVED_PREFIX: &str = ".cfsign";
+const RESERVED_PREFIX: &str = ".cfsign";
 
 /// S3's limit on the length of a key, in UTF-8 bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
+const MAX_KEY_BYTES: usize = 1024;
 
 /// The longest file name common file systems hold (ext4, XFS, APFS, NTFS):
 /// S3 has no such limit, but here each segment of a key is a file name.
-pub const MAX_SEGMENT_BYTES: usize = 255;
+pub(super) const MAX_SEGMENT_BYTES: usize = 255;
 
 /// The longest path the OS opens, in bytes: PATH_MAX less its NUL (4096 on
 /// Linux, 1024 on macOS and the BSDs).
@@ -38,30 +38,43 @@ const MAX_PATH_BYTES: usize = 1023;
 /// characters. A write needs a path this long beside its target.
 const TEMP_NAME_BYTES: usize = super::store::TEMP_PREFIX.len() + 6;
 
+/// Why a request path names no object key here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
+    /// A request target that is not an absolute path (`*`, a full URL).
     #[error("the path does not start with /")]
     NotAbsolute,
+    /// `%` not followed by two hex digits.
     #[error("malformed percent-encoding")]
     BadEscape,
+    /// `%2F`: a slash that would join two segments into another path.
     #[error("an encoded slash (%2F) in a segment")]
     EncodedSlash,
+    /// A path separator on some platforms.
     #[error("a backslash")]
     Backslash,
+    /// NUL or another control character, which no key here may hold.
     #[error("a NUL or control character")]
     Control,
+    /// `.` or `..`, encoded or not: they name another folder.
     #[error("a `.` or `..` segment")]
     DotSegment,
+    /// `//`: no file has an empty name.
     #[error("an empty segment (//)")]
     EmptySegment,
+    /// File names here are UTF-8, as S3 keys are.
     #[error("a key that is not UTF-8")]
     NotUtf8,
+    /// A segment the platform reads as more than one file name (`C:`).
     #[error("a segment that is not a plain file name")]
     NotPlain,
+    /// A name of the server's own files (`.cfsign*`).
     #[error("the name `{0}` is reserved by cfsign serve")]
     Reserved(String),
+    /// Over S3's limit on a key.
     #[error("a key longer than {MAX_KEY_BYTES} bytes")]
     TooLong,
+    /// Over what one file name can hold.
     #[error("a segment longer than {MAX_SEGMENT_BYTES} bytes, which no file name can hold")]
     SegmentTooLong,
 }
@@ -108,12 +121,12 @@ impl ObjectKey {
     }
 
     /// The key as S3 would show it (`<Key>`): decoded, `/`-separated.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.key
     }
 
     /// A key that ends in `/` (or the root itself) cannot be a file here.
-    pub fn is_folder(&self) -> bool {
+    pub(crate) fn is_folder(&self) -> bool {
         self.folder
     }
 
@@ -191,7 +204,7 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Why a key cannot be used on this file system.
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub(super) enum ResolveError {
     /// A symlink leads outside the root or into the server's own files.
     #[error("`{0}` resolves outside the served folder")]
     Escapes(String),
@@ -229,7 +242,10 @@ fn inside(root: &Path, canonical: &Path) -> bool {
 
 /// The canonical path of an existing regular file for `key`, `Ok(None)` when
 /// there is none (missing, a folder, a device, a dangling link).
-pub fn resolve_existing(root: &Path, key: &ObjectKey) -> Result<Option<PathBuf>, ResolveError> {
+pub(super) fn resolve_existing(
+    root: &Path,
+    key: &ObjectKey,
+) -> Result<Option<PathBuf>, ResolveError> {
     if key.is_folder() {
         return Ok(None);
     }
@@ -254,7 +270,7 @@ pub fn resolve_existing(root: &Path, key: &ObjectKey) -> Result<Option<PathBuf>,
 /// The folder a write of `key` goes into, created (inside the root) when
 /// missing. Returns the canonical folder and the folders created, deepest
 /// last, so that an aborted write can remove them again.
-pub fn prepare_parent(
+pub(super) fn prepare_parent(
     root: &Path,
     key: &ObjectKey,
 ) -> Result<(PathBuf, Vec<PathBuf>), ResolveError> {

@@ -17,11 +17,14 @@ pub enum RangeRequest {
 /// An inclusive byte range `start..=end` within an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
+    /// The first byte sent.
     pub start: u64,
+    /// The last byte sent (inclusive).
     pub end: u64,
 }
 
 impl ByteRange {
+    /// How many bytes the range holds: `Content-Length` on a 206.
     pub fn length(&self) -> u64 {
         self.end - self.start + 1
     }
@@ -33,7 +36,7 @@ impl ByteRange {
 }
 
 /// `bytes */total`, the value of `Content-Range` on a 416.
-pub fn unsatisfied_content_range(total: u64) -> String {
+pub(super) fn unsatisfied_content_range(total: u64) -> String {
     format!("bytes */{total}")
 }
 
@@ -107,7 +110,7 @@ pub fn if_range_matches(value: &str, etag_hex: &str, last_modified: i64) -> bool
 /// An HTTP date as Unix seconds: the IMF-fixdate `Sun, 06 Nov 1994 08:49:37
 /// GMT` and the two obsolete forms (RFC 850, asctime) that RFC 9110 §5.6.7
 /// says a recipient must still accept.
-pub fn parse_http_date(value: &str) -> Option<i64> {
+fn parse_http_date(value: &str) -> Option<i64> {
     let t = httpdate::parse_http_date(value.trim()).ok()?;
     let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     i64::try_from(secs).ok()

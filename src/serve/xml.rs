@@ -1,28 +1,35 @@
-//! The error bodies `serve` answers with: CloudFront's for refused signatures,
-//! S3's for everything the origin refuses. Same shape for both:
-//! `<?xml …?><Error><Code>…</Code><Message>…</Message>…</Error>`, with every
-//! value XML-escaped.
+//! The error answers `serve` gives, in one catalogue: CloudFront's for
+//! refused signatures, S3's for everything the origin refuses. Every status,
+//! `<Code>` and `<Message>` the server sends is written here and nowhere else
+//! ([`ErrorResponse::new`] is private to this file), so the catalogue can be
+//! read against S3's and CloudFront's documentation in one place.
+//!
+//! Same shape for both: `<?xml …?><Error><Code>…</Code><Message>…</Message>…</Error>`,
+//! with every value XML-escaped.
 
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 
+use super::path::{MAX_SEGMENT_BYTES, PathError, ResolveError};
+use super::range::unsatisfied_content_range;
+use super::store::PutError;
 use crate::verify::{ErrorCode, Rejection};
 
 /// An error answer: status, `<Code>`, `<Message>`, extra elements, and the
 /// reason written to the request log (never sent to the client).
 #[derive(Debug, Clone)]
-pub struct ErrorResponse {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub fields: Vec<(&'static str, String)>,
-    pub headers: Vec<(&'static str, String)>,
-    pub reason: Option<String>,
+pub(super) struct ErrorResponse {
+    pub(super) status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Vec<(&'static str, String)>,
+    pub(super) headers: Vec<(&'static str, String)>,
+    reason: Option<String>,
     /// CloudFront's own refusals are `text/xml`; S3's `application/xml`.
-    pub from_cloudfront: bool,
+    pub(super) from_cloudfront: bool,
 }
 
 impl ErrorResponse {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ErrorResponse {
             status,
             code,
@@ -34,39 +41,62 @@ impl ErrorResponse {
         }
     }
 
-    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.fields.push((name, value.into()));
         self
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
-    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+    /// Adds the why for the log.
+    pub(super) fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
 
+    // CloudFront's answers.
+
     /// CloudFront's 403 for a refused signature; the log gets the why.
-    pub fn refused(rejection: &Rejection) -> Self {
+    pub(super) fn refused(rejection: &Rejection) -> Self {
         ErrorResponse::cloudfront(rejection.code).reason(rejection.to_string())
     }
 
-    pub fn cloudfront(code: ErrorCode) -> Self {
+    fn cloudfront(code: ErrorCode) -> Self {
         ErrorResponse {
             from_cloudfront: true,
             ..ErrorResponse::new(StatusCode::FORBIDDEN, code.as_str(), code.message())
         }
     }
 
+    /// CloudFront's limit on the request URL.
+    pub(super) fn uri_too_long(max: usize) -> Self {
+        ErrorResponse::new(
+            StatusCode::URI_TOO_LONG,
+            "RequestURITooLong",
+            format!("The request URL is longer than {max} bytes."),
+        )
+    }
+
+    /// CloudFront's limit on the request line and headers together.
+    pub(super) fn header_too_large(max: usize) -> Self {
+        ErrorResponse::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "RequestHeaderSectionTooLarge",
+            format!("Your request header section exceeds the maximum allowed size of {max} bytes."),
+        )
+    }
+
+    // S3's answers.
+
     /// S3's 403 (note the capital D: S3 and CloudFront differ here).
-    pub fn s3_access_denied() -> Self {
+    pub(super) fn s3_access_denied() -> Self {
         ErrorResponse::new(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied")
     }
 
-    pub fn no_such_key(key: &str) -> Self {
+    pub(super) fn no_such_key(key: &str) -> Self {
         ErrorResponse::new(
             StatusCode::NOT_FOUND,
             "NoSuchKey",
@@ -75,16 +105,7 @@ impl ErrorResponse {
         .field("Key", key)
     }
 
-    pub fn invalid_uri(reason: impl Into<String>) -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidURI",
-            "Couldn't parse the specified URI.",
-        )
-        .reason(reason)
-    }
-
-    pub fn internal(reason: impl Into<String>) -> Self {
+    pub(super) fn internal(reason: impl Into<String>) -> Self {
         ErrorResponse::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
@@ -93,8 +114,127 @@ impl ErrorResponse {
         .reason(reason)
     }
 
+    /// A method other than GET, HEAD and PUT.
+    pub(super) fn method_not_allowed(method: &Method) -> Self {
+        ErrorResponse::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        )
+        .field("Method", method.as_str())
+        .field("ResourceType", "OBJECT")
+        .header("allow", "GET, HEAD, PUT")
+    }
+
+    /// A range that starts past the end of the object.
+    pub(super) fn invalid_range(requested: &str, size: u64) -> Self {
+        ErrorResponse::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidRange",
+            "The requested range is not satisfiable",
+        )
+        .field("RangeRequested", requested)
+        .field("ActualObjectSize", size.to_string())
+        .header("content-range", unsatisfied_content_range(size))
+    }
+
+    pub(super) fn folder_not_writable() -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "cfsign serve stores objects as files: a key ending in / cannot be written.",
+        )
+    }
+
+    pub(super) fn missing_content_length() -> Self {
+        ErrorResponse::new(
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLength",
+            "You must provide the Content-Length HTTP header.",
+        )
+    }
+
+    pub(super) fn bad_content_length() -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Content-Length is not a number.",
+        )
+    }
+
+    pub(super) fn entity_too_large(len: u64, max: u64) -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        )
+        .field("ProposedSize", len.to_string())
+        .field("MaxSizeAllowed", max.to_string())
+    }
+
+    pub(super) fn missing_content_sha256() -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Missing required header for this request: x-amz-content-sha256",
+        )
+    }
+
+    /// S3 also takes `UNSIGNED-PAYLOAD` and streaming signatures; a local
+    /// edge that checks every body takes only the digest.
+    pub(super) fn bad_content_sha256(value: &str) -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or a valid sha256 value.",
+        )
+        .field("ArgumentName", "x-amz-content-sha256")
+        .field("ArgumentValue", value)
+        .reason("cfsign serve accepts only the hex SHA-256 of the body")
+    }
+
+    pub(super) fn bad_content_md5() -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidDigest",
+            "The Content-MD5 you specified was invalid.",
+        )
+    }
+
+    pub(super) fn incomplete_body(reason: String) -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        )
+        .reason(reason)
+    }
+
+    /// S3's answer to a client that stopped sending. The connection is
+    /// closed: the rest of the body is never read.
+    pub(super) fn request_timeout(reason: String) -> Self {
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+        )
+        .header("connection", "close")
+        .reason(reason)
+    }
+
+    /// S3's answer when it is too busy; the body is not read.
+    pub(super) fn slow_down(max: usize) -> Self {
+        ErrorResponse::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        )
+        .header("connection", "close")
+        .reason(format!("{max} uploads are already being received"))
+    }
+
     /// One line for the request log: `Code: reason` or `Code: message`.
-    pub fn log_text(&self) -> String {
+    pub(super) fn log_text(&self) -> String {
         match &self.reason {
             // A CloudFront rejection's Display already starts with the code.
             Some(r) if r.starts_with(self.code) => r.clone(),
@@ -103,7 +243,8 @@ impl ErrorResponse {
         }
     }
 
-    pub fn body(&self) -> String {
+    /// The XML body.
+    pub(super) fn body(&self) -> String {
         let mut out = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Error>"#);
         element(&mut out, "Code", self.code);
         element(&mut out, "Message", &self.message);
@@ -112,6 +253,79 @@ impl ErrorResponse {
         }
         out.push_str("</Error>");
         out
+    }
+}
+
+/// A request path that is no usable key: 400.
+impl From<PathError> for ErrorResponse {
+    fn from(e: PathError) -> Self {
+        match e {
+            PathError::TooLong => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "KeyTooLongError",
+                "Your key is too long",
+            ),
+            // S3 takes any segment; the file system here takes 255 bytes.
+            // S3's word for a value it cannot take is InvalidArgument.
+            PathError::SegmentTooLong => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                format!("cfsign serve stores objects as files: a part of the key between slashes cannot be longer than {MAX_SEGMENT_BYTES} bytes."),
+            )
+            .reason(e.to_string()),
+            e => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidURI",
+                "Couldn't parse the specified URI.",
+            )
+            .reason(format!("refused path: {e}")),
+        }
+    }
+}
+
+/// A key that the file system under the root cannot hold.
+impl From<ResolveError> for ErrorResponse {
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::Escapes(_) => ErrorResponse::s3_access_denied().reason(e.to_string()),
+            ResolveError::Conflict(_) => ErrorResponse::new(
+                StatusCode::CONFLICT,
+                "KeyConflict",
+                "cfsign serve stores objects as files: this key needs a folder where a file is, or a file where a folder is.",
+            )
+            .reason(e.to_string()),
+            // The OS cannot hold the name: the client's key, not a server fault.
+            ResolveError::TooLong(_) => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "cfsign serve stores objects as files: this key makes a path longer than the operating system allows.",
+            )
+            .reason(e.to_string()),
+            ResolveError::Io(e) => ErrorResponse::internal(e.to_string()),
+        }
+    }
+}
+
+/// A write that was not committed.
+impl From<PutError> for ErrorResponse {
+    fn from(e: PutError) -> Self {
+        match e {
+            PutError::Sha256Mismatch { client, computed } => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
+            .field("ClientComputedContentSHA256", client)
+            .field("S3ComputedContentSHA256", computed),
+            PutError::BadDigest => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+            ),
+            e @ PutError::Length { .. } => ErrorResponse::incomplete_body(e.to_string()),
+            PutError::Resolve(e) => e.into(),
+            PutError::Io(e) => ErrorResponse::internal(e.to_string()),
+        }
     }
 }
 
@@ -128,7 +342,7 @@ fn element(out: &mut String, name: &str, value: &str) {
 /// Escapes element text as S3 does (`&`, `<`, `>`; quotes stay). Keys never
 /// hold control characters (the path mapper refuses them), so nothing else
 /// needs care.
-pub fn escape_into(out: &mut String, text: &str) {
+fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -1,11 +1,13 @@
 //! The one HTTP client: connect and read timeouts (never a total deadline,
 //! which would kill long transfers), a user agent with our version, a few
-//! redirects, the proxies of the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
-//! `ALL_PROXY`, `NO_PROXY`), rustls, and no transparent decompression (bytes
-//! on disk must be the bytes of the object).
+//! redirects, the proxies it is given (the command line reads them from
+//! `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; none otherwise),
+//! rustls, and no transparent decompression (bytes on disk must be the bytes
+//! of the object).
 //!
 //! Trust: the system's certificate store (on Linux the files OpenSSL would
-//! read, or those `SSL_CERT_FILE` / `SSL_CERT_DIR` name instead; the
+//! read, or those `SSL_CERT_FILE` / `SSL_CERT_DIR` name instead: the store's
+//! loader reads those two itself, and has no way to be told them; the
 //! Keychain on macOS; the Windows store), plus the authorities of
 //! `--cacert`. There is no way to turn verification off: a certificate that
 //! does not verify is a one-line error naming the problem and the fix.
@@ -20,14 +22,18 @@ use rustls::{CertificateError, RootCertStore};
 use crate::error::Error;
 use crate::escape;
 
+/// How the client connects, and whom it trusts.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
+    /// Longest wait for a connection.
     pub connect_timeout: Duration,
     /// Longest silence while reading a response before the attempt fails.
     pub read_timeout: Duration,
     /// `--cacert`: a PEM (or DER) file of authorities trusted besides the
     /// system's.
     pub cacert: Option<PathBuf>,
+    /// The proxies to go through.
+    pub proxies: Proxies,
 }
 
 impl Default for ClientOptions {
@@ -36,20 +42,54 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             cacert: None,
+            proxies: Proxies::default(),
         }
     }
 }
 
-pub const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
+/// Which requests go through a proxy, by curl's rules (those of
+/// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`). Each proxy is a
+/// URL such as `http://proxy.example:3128` or `proxy.example:3128`, and may
+/// carry a password: `Debug` does not show them.
+#[derive(Clone, Default)]
+pub struct Proxies {
+    /// For https:// URLs: a tunnel opened with `CONNECT`.
+    pub https: Option<String>,
+    /// For http:// URLs.
+    pub http: Option<String>,
+    /// For URLs of either scheme that has no proxy of its own above.
+    pub all: Option<String>,
+    /// Hosts reached directly: comma-separated names (each with its
+    /// subdomains), IP addresses or ranges (`10.0.0.0/8`), or `*` for all.
+    pub no_proxy: Option<String>,
+}
 
+impl std::fmt::Debug for Proxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "set" } else { "none" };
+        f.debug_struct("Proxies")
+            .field("https", &set(&self.https))
+            .field("http", &set(&self.http))
+            .field("all", &set(&self.all))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
+/// The `User-Agent` of every request.
+const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
+
+/// The client every transfer uses. A `--cacert` file is read and checked
+/// here, so that a wrong one is named before any request.
 pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
-    check_ssl_cert_file()?;
-    check_proxy_variables()?;
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5));
+        .redirect(reqwest::redirect::Policy::limited(5))
+        // Only the proxies given: none read from the environment here.
+        .no_proxy();
+    builder = with_proxies(builder, &options.proxies)?;
     if let Some(path) = &options.cacert {
         for der in authorities(path)? {
             let cert = reqwest::Certificate::from_der(&der)
@@ -60,6 +100,35 @@ pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
     builder
         .build()
         .map_err(|e| Error::Runtime(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// `reqwest::Proxy::https` and its siblings.
+type ProxyFor = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// Adds the proxies, the one of a URL's scheme before the one for all.
+fn with_proxies(
+    mut builder: reqwest::ClientBuilder,
+    proxies: &Proxies,
+) -> Result<reqwest::ClientBuilder, Error> {
+    let no_proxy = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let kinds: [(&Option<String>, &str, ProxyFor); 3] = [
+        (&proxies.https, "https", |url| reqwest::Proxy::https(url)),
+        (&proxies.http, "http", |url| reqwest::Proxy::http(url)),
+        (&proxies.all, "all", |url| reqwest::Proxy::all(url)),
+    ];
+    for (url, kind, proxy) in kinds {
+        let Some(url) = url else { continue };
+        let proxy = proxy(url).map_err(|_| {
+            Error::usage(format!(
+                "the {kind} proxy is not a proxy URL (its value is not shown: it may hold a password)"
+            ))
+        })?;
+        builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
+    }
+    Ok(builder)
 }
 
 /// The certificates of a `--cacert` file, each checked to be one that can
@@ -115,73 +184,10 @@ fn authorities(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(certs.into_iter().map(CertificateDer::into_owned).collect())
 }
 
-/// The proxy variables reqwest reads. A value it cannot use it ignores
-/// without a word, and the request then goes straight past the proxy the
-/// user meant, so such a value is refused here. It is named by its variable
-/// only: a proxy URL may carry a password.
-fn check_proxy_variables() -> Result<(), Error> {
-    const HINT: &str = "name an HTTP proxy, such as http://proxy.example:3128";
-    for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        let Some(value) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        let value = value.to_string_lossy();
-        // reqwest reads `HOST:PORT` as `http://HOST:PORT`, and so does this.
-        let url = match value.contains("://") {
-            true => reqwest::Url::parse(&value),
-            false => reqwest::Url::parse(&format!("http://{value}")),
-        };
-        match url {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
-            Ok(url) if url.host_str().is_some() => {
-                return Err(Error::usage(format!(
-                    "{name}: a {} proxy is not supported: {HINT}",
-                    escape::shown(url.scheme())
-                )));
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "{name} is not a proxy URL (its value is not shown: it may hold a password): {HINT}"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `SSL_CERT_FILE` replaces the system's store: a name that points nowhere
-/// would leave no authority at all, and every request would fail as "unknown
-/// issuer" with the real cause hidden.
-fn check_ssl_cert_file() -> Result<(), Error> {
-    let Some(value) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) else {
-        return Ok(());
-    };
-    let path = Path::new(&value);
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(()),
-        Ok(_) => Err(Error::usage(format!(
-            "SSL_CERT_FILE={}: not a file (name a PEM file of certificate authorities, or unset it)",
-            escape::shown_path(path)
-        ))),
-        Err(e) => Err(Error::usage(format!(
-            "SSL_CERT_FILE={}: {} (name a PEM file of certificate authorities, or unset it)",
-            escape::shown_path(path),
-            crate::error::io_reason(&e)
-        ))),
-    }
-}
-
 /// The TLS failure behind a transport error, in words, with the fix; `None`
 /// when the error is not one of TLS. These failures are final: trying again
 /// gets the same certificate.
-pub fn tls_failure(e: &reqwest::Error) -> Option<String> {
+pub(crate) fn tls_failure(e: &reqwest::Error) -> Option<String> {
     let tls = rustls_error(e)?;
     const TRUST: &str =
         "pass --cacert CA.pem or set SSL_CERT_FILE if a private or corporate authority signs it";
@@ -220,7 +226,7 @@ pub fn tls_failure(e: &reqwest::Error) -> Option<String> {
 /// `CONNECT` with something other than 200), in words with the fix; `None`
 /// for other errors. Final: the proxy answers the same way again. hyper-util
 /// keeps its tunnel error private, so it is recognised by its message.
-pub fn proxy_refusal(e: &reqwest::Error) -> Option<String> {
+pub(crate) fn proxy_refusal(e: &reqwest::Error) -> Option<String> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = next {
         let text = err.to_string();
@@ -241,7 +247,7 @@ pub fn proxy_refusal(e: &reqwest::Error) -> Option<String> {
 }
 
 /// Whether a transport error is a TLS failure (see [`tls_failure`]).
-pub fn is_tls_failure(e: &reqwest::Error) -> bool {
+pub(crate) fn is_tls_failure(e: &reqwest::Error) -> bool {
     rustls_error(e).is_some()
 }
 

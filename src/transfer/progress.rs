@@ -1,58 +1,38 @@
-//! A progress bar on stderr when it is a terminal, and nothing otherwise, so
-//! CI logs stay clean. `--quiet` silences it; `--progress` asks for the
-//! closing summary line even when stderr is not a terminal (indicatif still
-//! draws the moving bar only on a terminal, so logs get no bar frames).
+//! What a transfer tells whoever watches it: how many bytes of what, and
+//! the odd warning. Transfers never draw or print: the command line renders
+//! this on a terminal, a library user may ignore it ([`NoProgress`]).
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ProgressMode {
-    #[default]
-    Auto,
-    Always,
-    Never,
+/// Receives a transfer's progress. Calls come from the transfer's task and,
+/// for uploads, from the blocking threads that read the file.
+pub trait Progress: Send + Sync {
+    /// A phase begins, counting bytes from zero: `label` says what is done
+    /// (escaped for a terminal already), `total` how many bytes, if known.
+    /// An upload starts a phase for its first pass and again for every
+    /// attempt (a retry starts afresh).
+    fn start(&self, label: &str, total: Option<u64>);
+    /// The phase's total, learnt after it began.
+    fn set_total(&self, total: u64);
+    /// `bytes` more are done.
+    fn advance(&self, bytes: u64);
+    /// `bytes` are done in all (a download that starts over goes back).
+    fn set_position(&self, bytes: u64);
+    /// The transfer ended, well or not: nothing more is reported.
+    fn finish(&self);
+    /// Something the user should know that does not stop the transfer
+    /// (`get --continue` starting over), as one line of text from outside
+    /// (the receiver escapes it).
+    fn warn(&self, line: &str);
 }
 
-impl ProgressMode {
-    pub fn from_flags(progress: bool, quiet: bool) -> Self {
-        match (progress, quiet) {
-            (_, true) => ProgressMode::Never,
-            (true, false) => ProgressMode::Always,
-            (false, false) => ProgressMode::Auto,
-        }
-    }
+/// Reports nothing (warnings included).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
 
-    /// Whether a bar (and a closing summary) is shown.
-    pub fn visible(&self) -> bool {
-        match self {
-            ProgressMode::Auto => std::io::stderr().is_terminal(),
-            ProgressMode::Always => true,
-            ProgressMode::Never => false,
-        }
-    }
-}
-
-/// A byte counter with a bar when visible.
-pub fn bar(mode: ProgressMode, total: Option<u64>, label: &str) -> ProgressBar {
-    if !mode.visible() {
-        return ProgressBar::hidden();
-    }
-    let bar = match total {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
-    let template = if total.is_some() {
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-    } else {
-        "{msg} {bytes} {bytes_per_sec}"
-    };
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(label.to_string());
-    bar
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn set_total(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn set_position(&self, _: u64) {}
+    fn finish(&self) {}
+    fn warn(&self, _: &str) {}
 }

@@ -1,12 +1,40 @@
-//! Reading what CloudFront and S3 say when they refuse: a small, defensive
-//! extraction of `<Code>` and `<Message>` from an XML error body (bounded,
-//! no entity expansion beyond the five predefined ones).
+//! Reading what went wrong, for `get` and `put` alike: what CloudFront and
+//! S3 say when they refuse (a bounded read of the body, a small, defensive
+//! extraction of `<Code>` and `<Message>`, no entity expansion beyond the
+//! five predefined ones), and a transport error in one line.
 
+use std::time::Duration;
+
+use super::client;
 use crate::error::Error;
 
+/// The most of an error body that is read to find CloudFront's `<Code>`.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// At most [`ERROR_BODY_LIMIT`] bytes of an error answer; with `patience`,
+/// giving up when a chunk takes longer than that.
+pub(crate) async fn error_body(
+    mut response: reqwest::Response,
+    patience: Option<Duration>,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let chunk = match patience {
+            Some(patience) => tokio::time::timeout(patience, response.chunk()).await,
+            None => Ok(response.chunk().await),
+        };
+        let Ok(Ok(Some(chunk))) = chunk else { break };
+        body.extend_from_slice(&chunk[..chunk.len().min(ERROR_BODY_LIMIT - body.len())]);
+        if body.len() >= ERROR_BODY_LIMIT {
+            break;
+        }
+    }
+    body
+}
+
 /// CloudFront's or S3's error code and message, if the body has them.
-pub fn error_code_and_message(body: &[u8]) -> Option<(String, String)> {
-    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+pub(crate) fn error_code_and_message(body: &[u8]) -> Option<(String, String)> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]);
     let code = element(&text, "Code")?;
     let message = element(&text, "Message").unwrap_or_default();
     Some((code, message))
@@ -35,7 +63,7 @@ fn element(text: &str, name: &str) -> Option<String> {
 
 /// The error for a refused request (4xx): `403 AccessDenied: Access denied`
 /// with a hint where one is known.
-pub fn refused(status: u16, body: &[u8], signed_by_us: bool) -> Error {
+pub(crate) fn refused(status: u16, body: &[u8], signed_by_us: bool) -> Error {
     let (code, message) = error_code_and_message(body).unwrap_or_else(|| {
         (
             reqwest::StatusCode::from_u16(status)
@@ -60,6 +88,58 @@ pub fn refused(status: u16, body: &[u8], signed_by_us: bool) -> Error {
         code,
         message,
         hint,
+    }
+}
+
+/// `503 ServiceUnavailable: message`, read as [`refused`] reads a 4xx, for
+/// the statuses that are not refusals.
+pub(crate) fn status_line(status: u16, body: &[u8]) -> String {
+    match refused(status, body, false) {
+        Error::Refused { code, message, .. } if !message.is_empty() => {
+            format!("{status} {code}: {message}")
+        }
+        Error::Refused { code, .. } => format!("{status} {code}"),
+        other => other.to_string(),
+    }
+}
+
+/// A transport error in one line, naming the host but never the (signed)
+/// URL: a TLS failure or a proxy's refusal with its fix, a timeout, a
+/// connection that failed, or the innermost cause.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    // reqwest's own message holds the URL, signature and all.
+    let cause = match std::ptr::addr_eq(root, e as &dyn std::error::Error) && e.url().is_some() {
+        true => "the request failed".to_string(),
+        false => root.to_string(),
+    };
+    let cause = match cause.find(" (os error") {
+        Some(i) => cause[..i].to_string(),
+        None => cause,
+    };
+    let host = e
+        .url()
+        .map(|u| {
+            let host = u.host_str().unwrap_or_default();
+            u.port()
+                .map_or_else(|| host.to_string(), |p| format!("{host}:{p}"))
+        })
+        .unwrap_or_default();
+    if let Some(tls) = client::tls_failure(e) {
+        format!("{host}: {tls}")
+    } else if let Some(proxy) = client::proxy_refusal(e) {
+        format!("{host}: {proxy}")
+    } else if e.is_timeout() {
+        format!("{host} did not answer in time")
+    } else if e.is_connect() {
+        format!("cannot connect to {host}: {}", cause.to_lowercase())
+    } else if e.is_redirect() {
+        format!("{host}: too many redirects")
+    } else {
+        format!("{host}: {cause}")
     }
 }
 

@@ -1,16 +1,20 @@
 //! When and how long to wait before trying again: connect errors, timeouts,
 //! cut bodies, 429 and 5xx are retried with exponential backoff and full
-//! jitter; a `Retry-After` from the server is honoured (within a cap).
+//! jitter; a `Retry-After` from the server is honoured (within a cap). The
+//! one loop of attempts, `RetryPolicy::run`, serves `get` and `put` alike.
 
 use std::time::Duration;
 
 use rand::Rng;
 
+/// How many attempts, and the pauses between them.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included.
+    /// Attempts in all, the first included (0 counts as 1).
     pub attempts: u32,
+    /// The backoff's ceiling after the first failure; it doubles after each.
     pub base_delay: Duration,
+    /// The highest the backoff's ceiling goes.
     pub max_delay: Duration,
     /// The longest `Retry-After` we are willing to wait.
     pub max_retry_after: Duration,
@@ -38,7 +42,7 @@ impl RetryPolicy {
     }
 
     /// The pause before attempt `attempt + 1` (`attempt` counts from 1).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(wait) = retry_after {
             return wait.min(self.max_retry_after);
         }
@@ -53,23 +57,91 @@ impl RetryPolicy {
     }
 }
 
+/// How long to wait before the next attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pause {
+    /// The backoff, or the server's `Retry-After` when it gave one.
+    Backoff(Option<Duration>),
+    /// None: the next attempt does something else (a download that starts
+    /// over from zero).
+    None,
+}
+
+/// An attempt that failed in a way worth another.
+pub(crate) trait Failure {
+    /// The pause before the next attempt.
+    fn pause(&self) -> Pause;
+}
+
+/// How one attempt ended, short of an error that ends them all.
+pub(crate) enum Attempt<T, F> {
+    Done(T),
+    Failed(F),
+}
+
+/// How the attempts ended.
+pub(crate) enum Outcome<T, F> {
+    Done(T),
+    /// Every attempt failed; `last` is the last failure.
+    GaveUp {
+        last: F,
+        attempts: u32,
+    },
+}
+
+impl RetryPolicy {
+    /// Runs `attempt` (given its number, from 1) until it is done, fails
+    /// for good (`Err`), or the attempts are spent, pausing between them.
+    pub(crate) async fn run<T, F: Failure>(
+        &self,
+        mut attempt: impl AsyncFnMut(u32) -> Result<Attempt<T, F>, crate::error::Error>,
+    ) -> Result<Outcome<T, F>, crate::error::Error> {
+        let attempts = self.attempts.max(1);
+        let mut n = 0;
+        loop {
+            n += 1;
+            let failure = match attempt(n).await? {
+                Attempt::Done(done) => return Ok(Outcome::Done(done)),
+                Attempt::Failed(failure) => failure,
+            };
+            if n >= attempts {
+                return Ok(Outcome::GaveUp {
+                    last: failure,
+                    attempts: n,
+                });
+            }
+            let pause = match failure.pause() {
+                Pause::Backoff(retry_after) => self.delay(n, retry_after),
+                Pause::None => Duration::ZERO,
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
 /// Whether an HTTP status is worth another attempt.
-pub fn retryable_status(status: u16) -> bool {
+pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (status >= 500 && status != 501 && status != 505)
 }
 
 /// Whether a transport error is worth another attempt (not a certificate
 /// or other TLS failure, nor a proxy refusing the tunnel: the next attempt
 /// would meet the same one).
-pub fn retryable_error(e: &reqwest::Error) -> bool {
+pub(crate) fn retryable_error(e: &reqwest::Error) -> bool {
     (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode())
         && !super::client::is_tls_failure(e)
         && super::client::proxy_refusal(e).is_none()
 }
 
+/// The `Retry-After` of an answer, if it has a readable one.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, chrono::Utc::now())
+}
+
 /// Reads `Retry-After`: delta-seconds or an HTTP date (any of its three
 /// forms); a date already past means "now".
-pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -1,59 +1,52 @@
 //! Signing for transfers: a URL that already carries a signature is used as
-//! is; otherwise, when a key is configured, it is signed afresh before every
+//! is; otherwise, when a key is given, it is signed afresh before every
 //! attempt, so a retry after the expiry does not meet a 403.
 
-use crate::cli::{KeyArgs, PolicyArgs};
-use crate::config;
 use crate::error::Error;
 use crate::sign::PolicySpec;
 use crate::sign::{Signer, url};
-use crate::time;
+use crate::time::{self, Epoch};
 
+/// What to sign at a given time: called before every attempt, so a policy
+/// relative to the clock (`--expires-in`) is computed again each time.
+pub type PolicySource = Box<dyn Fn(Epoch) -> Result<PolicySpec, Error> + Send + Sync>;
+
+/// Signs the URLs of a transfer (or leaves them as given).
 pub struct UrlSigner {
     signer: Option<Signer>,
-    policy: PolicyArgs,
-    /// A policy that does not depend on the clock (`--policy`, `--resource`
-    /// with `--date-less-than`) is read once.
-    fixed: Option<PolicySpec>,
+    policy: PolicySource,
 }
 
 impl UrlSigner {
-    /// Validates the key and policy options once, up front. The key options
-    /// are consumed (see [`config::signer`]).
-    pub fn new(key: KeyArgs, policy: &PolicyArgs) -> Result<Self, Error> {
-        config::single_stdin(&config::stdin_readers(&key, policy))?;
-        let signer = config::signer(key)?;
-        let spec = config::policy_spec(policy, time::now())?;
-        let fixed = (policy.policy.is_some()).then_some(spec);
-        Ok(UrlSigner {
-            signer,
-            policy: policy.clone(),
-            fixed,
-        })
+    /// Signs with `signer`, when there is one, for the policy `policy` gives
+    /// at the time of each attempt (the caller has checked it once already,
+    /// so that a bad one fails before any request).
+    pub fn new(signer: Option<Signer>, policy: PolicySource) -> Self {
+        UrlSigner { signer, policy }
     }
 
     /// A signer that never signs (URLs are used as given).
     pub fn none() -> Self {
         UrlSigner {
             signer: None,
-            policy: PolicyArgs::default(),
-            fixed: None,
+            // Never asked: there is no key.
+            policy: Box::new(|_| Err(Error::usage("no key to sign with"))),
         }
     }
 
     /// Whether URLs will be signed by us (so re-signing can fix an expiry).
-    pub fn holds_key(&self) -> bool {
+    pub(crate) fn holds_key(&self) -> bool {
         self.signer.is_some()
     }
 
     /// Whether `url` already carries signing parameters.
-    pub fn is_signed(url: &str) -> bool {
+    pub(crate) fn is_signed(url: &str) -> bool {
         url.split_once('?')
             .is_some_and(|(_, q)| url::signing_param_in(q).is_some())
     }
 
     /// The URL to request now.
-    pub fn sign(&self, raw: &str) -> Result<String, Error> {
+    pub(crate) fn sign(&self, raw: &str) -> Result<String, Error> {
         let Some(signer) = &self.signer else {
             return Ok(raw.to_string());
         };
@@ -61,11 +54,7 @@ impl UrlSigner {
             return Ok(raw.to_string());
         }
         let wire = url::to_wire(raw)?;
-        let spec = match &self.fixed {
-            Some(spec) => spec.clone(),
-            None => config::policy_spec(&self.policy, time::now())?,
-        };
-        let policy = spec.policy_for(&wire)?;
+        let policy = (self.policy)(time::now())?.policy_for(&wire)?;
         Ok(signer.sign(&policy).apply_to(&wire)?.as_str().to_string())
     }
 }

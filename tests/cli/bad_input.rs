@@ -1,6 +1,8 @@
-//! Bad input to `get`, `put`, `verify` and `serve` (DESIGN.md §2): the
-//! documented exit code, one stderr line saying what was wrong and how to
-//! fix it, nothing on stdout, nothing left behind and nothing sent.
+//! Bad input to `get`, `put`, `verify` and `serve`: the exit code of its
+//! class (2 usage or input, 3 the server refused, 4 network or 5xx after
+//! retries, 5 integrity, 1 anything else), one stderr line saying what was
+//! wrong and how to fix it, nothing on stdout, nothing left behind and
+//! nothing sent.
 
 use std::path::Path;
 use std::time::Duration;

@@ -11,20 +11,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::support::awscli;
 use crate::support::*;
-
-/// Recorded AWS CLI runs (`tests/fixtures/awscli-sign.json`).
-#[derive(serde::Deserialize)]
-struct Recorded {
-    args: Vec<String>,
-    stdout: String,
-}
 
 /// The key ID is not part of the signed bytes, so botocore's URL for one ID
 /// with another ID swapped in is botocore's URL for that other ID.
 #[test]
 fn key_ids_the_aws_cli_signs_are_signed_with_a_warning_when_not_cloudfront_shaped() {
-    let recorded: Vec<Recorded> = fixture_json("awscli-sign.json");
+    let recorded = awscli::recorded();
     let case = &recorded[0];
     for id in ["my_id", "CF_KEYPAIR_ID", "MY_KEY_ID", "K1TESTKEY"] {
         let args: Vec<String> = case
@@ -66,22 +60,9 @@ fn key_ids_the_aws_cli_signs_are_signed_with_a_warning_when_not_cloudfront_shape
     }
 }
 
-/// A shared vector's input (`tests/fixtures/awscli/`).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CookieInput {
-    resource: String,
-    key_pair_id: String,
-    private_key_file: String,
-    expiration_date: Option<i64>,
-    active_date: Option<i64>,
-    ip_range: Option<String>,
-    hash_algorithm: Option<String>,
-}
-
 /// `aws cloudfront sign-cookies ARGS` with `aws cloudfront` replaced by
 /// `cfsign` (plus `--allow-past`: the vectors' expiry is 2026-01-01).
-fn sign_cookies_args(input: &CookieInput) -> Vec<String> {
+fn sign_cookies_args(input: &awscli::Input) -> Vec<String> {
     let mut args = vec![
         "sign-cookies".to_string(),
         "--resource".into(),
@@ -431,51 +412,12 @@ fn reference_rows() -> Vec<Row> {
     ]
 }
 
-/// A shared vector (`tests/fixtures/awscli/`), as the upstream runner maps it
-/// to flags (`awscli/README.md`).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Vector {
-    id: String,
-    input: CookieInput,
-    expected: VectorExpected,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VectorExpected {
-    policy_json: Option<String>,
-    query_params: Option<BTreeMap<String, String>>,
-    cookies: Option<BTreeMap<String, String>>,
-    apply_to: Option<String>,
-    signature: Option<String>,
-    signature_algorithm: Option<String>,
-    error: Option<bool>,
-}
-
-/// CloudFront's base64 (`+=/` → `-_~`), written here, not taken from cfsign.
-fn cf_b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .encode(bytes)
-        .chars()
-        .map(|c| match c {
-            '+' => '-',
-            '=' => '_',
-            '/' => '~',
-            c => c,
-        })
-        .collect()
-}
-
+/// The shared vectors (`tests/fixtures/awscli/`), mapped to flags as the
+/// upstream runner does (`awscli/README.md`).
 fn vector_rows() -> Vec<Row> {
     let mut rows = Vec::new();
-    for (file, cookies) in [
-        ("awscli/sign-test-cases.json", false),
-        ("awscli/sign-cookies-test-cases.json", true),
-    ] {
-        let vectors: Vec<Vector> = fixture_json(file);
-        for v in vectors {
+    for (file, cookies) in [(awscli::URL_CASES, false), (awscli::COOKIE_CASES, true)] {
+        for v in awscli::cases(file) {
             let e = &v.expected;
             let mut argv = sign_cookies_args(&v.input);
             argv.pop(); // `--allow-past`: a deviation, added back below.
@@ -595,9 +537,7 @@ fn assert_signature_verifies(row: &Row, stdout: &str, public: &std::path::Path) 
                 }
             };
             let expires = field(stdout, "Expires").unwrap();
-            format!(
-                r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
-            )
+            canned_policy(&resource, expires)
         }
     };
     let hash = if field(stdout, "Hash-Algorithm") == Some("SHA256") {
@@ -710,7 +650,7 @@ fn the_readme_lists_every_deviation() {
 /// nothing (the AWS CLI v2 `sign` compares the resource with the URL only).
 #[test]
 fn policy_resource_equal_to_the_url_is_a_canned_policy() {
-    let recorded: Vec<Recorded> = fixture_json("awscli-sign.json");
+    let recorded = awscli::recorded();
     let case = &recorded[0];
     let url = &case.args[1];
     assert!(case.stdout.contains("?Expires="), "a canned recording");

@@ -11,11 +11,7 @@ fn keygen_makes_keys_that_sign_and_verify() {
             .arg(dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(stdout_of(&out).contains("next steps"));
         let private = dir.path().join("private_key.pem");
         let public = dir.path().join("public_key.pem");
@@ -49,11 +45,7 @@ fn keygen_makes_keys_that_sign_and_verify() {
             .arg(&private)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(
             out.stderr.is_empty(),
             "no warning for a fresh 0600 key: {}",
@@ -95,7 +87,7 @@ fn completions_and_man_page_generate() {
         assert!(text.contains("key-pair-id"), "{shell}: flags are completed");
     }
     let out = cfsign().arg("man").output().unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     let text = stdout_of(&out);
     assert!(
         text.starts_with(".ie") || text.contains(".TH cfsign"),

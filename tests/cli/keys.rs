@@ -39,7 +39,9 @@ const REFUSED: [(&str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// How `--private-key` is given (issue 11, acceptance 2).
+/// How `--private-key` is given: the AWS CLI's `file://PATH` and PEM text,
+/// and cfsign's plain path and `-` (stdin); every key format must sign the
+/// same in each.
 #[derive(Clone, Copy, Debug)]
 enum Form {
     FileUrl,
@@ -70,13 +72,6 @@ fn sign_with(key_file: &str, form: Form, extra: &[String]) -> Output {
         cmd.write_stdin(text);
     }
     cmd.output().unwrap()
-}
-
-/// The canned policy of `url` until `expires`, written out by hand.
-fn canned_policy(url: &str, expires: i64) -> String {
-    format!(
-        "{{\"Statement\":[{{\"Resource\":\"{url}\",\"Condition\":{{\"DateLessThan\":{{\"AWS:EpochTime\":{expires}}}}}}}]}}"
-    )
 }
 
 fn param(url: &str, name: &str) -> String {

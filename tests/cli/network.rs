@@ -111,15 +111,13 @@ fn the_system_store_is_trusted() {
         .arg(store.path())
         .output()
         .unwrap();
-    assert!(rehash.status.success(), "{rehash:?}");
+    assert_ok(&rehash);
     let (plain, front) = https_server();
     let dir = tempdir();
     let object = dir.path().join("object");
     let bin = env!("CARGO_BIN_EXE_cfsign");
     let in_namespace = |args: &[&str]| {
-        assert_cmd::Command::new("unshare")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        assert_cmd::Command::from_std(scrubbed("unshare"))
             .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
             .arg(r#"mount --bind "$1" /etc/ssl/certs && shift && exec "$@""#)
             .args(["sh", store.path().to_str().unwrap(), bin])

@@ -33,11 +33,7 @@ fn profile_supplies_key_expiry_and_domain() {
         .args(["sign", "/videos/a.mp4"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let url = stdout_of(&out);
     assert!(
         url.starts_with("https://d111111abcdef8.cloudfront.net/videos/a.mp4?Expires="),

@@ -4,32 +4,13 @@
 //! The server is the fault-injecting one (tests/support/faulty.rs): in its
 //! well-behaved mode it stores the PUT body and records every request.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::support::faulty::{Fault, FaultyServer, Recorded};
-use crate::support::serve::ServeProcess;
+use crate::support::serve::{ServeProcess, md5_hex, sha256_hex};
+use crate::support::transfer::{LARGE_LEN, large_object, object, sha256_file};
 use crate::support::*;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Bytes that are not all alike, so a misplaced chunk shows.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -60,7 +41,7 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
         ("one.json", 1, "application/json"),
         ("odd size.bin", (1 << 20) + 7, "application/octet-stream"),
     ] {
-        let bytes = pattern(len, len as u64);
+        let bytes = object(len);
         let file = write(dir.path(), name, &bytes);
         let server = FaultyServer::start(Vec::new());
         let url = server.url(&format!("/up/{}", name.replace(' ', "%20")));
@@ -73,7 +54,7 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes));
+        let md5 = md5_hex(&bytes);
         assert_eq!(
             stdout_of(&out),
             format!(
@@ -99,38 +80,24 @@ fn files_arrive_byte_identical_with_the_s3_headers() {
     }
 }
 
-/// A 200 MiB file of distinct MiBs (one random MiB with the block number
-/// stamped in), quick to make even in a debug build; and its SHA-256.
-fn two_hundred_mib(dir: &Path) -> (PathBuf, String) {
-    let path = dir.join("big.bin");
-    let block = pattern(1 << 20, 200);
-    let mut hasher = Sha256::new();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    for i in 0u64..200 {
-        let mut b = block.clone();
-        b[..8].copy_from_slice(&i.to_le_bytes());
-        hasher.update(&b);
-        file.write_all(&b).unwrap();
-    }
-    file.flush().unwrap();
-    (path, hex::encode(hasher.finalize()))
-}
-
 #[test]
 fn a_200_mib_file_arrives_intact() {
-    let dir = tempdir();
-    let (path, sha256) = two_hundred_mib(dir.path());
+    let (folder, sha256) = large_object();
+    let path = folder.join("large.bin");
     let server = FaultyServer::start(Vec::new());
     let out = put()
         .arg(&path)
         .arg(server.url("/big.bin"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
-    assert_eq!(req.body_len, 200 << 20);
-    assert_eq!(req.body_sha256, sha256);
-    assert_eq!(req.header("content-length"), Some("209715200"));
+    assert_eq!(req.body_len, LARGE_LEN);
+    assert_eq!(&req.body_sha256, sha256);
+    assert_eq!(
+        req.header("content-length"),
+        Some(LARGE_LEN.to_string().as_str())
+    );
     assert_eq!(req.header("x-amz-content-sha256"), Some(sha256.as_str()));
 }
 
@@ -148,7 +115,7 @@ fn header_options_are_honoured() {
         .args(["--meta", "build=42", "--meta", "commit=abc=def"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
     assert_eq!(req.header("x-amz-acl"), Some("public-read"));
     assert_eq!(req.header("cache-control"), Some("max-age=60"));
@@ -165,7 +132,7 @@ fn header_options_are_honoured() {
         .arg("--no-acl")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let req = only_request(&server);
     assert_eq!(req.header("x-amz-acl"), None);
     assert_eq!(req.header("content-type"), Some("text/html"));
@@ -207,7 +174,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
         .arg(server.url("/rel/v1/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let mut targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
     targets.sort();
     assert_eq!(
@@ -259,7 +226,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
         .arg(server.url("/c/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 3);
     assert!(
         server
@@ -298,7 +265,7 @@ fn files_and_folders_go_under_a_prefix_with_encoded_names() {
 fn jobs_upload_in_parallel_and_print_in_input_order() {
     let dir = tempdir();
     let files: Vec<PathBuf> = (0..4)
-        .map(|i| write(dir.path(), &format!("f{i}.txt"), &pattern(1000, i)))
+        .map(|i| write(dir.path(), &format!("f{i}.txt"), &object(1000)))
         .collect();
     let hold = Duration::from_millis(600);
 
@@ -312,7 +279,7 @@ fn jobs_upload_in_parallel_and_print_in_input_order() {
         .output()
         .unwrap();
     let parallel = started.elapsed();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         server.max_in_flight(),
         4,
@@ -334,13 +301,13 @@ fn jobs_upload_in_parallel_and_print_in_input_order() {
         .args(["--jobs", "1"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(server.max_in_flight(), 1);
 }
 
 #[test]
 fn stdin_is_spooled_and_uploaded() {
-    let bytes = pattern(300_001, 9);
+    let bytes = object(300_001);
     let server = FaultyServer::start(Vec::new());
     let out = put()
         .arg("-")
@@ -348,7 +315,7 @@ fn stdin_is_spooled_and_uploaded() {
         .write_stdin(bytes.clone())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert!(stdout_of(&out).starts_with("uploaded - → "));
     assert_eq!(server.object(), bytes);
     let req = only_request(&server);
@@ -361,7 +328,7 @@ fn stdin_is_spooled_and_uploaded() {
 }
 
 fn one_mib_file(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let bytes = pattern((1 << 20) + 7, 3);
+    let bytes = object((1 << 20) + 7);
     (write(dir, "data.bin", &bytes), bytes)
 }
 
@@ -395,7 +362,7 @@ fn a_503_is_retried_with_the_whole_body() {
         )],
         &["--format", "json"],
     );
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["attempts"], 2);
     let requests = server.requests();
@@ -412,7 +379,7 @@ fn a_connection_cut_mid_body_is_retried() {
     let dir = tempdir();
     let (file, bytes) = one_mib_file(dir.path());
     let (out, server) = put_against(&file, [Fault::CutUpload(100_000)], &[]);
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].body_len, 100_000);
@@ -459,7 +426,7 @@ fn etags_are_checked_when_they_are_md5s() {
         )],
         &["--format", "json"],
     );
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     assert_eq!(line["etag"], "\"9b2cf535f27731c974343645a3985328-2\"");
     assert_eq!(line["etag_checked"], false);
@@ -567,7 +534,7 @@ fn each_attempt_is_signed_afresh() {
         .args(["--expires-in", "5m"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     // The printed URL carries no signature.
     assert!(stdout_of(&out).contains(&format!("→ {} (", server.url("/a.txt"))));
     let requests = server.requests();
@@ -582,7 +549,7 @@ fn each_attempt_is_signed_afresh() {
             .arg(format!("{KEY_ID}={}", key("rsa2048-public.pem").display()))
             .output()
             .unwrap();
-        assert!(verdict.status.success(), "{verdict:?}");
+        assert_ok(&verdict);
     }
 
     // Without the key a signed URL is sent as given, every time.
@@ -593,7 +560,7 @@ fn each_attempt_is_signed_afresh() {
         server.url("/a.txt")
     );
     let out = put().arg(&file).arg(&signed).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].target, requests[1].target);
@@ -613,23 +580,22 @@ fn progress_bar_only_on_a_terminal() {
         return;
     }
     let dir = tempdir();
-    let file = write(dir.path(), "a.txt", &pattern(1 << 20, 5));
+    let file = write(dir.path(), "a.txt", &object(1 << 20));
     let server = FaultyServer::start(Vec::new());
     server.script([Fault::Hold(Duration::from_millis(500))]);
-    let bin = assert_cmd::cargo::cargo_bin("cfsign");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_cfsign"));
     let line = format!(
         "{} put {} {} >/dev/null",
         bin.display(),
         file.display(),
         server.url("/a.txt")
     );
-    let out = std::process::Command::new("script")
+    let out = scrubbed("script")
         .args(["-qec", &line, "/dev/null"])
-        .env_clear()
         .env("TERM", "xterm")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let tty = String::from_utf8_lossy(&out.stdout);
     assert!(tty.contains("uploading"), "no bar on the terminal: {tty:?}");
     assert_eq!(server.object().len(), 1 << 20);
@@ -671,6 +637,7 @@ fn a_lasting_5xx_exits_4_after_the_last_attempt() {
 /// is given up after `stall_timeout` and retried.
 #[test]
 fn library_put_retries_a_stalled_attempt() {
+    use cfsign::transfer::progress::NoProgress;
     use cfsign::transfer::put::{PutOptions, Upload, put};
     use cfsign::transfer::retry::RetryPolicy;
     use cfsign::transfer::signing::UrlSigner;
@@ -702,7 +669,7 @@ fn library_put_retries_a_stalled_attempt() {
             &UrlSigner::none(),
             &upload,
             &options,
-            &indicatif::ProgressBar::hidden(),
+            &(std::sync::Arc::new(NoProgress) as _),
         ))
         .unwrap();
     assert_eq!(done.attempts, 2);
@@ -731,7 +698,7 @@ fn a_profile_supplies_the_key() {
         .arg(server.url("/a.txt"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let target = only_request(&server).target;
     assert!(target.starts_with("/a.txt?Expires="), "{target}");
     assert!(
@@ -781,13 +748,14 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
     let root = tempdir();
     let server = ServeProcess::signed(root.path(), &[]);
     let dir = tempdir();
-    let (big, big_sha256) = two_hundred_mib(dir.path());
+    let (large, big_sha256) = large_object();
+    let big = large.join("large.bin");
     let small: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.txt", vec![], "text/plain"),
-        ("one.json", pattern(1, 1), "application/json"),
+        ("one.json", object(1), "application/json"),
         (
             "odd size.bin",
-            pattern((1 << 20) + 7, 7),
+            object((1 << 20) + 7),
             "application/octet-stream",
         ),
     ];
@@ -802,7 +770,7 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
         .args(["--format", "json", "--jobs", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert!(out.stderr.is_empty());
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 4);
@@ -823,12 +791,9 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
             Some(sha256_hex(bytes).as_str())
         );
     }
-    let mut stored = std::fs::File::open(root.path().join("up/big.bin")).unwrap();
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut stored, &mut hasher).unwrap();
-    assert_eq!(hex::encode(hasher.finalize()), big_sha256);
+    assert_eq!(&sha256_file(&root.path().join("up/large.bin")), big_sha256);
     assert_eq!(lines[3]["sha256"], big_sha256.as_str());
-    assert_eq!(lines[3]["bytes"], 200 << 20);
+    assert_eq!(lines[3]["bytes"], LARGE_LEN);
 }
 
 #[test]
@@ -849,7 +814,7 @@ fn serve_stores_the_header_options() {
         .args(["--meta", "build=42"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let r = head(&server, "/r/report.csv");
     assert_eq!(r.header("x-cfsign-acl"), Some("public-read"));
     assert_eq!(r.header("cache-control"), Some("no-cache"));
@@ -866,7 +831,7 @@ fn serve_stores_the_header_options() {
         .arg("--no-acl")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let r = head(&server, "/r/plain.csv");
     assert_eq!(r.header("x-cfsign-acl"), None);
     assert_eq!(r.header("content-type"), Some("text/csv"));
@@ -889,7 +854,7 @@ fn serve_stores_folders_and_stdin_under_their_names() {
         .arg(server.url("/rel/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 3);
     for (name, bytes) in [
         ("site/img/a b.png", &b"png"[..]),
@@ -906,7 +871,7 @@ fn serve_stores_folders_and_stdin_under_their_names() {
         .write_stdin("piped")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         std::fs::read(root.path().join("rel/from stdin.txt")).unwrap(),
         b"piped"
@@ -976,7 +941,7 @@ fn recursive_put_uploads_only_what_is_in_the_folder() {
         .arg(server.url("/rel/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 2, "{out:?}");
     assert_eq!(
         stored_files(store.path()),
@@ -1021,7 +986,7 @@ fn follow_symlinks_follows_links_that_stay_inside() {
         .arg(server.url("/plain/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("skipped site/alias.txt: a link (pass --follow-symlinks"),
@@ -1042,7 +1007,7 @@ fn follow_symlinks_follows_links_that_stay_inside() {
         .arg(server.url("/follow/"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         stored_files(&store.path().join("follow")),
         ["a.txt", "alias.txt", "sub-alias/b.txt", "sub/b.txt"]
@@ -1081,20 +1046,19 @@ fn a_named_link_is_followed_but_never_into_proc() {
         .arg(server.url("/l.txt"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         only_request(&server).body_sha256,
         sha256_hex(b"named through a link")
     );
 
     let server = FaultyServer::start(Vec::new());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cfsign"))
-        .env_clear()
+    let out = cfsign_process()
         .args(["put", "/dev/stdin", &server.url("/s.txt")])
         .stdin(std::fs::File::open(d.join("real/data.txt")).unwrap())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(stdout_of(&out).lines().count(), 1);
 
     for args in [
@@ -1124,7 +1088,7 @@ fn file_names_are_escaped_in_results_and_errors() {
 
     let server = FaultyServer::start(Vec::new());
     let out = put().arg(&file).arg(server.url("/p/")).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(!raw(&line), "{line:?}");
     assert!(
@@ -1139,7 +1103,7 @@ fn file_names_are_escaped_in_results_and_errors() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(!raw(&line), "{line:?}");
     assert!(
@@ -1173,7 +1137,7 @@ fn a_folder_swapped_for_a_link_to_etc_mid_upload_is_not_read() {
     std::fs::write(site.join("z/passwd"), b"mine").unwrap();
     let server = FaultyServer::start(Vec::new());
     server.script([Fault::Hold(Duration::from_millis(1500))]);
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+    let child = cfsign_process()
         .arg("put")
         .arg("-r")
         .arg(&site)

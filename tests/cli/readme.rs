@@ -467,15 +467,13 @@ fn run_section(section: &Section, server: &ServeProcess) -> Vec<String> {
     )
     .unwrap();
     let pem = std::fs::read_to_string(key("rsa2048-pkcs8.pem")).unwrap();
-    let mut cmd = Command::new("bash");
+    let mut cmd = scrubbed("bash");
     cmd.arg("--noprofile")
         .arg("--norc")
         .arg("-c")
         .arg(script(section, &addresses))
-        .env_clear()
         .env("PATH", path)
         .env("HOME", home.path())
-        .env("TZ", "UTC")
         .env("CFSIGN", &binary)
         .env("README_OUT", &out_path)
         .env(format!("README_SECRET_{SECRET_KEY_PAIR_ID}"), KEY_ID)

@@ -519,11 +519,7 @@ fn expected_signed_url(ec: bool) -> String {
     let url = stdout_of(&out);
     let pairs = query_pairs(url.trim());
     let signature = &pairs.iter().find(|(n, _)| n == "Signature").unwrap().1;
-    let policy = format!(
-        "{{\"Statement\":[{{\"Resource\":\"{}\",\"Condition\":{{\"DateLessThan\":{{\"AWS:EpochTime\":{}}}}}}}]}}",
-        v.s("url"),
-        v.expires()
-    );
+    let policy = canned_policy(&v.s("url"), v.expires());
     assert!(openssl_verifies(
         &key("ec-p256-public.pem"),
         "sha256",
@@ -767,7 +763,7 @@ fn base64_runs(bytes: &[u8]) -> String {
 fn no_copy_of_the_key_stays_in_memory_while_get_runs() {
     use base64::Engine as _;
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/a.txt", server.local_addr().unwrap());
@@ -791,9 +787,8 @@ fn no_copy_of_the_key_stays_in_memory_while_get_runs() {
         let der = base64::engine::general_purpose::STANDARD
             .decode(body)
             .unwrap();
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cfsign"));
-        cmd.env_clear()
-            .args(["get", &url, "--retries", "0", "--key-pair-id", KEY_ID, "-o"])
+        let mut cmd = cfsign_process();
+        cmd.args(["get", &url, "--retries", "0", "--key-pair-id", KEY_ID, "-o"])
             .arg(dir.path().join("out"))
             .env("CLOUDFRONT_PRIVATE_KEY_PASSPHRASE", PASSPHRASE)
             .stdin(Stdio::piped())

@@ -8,7 +8,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::support::serve::*;
-use crate::support::table::{Expect, Vector, cf_b64, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, rows, trusted_keys};
+use crate::support::transfer::object;
 use crate::support::*;
 
 const CLOUDFRONT: &str = "https://d111111abcdef8.cloudfront.net";
@@ -343,9 +344,7 @@ fn serve_if_range_honours_the_range_only_while_the_object_is_unchanged() {
 fn serve_put_stores_the_object_with_an_md5_etag_and_its_metadata() {
     let dir = tempdir();
     let server = ServeProcess::open(dir.path());
-    let body: Vec<u8> = (0..3 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
+    let body = object(3 * 1024 * 1024);
     let r = server.put(
         "/deep/path/file%20one.bin",
         &body,
@@ -684,9 +683,7 @@ fn serve_sixty_four_concurrent_clients_lose_nothing() {
             let versions = versions.clone();
             let barrier = barrier.clone();
             std::thread::spawn(move || {
-                let own: Vec<u8> = (0..100_000 + i * 517)
-                    .map(|j| (j * 31 + i * 7) as u8)
-                    .collect();
+                let own = object(100_000 + i * 517);
                 let own_path = format!("/distinct/{i}.bin");
                 barrier.wait();
                 let put_own = server.put(&own_path, &own, &[]);
@@ -1265,14 +1262,7 @@ fn serve_refuses_names_the_file_system_cannot_hold() {
 fn serve_log_shows_request_text_escaped_one_line_each() {
     let dir = root_with_files();
     let server = ServeProcess::signed(dir.path(), &[]);
-    let policy = |resource: &str| {
-        cf_b64(
-            format!(
-                r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":1893456000}}}}}}]}}"#
-            )
-            .as_bytes(),
-        )
-    };
+    let policy = |resource: &str| cf_b64(canned_policy(resource, 1893456000).as_bytes());
     for resource in [
         r"http://h/\nPUT /docs/forged.txt 200\n",
         r"http://h/\u001b]0;owned\u0007",
@@ -1352,7 +1342,7 @@ fn serve_refuses_repeated_signing_parameters() {
 fn serve_disconnects_clients_that_stop_reading() {
     const STALLED: usize = 100;
     let dir = root_with_files();
-    let big: Vec<u8> = (0..4u32 << 20).map(|i| (i * 7) as u8).collect();
+    let big = object(4 << 20);
     std::fs::write(dir.path().join("big.bin"), &big).unwrap();
     let server = ServeProcess::start(dir.path(), &["--no-auth", "--idle-timeout", "1s"]);
     let open_files = || {

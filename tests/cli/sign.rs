@@ -12,8 +12,8 @@ fn sign_cmd() -> assert_cmd::Command {
 
 const URL: &str = "https://d111111abcdef8.cloudfront.net/image.jpg";
 
-/// One row per bad input of DESIGN.md §2: exit 2, one stderr line naming the
-/// problem, empty stdout.
+/// One row per kind of bad input to `sign` (flags, key, policy, time, URL):
+/// exit 2, one stderr line naming the problem, empty stdout.
 #[test]
 fn bad_inputs_are_refused_with_one_line() {
     let bad_policy = tempdir();
@@ -206,11 +206,7 @@ fn key_from_environment_text_with_escaped_newlines() {
         .env("CLOUDFRONT_PRIVATE_KEY", flattened)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let line = stdout_of(&out);
     assert!(
         line.ends_with("&Key-Pair-Id=K2JCJMDEHXQW5F&Hash-Algorithm=SHA256\n"),
@@ -223,7 +219,7 @@ fn key_from_environment_text_with_escaped_newlines() {
         .env("CLOUDFRONT_PRIVATE_KEY_FILE", key("rsa2048-pkcs1.pem"))
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     assert!(stdout_of(&out).starts_with(&format!("{URL}?Expires=1893456000&Signature=")));
 }
 
@@ -245,11 +241,7 @@ fn key_from_stdin_and_passphrase_from_environment() {
         .write_stdin(pem)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let plain = sign_cmd()
         .args([URL, "--date-less-than", "2030-01-01"])
         .output()
@@ -446,12 +438,7 @@ fn header_and_json_formats() {
         assert_eq!(line["expires"], 1893456000);
         assert_eq!(line["key_pair_id"], KEY_ID);
         assert_eq!(line["hash_algorithm"], "SHA1");
-        assert_eq!(
-            line["policy"],
-            format!(
-                r#"{{"Statement":[{{"Resource":"{url}","Condition":{{"DateLessThan":{{"AWS:EpochTime":1893456000}}}}}}]}}"#
-            )
-        );
+        assert_eq!(line["policy"], canned_policy(url, 1893456000));
     }
 }
 
@@ -465,7 +452,7 @@ fn batch_from_stdin_keeps_input_order() {
         .write_stdin(format!("{}\n\n", urls.join("\n")))
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     let text = stdout_of(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), urls.len());
@@ -506,7 +493,7 @@ fn wildcard_policy_is_signed_once_and_checked_per_url() {
         )
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     let text = stdout_of(&out);
     let tails: Vec<String> = text
         .lines()
@@ -545,11 +532,7 @@ fn policy_file_is_signed_as_given() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let pairs = query_pairs(stdout_of(&out).trim());
     assert_eq!(pairs[0].0, "Policy");
     assert_eq!(
@@ -569,7 +552,7 @@ fn policy_file_is_signed_as_given() {
         .write_stdin(policy)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_ok(&out);
     assert_eq!(query_pairs(stdout_of(&out).trim())[0].1, pairs[0].1);
 }
 
@@ -578,7 +561,7 @@ fn closed_stdout_is_not_an_error() {
     let urls: String = (0..2000)
         .map(|i| format!("https://h.example/{i}\n"))
         .collect();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cfsign"))
+    let mut child = cfsign_process()
         .args([
             "sign",
             "--key-pair-id",

@@ -105,7 +105,7 @@ fn profile_is_refused_where_it_means_nothing_and_its_variable_ignored() {
         .args(["keygen", "--out", out_dir])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     let out = cfsign()
         .env("CFSIGN_PROFILE", "nosuch")
         .args(["verify", URL])
@@ -144,7 +144,7 @@ fn get_and_put_sign_with_the_profiles_key() {
         .arg(&saved)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(std::fs::read(&saved).unwrap(), b"from the edge");
 
     let out = cfsign()
@@ -155,7 +155,7 @@ fn get_and_put_sign_with_the_profiles_key() {
         .arg(server.url("/b.txt"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert_eq!(
         std::fs::read(root.path().join("b.txt")).unwrap(),
         b"from the edge"
@@ -171,7 +171,7 @@ fn get_and_put_sign_with_the_profiles_key() {
 
 fn help(args: &[&str]) -> String {
     let out = cfsign().args(args).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     stdout_of(&out)
 }
 
@@ -427,7 +427,7 @@ fn cookies_with_every_attribute_are_accepted_by_serve_and_by_curls_jar() {
                 .args(*extra)
                 .output()
                 .unwrap();
-            assert!(signed.status.success(), "{signed:?}");
+            assert_ok(&signed);
             let text = stdout_of(&signed);
             let cookies = parse_set_cookies(&text);
             for (name, _, attrs) in &cookies {
@@ -658,6 +658,6 @@ fn cookie_attributes_no_jar_would_take_are_refused() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_ok(&out);
     assert!(stdout_of(&out).contains("; Domain=.cloudfront.net; Path=/a b/;"));
 }

@@ -21,9 +21,11 @@ use cfsign::sign::{
 };
 use serde::Deserialize;
 
+use crate::support::awscli::{self, COOKIE_CASES, URL_CASES};
 use crate::support::*;
 
-/// The signing parameters CloudFront reserves (DESIGN.md §1).
+/// The query parameters CloudFront reserves for signing: a URL already
+/// carrying one is treated as signed.
 const SIGNING_PARAMS: [&str; 5] = [
     "Expires",
     "Policy",
@@ -37,14 +39,6 @@ fn openssl_hash(hash: HashAlgorithm) -> &'static str {
         HashAlgorithm::Sha1 => "sha1",
         HashAlgorithm::Sha256 => "sha256",
     }
-}
-
-/// The canned policy CloudFront rebuilds, written out independently of the
-/// crate under test.
-fn canned_policy_json(resource: &str, expires: i64) -> String {
-    format!(
-        r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
-    )
 }
 
 /// The URL without its signing parameters: what a canned policy's Resource is.
@@ -488,52 +482,14 @@ fn every_ec_key_format_signs_verifiably() {
 // ---------------------------------------------------------------------------
 // The AWS CLI's shared vectors (tests/fixtures/awscli/)
 
-const URL_CASES: &str = "awscli/sign-test-cases.json";
-const COOKIE_CASES: &str = "awscli/sign-cookies-test-cases.json";
-
 /// Cases where cfsign deliberately differs from what the vector asks
-/// (DESIGN.md and awscli/README.md); tested by their own tests below.
+/// (awscli/README.md): it signs ECDSA with SHA-1 when asked, and a missing
+/// expiry defaults to one hour from now. Tested by their own tests below.
 const ECDSA_SHA1: &str = "ecdsa-canned-policy-url-sha1-reject";
 const MISSING_EXPIRATION: &str = "error-missing-expiration";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AwsCase {
-    id: String,
-    #[allow(dead_code)]
-    documentation: String,
-    input: AwsInput,
-    expected: AwsExpected,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AwsInput {
-    resource: String,
-    key_pair_id: String,
-    private_key_file: String,
-    expiration_date: Option<i64>,
-    active_date: Option<i64>,
-    ip_range: Option<String>,
-    hash_algorithm: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AwsExpected {
-    policy_json: Option<String>,
-    query_params: Option<BTreeMap<String, String>>,
-    cookies: Option<BTreeMap<String, String>>,
-    apply_to: Option<String>,
-    signature: Option<String>,
-    signature_algorithm: Option<String>,
-    verify_cryptographically: Option<bool>,
-    error: Option<bool>,
-    error_contains: Option<Vec<String>>,
-    return_code: Option<i32>,
-}
-
-impl AwsCase {
+// The checks every shared vector gets, kept beside the tests that run them.
+impl awscli::Case {
     fn is_error(&self) -> bool {
         self.expected.error == Some(true)
     }
@@ -646,8 +602,8 @@ impl AwsCase {
     }
 }
 
-fn aws_cases(file: &str) -> Vec<AwsCase> {
-    let cases: Vec<AwsCase> = fixture_json(file);
+fn aws_cases(file: &str) -> Vec<awscli::Case> {
+    let cases = awscli::cases(file);
     assert!(!cases.is_empty(), "{file}");
     cases
 }
@@ -659,7 +615,7 @@ fn is_rsa_1024_warning(line: &str) -> bool {
 /// stderr of a successful run: the RSA-1024 key-size warning for the AWS
 /// CLI's RSA key (it is 1024 bits), nothing for its ECDSA key.
 #[track_caller]
-fn assert_success_stderr(case: &AwsCase, out: &Output, what: &str) {
+fn assert_success_stderr(case: &awscli::Case, out: &Output, what: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if case.is_rsa_1024() {
         let lines: Vec<&str> = stderr.lines().collect();
@@ -684,7 +640,7 @@ fn awscli_vectors_are_all_accounted_for() {
         assert_eq!(ids.len(), cases.len(), "{file}: duplicate ids");
         for id in [ECDSA_SHA1, MISSING_EXPIRATION] {
             let case = cases.iter().find(|c| c.id == id);
-            assert!(case.is_some_and(AwsCase::is_error), "{file}: {id}");
+            assert!(case.is_some_and(awscli::Case::is_error), "{file}: {id}");
         }
         for c in &cases {
             let e = &c.expected;
@@ -739,7 +695,7 @@ fn awscli_url_vectors() {
                 // What CloudFront rebuilds from the request, and so what the
                 // signature must cover.
                 let expires: i64 = params["Expires"].parse().unwrap();
-                let rebuilt = canned_policy_json(&unsigned_url(&line), expires);
+                let rebuilt = canned_policy(&unsigned_url(&line), expires);
                 assert_eq!(rebuilt, policy_json, "{what}: canned policy");
             }
         }
@@ -788,7 +744,7 @@ fn awscli_cookie_vectors() {
             }
             None => {
                 let expires: i64 = cookies["CloudFront-Expires"].parse().unwrap();
-                let rebuilt = canned_policy_json(case.url(), expires);
+                let rebuilt = canned_policy(case.url(), expires);
                 assert_eq!(rebuilt, policy_json, "{what}: canned policy");
             }
         }
@@ -803,7 +759,7 @@ fn awscli_cookie_vectors() {
 /// stdout, one stderr line holding each `errorContains` word. (The AWS CLI's
 /// RSA test key is RSA-1024, but input is checked before the key is loaded, so
 /// no key-size warning precedes the error.)
-fn check_error_case(file: &str, case: &AwsCase) {
+fn check_error_case(file: &str, case: &awscli::Case) {
     let cookies = file == COOKIE_CASES;
     let out = case.run(cookies);
     let what = format!(
@@ -846,9 +802,10 @@ fn awscli_error_vectors() {
 }
 
 /// `ecdsa-canned-policy-url-sha1-reject`: the vector is for SDKs that refuse
-/// ECDSA with SHA-1. cfsign deliberately signs it when asked (DESIGN.md §2,
-/// awscli/README.md): it succeeds, sends no Hash-Algorithm (SHA-1 is
-/// CloudFront's default), and the signature is ECDSA over SHA-1.
+/// ECDSA with SHA-1. cfsign deliberately signs it when asked (ECDSA defaults
+/// to SHA-256, but `--hash-algorithm SHA1` is honoured): it succeeds, sends
+/// no Hash-Algorithm (SHA-1 is CloudFront's default), and the signature is
+/// ECDSA over SHA-1.
 #[test]
 fn awscli_ecdsa_sha1_is_signed_not_refused() {
     for file in [URL_CASES, COOKIE_CASES] {
@@ -873,7 +830,7 @@ fn awscli_ecdsa_sha1_is_signed_not_refused() {
         assert_eq!(names, ["Expires", "Key-Pair-Id", "Signature"], "{what}");
         assert_eq!(values["Expires"], "1767290400", "{what}");
         assert_eq!(values["Key-Pair-Id"], case.input.key_pair_id, "{what}");
-        let policy = canned_policy_json(&case.input.resource, 1767290400);
+        let policy = canned_policy(&case.input.resource, 1767290400);
         let raw = cf_b64decode(&values["Signature"]);
         assert_eq!(raw[0], 0x30, "{what}: DER");
         let public = awscli_fixture("test-ecdsa-key-public.pem");
@@ -889,7 +846,7 @@ fn awscli_ecdsa_sha1_is_signed_not_refused() {
 }
 
 /// `error-missing-expiration`: the AWS CLI requires --date-less-than; cfsign
-/// deliberately defaults to one hour from now (DESIGN.md §2).
+/// deliberately defaults to one hour from now (the `--expires-in` default).
 #[test]
 fn awscli_missing_expiration_defaults_to_one_hour() {
     for file in [URL_CASES, COOKIE_CASES] {
@@ -921,7 +878,7 @@ fn awscli_missing_expiration_defaults_to_one_hour() {
             (before + 3600 - 5..=after + 3600 + 5).contains(&expires),
             "{what}: Expires={expires}, now={before}"
         );
-        let policy = canned_policy_json(&case.input.resource, expires);
+        let policy = canned_policy(&case.input.resource, expires);
         assert!(
             openssl_verifies(
                 &awscli_fixture("test-rsa-key-public.pem"),
@@ -961,22 +918,12 @@ fn awscli_rsa_1024_key_signs_with_one_warning() {
 // ---------------------------------------------------------------------------
 // awscli-sign.json: recorded `aws cloudfront sign` runs
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Recorded {
-    args: Vec<String>,
-    stdout: String,
-    exit_code: i32,
-    #[allow(dead_code)]
-    awscli_version: String,
-}
-
 /// The AWS CLI line with only the program name changed prints the same URL.
 /// cfsign ends it with a newline; the AWS CLI does not (a documented
 /// difference, tests/fixtures/README.md).
 #[test]
 fn awscli_recorded_runs_replay_identically() {
-    let recorded: Vec<Recorded> = fixture_json("awscli-sign.json");
+    let recorded = awscli::recorded();
     assert!(recorded.len() >= 7, "{}", recorded.len());
     key("rsa2048-pkcs1.pem"); // make the fixture keys 0600 (no permission warning)
     for r in &recorded {

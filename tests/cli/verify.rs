@@ -1,6 +1,6 @@
 //! `cfsign verify` against the hand-assembled table of signed URLs.
 
-use crate::support::table::{Expect, Vector, cf_b64, join, rows, trusted_keys};
+use crate::support::table::{Expect, Vector, join, rows, trusted_keys};
 use crate::support::*;
 
 fn verify_cmd(url: &str) -> assert_cmd::Command {
@@ -161,7 +161,7 @@ fn our_signer_round_trips_through_the_verifier() {
                 .args(&extra)
                 .output()
                 .unwrap();
-            assert!(out.status.success());
+            assert_ok(&out);
             let signed = stdout_of(&out).trim().to_string();
             let out = cfsign()
                 .args(["verify", &signed, "--client-ip", "10.1.2.3", "--public-key"])

@@ -2,11 +2,13 @@
 //! environment, fixture paths, and small assertions.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use assert_cmd::Command;
 
+pub mod awscli;
 pub mod faulty;
 pub mod proxy;
 pub mod table;
@@ -66,15 +68,30 @@ pub fn key_arg(name: &str) -> String {
     format!("file://{}", key(name).display())
 }
 
-/// `cfsign` with an environment free of HOME, AWS_*, CLOUDFRONT_* and proxies.
-pub fn cfsign() -> Command {
-    let mut cmd = Command::cargo_bin("cfsign").unwrap();
+/// `program` in an environment of PATH and `TZ=UTC` alone: the developer's
+/// HOME, AWS_*, CLOUDFRONT_*, CFSIGN_* and proxy variables would change what
+/// cfsign reads, signs and connects to.
+pub fn scrubbed(program: impl AsRef<OsStr>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
     cmd.env_clear();
-    if let Ok(path) = std::env::var("PATH") {
+    if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    cmd.env("TZ", "UTC").current_dir(root());
+    cmd.env("TZ", "UTC");
     cmd
+}
+
+/// The binary under test, [`scrubbed`], from the repository root; for a
+/// child that is spawned rather than run to its end (else use [`cfsign`]).
+pub fn cfsign_process() -> std::process::Command {
+    let mut cmd = scrubbed(env!("CARGO_BIN_EXE_cfsign"));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// [`cfsign_process`] with assert_cmd's conveniences (`write_stdin`, `assert`).
+pub fn cfsign() -> Command {
+    Command::from_std(cfsign_process())
 }
 
 /// A fresh temporary directory.
@@ -107,14 +124,15 @@ pub fn assert_refused(output: &std::process::Output, code: i32, needles: &[&str]
     }
 }
 
-/// Asserts exit 0, showing stderr when it is not.
+/// Asserts exit 0, showing stderr and stdout when it is not.
 #[track_caller]
 pub fn assert_ok(out: &std::process::Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "stderr: {}\nstdout: {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 
@@ -147,6 +165,25 @@ pub fn openssl_verifies(public_key: &Path, hash: &str, message: &[u8], signature
         .output()
         .expect("openssl is needed as the test oracle");
     out.status.success()
+}
+
+/// The canned policy CloudFront rebuilds from a request: exactly these bytes,
+/// no whitespace, keys in this order; written out independently of the crate
+/// under test.
+pub fn canned_policy(resource: &str, expires: impl std::fmt::Display) -> String {
+    format!(
+        r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
+    )
+}
+
+/// CloudFront's base64 (`+=/` → `-_~`), written here, not taken from cfsign.
+pub fn cf_b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .replace('+', "-")
+        .replace('=', "_")
+        .replace('/', "~")
 }
 
 /// Decodes CloudFront base64 independently of the crate under test.

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,11 +28,7 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Starts the server on `root` with extra arguments.
     pub fn start(root: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cfsign"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("TZ", "UTC")
-            .current_dir(super::root())
+        let mut child = super::cfsign_process()
             .args(["serve", "--listen", "127.0.0.1:0", "--root"])
             .arg(root)
             .args(args)

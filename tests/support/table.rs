@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::fixtures;
+use super::{cf_b64, fixtures};
 
 /// The public keys a distribution trusts in these rows (`--public-key` values).
 pub fn trusted_keys() -> Vec<String> {
@@ -134,15 +134,6 @@ fn replaced(params: Vec<(String, String)>, name: &str, value: &str) -> Vec<(Stri
             }
         })
         .collect()
-}
-
-pub fn cf_b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .encode(bytes)
-        .replace('+', "-")
-        .replace('=', "_")
-        .replace('/', "~")
 }
 
 fn reject(code: &'static str, check: &'static str, needles: &[&'static str]) -> Expect {

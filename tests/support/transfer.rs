@@ -1,6 +1,7 @@
-//! Helpers for the transfer tests (`get`, `put`): objects of any size made
-//! quickly, digests of large files without reading them into memory, and the
-//! binary as a child process that can be interrupted.
+//! Helpers for the transfer tests (`get`, `put`, `serve`): the one generator
+//! of test data, a large object shared by every test that needs one, digests
+//! of large files without reading them into memory, and the binary as a child
+//! process that can be interrupted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,13 +41,16 @@ pub fn object(len: usize) -> Vec<u8> {
     out
 }
 
-/// A folder holding only `large.bin`, a 200 MiB object, and its SHA-256:
-/// made once and kept in Cargo's target folder for later runs (serve it
-/// read-only).
+/// The length of [`large_object`]: 200 MiB, more than any buffer or
+/// in-memory path of cfsign holds.
+pub const LARGE_LEN: usize = 200 << 20;
+
+/// A folder holding only `large.bin`, an [`object`] of [`LARGE_LEN`] bytes,
+/// and its SHA-256: made once and kept in Cargo's target folder for later
+/// runs (serve it read-only, upload it from where it is).
 pub fn large_object() -> &'static (PathBuf, String) {
     static LARGE: OnceLock<(PathBuf, String)> = OnceLock::new();
     LARGE.get_or_init(|| {
-        const LEN: usize = 200 << 20;
         let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let dir = base.join("large-object");
         let path = dir.join("large.bin");
@@ -55,7 +59,7 @@ pub fn large_object() -> &'static (PathBuf, String) {
             std::fs::metadata(&path),
             std::fs::read_to_string(&digest_path),
         ) {
-            if meta.len() == LEN as u64 && digest.len() == 64 {
+            if meta.len() == LARGE_LEN as u64 && digest.len() == 64 {
                 return (dir, digest);
             }
         }
@@ -63,7 +67,7 @@ pub fn large_object() -> &'static (PathBuf, String) {
         // Written aside and renamed, so a concurrent or interrupted run never
         // sees half a file.
         let tmp = base.join(format!("large-object.{}", std::process::id()));
-        std::fs::write(&tmp, object(LEN)).unwrap();
+        std::fs::write(&tmp, object(LARGE_LEN)).unwrap();
         let digest = sha256_file(&tmp);
         std::fs::write(&digest_path, &digest).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
@@ -88,18 +92,14 @@ pub fn sha256_file(path: &Path) -> String {
 /// `cfsign ARGS` as a child process (scrubbed environment, like
 /// [`super::cfsign`]), with stdout and stderr piped.
 pub fn spawn(args: &[&str], cwd: &Path) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("cfsign"));
-    cmd.env_clear();
-    if let Ok(path) = std::env::var("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("TZ", "UTC")
+    super::cfsign_process()
         .current_dir(cwd)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Sends SIGINT, as Ctrl-C does.

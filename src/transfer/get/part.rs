@@ -119,6 +119,9 @@ pub(super) struct Held {
     /// file (its record is checked with it); for the destination, only when
     /// asked (a complete file need not be read at all).
     pub hasher: Option<Sha256>,
+    /// Why a partial file could not be continued (and was emptied), for the
+    /// user to be warned.
+    pub started_over: Option<String>,
 }
 
 /// The file the bytes go to, removed on drop unless committed or kept.
@@ -210,11 +213,12 @@ impl PartFile {
                     validator: record.validator,
                     length: record.length,
                     hasher: Some(hasher),
+                    started_over: None,
                 };
                 Ok(())
             }
             Err(why) => {
-                crate::cli::warn(format!(
+                held.started_over = Some(format!(
                     "cannot continue {}: {why}; starting over",
                     shown_path(&self.path)
                 ));

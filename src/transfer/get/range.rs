@@ -7,12 +7,18 @@ use std::str::FromStr;
 /// (`total` may be `*`) or `bytes */total`. No spaces, signs or other units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContentRange {
+    /// `bytes first-last/total`: the bytes this answer carries.
     Bytes {
+        /// The offset of the first byte.
         first: u64,
+        /// The offset of the last byte (inclusive).
         last: u64,
+        /// The object's size; `None` for `*` (unknown).
         total: Option<u64>,
     },
+    /// `bytes */total`, with a 416: nothing from the offset asked for.
     Unsatisfied {
+        /// The object's size.
         total: u64,
     },
 }

@@ -19,7 +19,8 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{MAX_OBJECT_SIZE, display_url, object_url, too_big};
+use super::{display_url, object_url, too_big};
+use crate::digest::MAX_OBJECT_SIZE;
 use crate::error::Error;
 use crate::error::io_reason;
 use crate::escape::shown_path;
@@ -45,7 +46,7 @@ pub struct Upload {
 impl Upload {
     /// Opens the file to read: never through a final link, and only when it
     /// is still the regular file that was planned.
-    pub fn open(&self) -> io::Result<File> {
+    pub(crate) fn open(&self) -> io::Result<File> {
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
         #[cfg(target_os = "linux")]
@@ -84,7 +85,7 @@ pub struct FileId {
 
 impl FileId {
     /// The file `meta` describes (`None` where the system has no inodes).
-    pub fn of(meta: &Metadata) -> Option<FileId> {
+    pub(crate) fn of(meta: &Metadata) -> Option<FileId> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -123,7 +124,9 @@ pub struct PlanOptions {
 /// The objects to upload, and what a folder walk left out.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
+    /// The objects, in the order given (a folder's entries sorted by name).
     pub uploads: Vec<Upload>,
+    /// The entries left out, each to be reported.
     pub skipped: Vec<Skipped>,
 }
 
@@ -132,6 +135,7 @@ pub struct Plan {
 pub struct Skipped {
     /// As the user would name it (the folder as given, then the entry).
     pub path: PathBuf,
+    /// Why it is left out.
     pub why: SkipReason,
 }
 
@@ -142,6 +146,7 @@ impl fmt::Display for Skipped {
     }
 }
 
+/// Why a folder's entry is not uploaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SkipReason {
     /// A link whose target is not under the folder walked.

@@ -1,0 +1,180 @@
+//! The accept loop and the life of a connection: how many requests a client
+//! can make the server hold, and for how long. [`serve`] runs on the
+//! caller's tokio runtime; [`spawn`] gives a server threads of its own and a
+//! [`Handle`] that stops it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use super::idle;
+use super::{Config, ServeError, Server};
+
+/// hyper's read (and write) buffer. It bounds what a client can make the
+/// server hold before CloudFront's limits on the head are checked (hyper
+/// answers 431 beyond it), and it is the largest piece of a body read at once: at 256 KiB a
+/// 1 GiB PUT is four thousand reads and hand-offs to the writer thread instead
+/// of sixteen thousand at 64 KiB, whose wake-ups cost the server a fifth of
+/// its CPU.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// A server running on its own threads. Dropping it stops it.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Handle {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the base of every URL to request.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, drops open connections (removing the temp files of
+    /// unfinished uploads) and waits for the threads to end.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts a server on a bound listener, on threads of its own.
+pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Handle, ServeError> {
+    let server = Arc::new(Server::new(config)?);
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cfsign-serve")
+        .build()?;
+    let listener = {
+        let _guard = runtime.enter();
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("cfsign-serve".into())
+        .spawn(move || {
+            let _ = runtime.block_on(serve(listener, server, async {
+                let _ = stopped.await;
+            }));
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        })?;
+    Ok(Handle {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+/// Accepts connections until `shutdown` completes, then drops the open ones.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    server: Arc<Server>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, server.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, don't spin.
+                    server.log(|| format!("cfsign: accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+    Ok(())
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, server: Arc<Server>) {
+    let local = stream.local_addr().unwrap_or(peer);
+    let _ = stream.set_nodelay(true);
+    // Also the wait for the next request on a kept-alive connection.
+    let idle_timeout = server.idle_timeout;
+    let service = service_fn(move |req| {
+        let server = server.clone();
+        async move { Ok::<_, Infallible>(server.handle(req, peer, local).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout)
+        .max_buf_size(READ_BUFFER);
+    // A client that stops reading an answer is dropped like one that stops
+    // sending: the open file and the buffers go with it.
+    let stream = idle::WriteTimeout::new(stream, idle_timeout);
+    let _ = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::Access;
+    use crate::verify::KeyRing;
+    use std::io::{Read, Write};
+
+    /// The library entry point: spawn on a bound listener, GET, stop.
+    #[test]
+    fn spawned_server_answers_and_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hello.txt"), "hi").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            access: Access::Open,
+            ..Config::new(dir.path(), KeyRing::new())
+        };
+        let handle = spawn(listener, config).unwrap();
+        let mut stream = std::net::TcpStream::connect(handle.addr()).unwrap();
+        stream
+            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.ends_with("\r\n\r\nhi"), "{response}");
+        let addr = handle.addr();
+        handle.stop();
+        assert!(std::net::TcpStream::connect(addr).is_err());
+    }
+}

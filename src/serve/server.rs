@@ -1,0 +1,152 @@
+//! A validated configuration ready to answer requests, and the path every
+//! request takes through it: the edge's checks ([`super::edge`]), then the
+//! origin by method ([`super::get`], [`super::put`]), then one log line.
+//! Whatever goes wrong on the way is an [`ErrorResponse`] from the catalogue
+//! in [`super::xml`], turned into an HTTP answer here and only here.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Method, Request, Response};
+use tokio::sync::Semaphore;
+
+use super::config::parse_base_url;
+use super::edge::Edge;
+use super::log::LogSink;
+use super::store::Store;
+use super::xml::ErrorResponse;
+use super::{Config, ServeError};
+use crate::escape;
+
+/// A validated configuration, ready to answer requests.
+#[derive(Debug)]
+pub struct Server {
+    edge: Edge,
+    pub(super) store: Store,
+    pub(super) read_only: bool,
+    log: Option<LogSink>,
+    pub(super) idle_timeout: Duration,
+    pub(super) max_uploads: usize,
+    /// One permit per PUT being received.
+    pub(super) uploads: Arc<Semaphore>,
+}
+
+impl Server {
+    /// Checks the configuration: the root must be a folder, the base URL a
+    /// scheme and a host.
+    pub fn new(config: Config) -> Result<Self, ServeError> {
+        let shown = config.root.display().to_string();
+        let root = std::fs::canonicalize(&config.root)
+            .map_err(|e| ServeError::Root(shown.clone(), crate::error::io_reason(&e)))?;
+        if !root.is_dir() {
+            return Err(ServeError::Root(shown, "it is not a folder".into()));
+        }
+        let base_url = config.base_url.as_deref().map(parse_base_url).transpose()?;
+        Ok(Server {
+            edge: Edge::new(config.access, base_url),
+            store: Store::new(root),
+            read_only: config.read_only,
+            log: config.log,
+            idle_timeout: config.idle_timeout,
+            max_uploads: config.max_uploads,
+            uploads: Arc::new(Semaphore::new(config.max_uploads)),
+        })
+    }
+
+    /// The canonical root.
+    pub fn root(&self) -> &Path {
+        self.store.root()
+    }
+
+    /// Writes a log line, if there is a log; `line` is only built then.
+    pub(super) fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(sink) = &self.log {
+            sink.line(&line());
+        }
+    }
+
+    /// One request, whatever becomes of it: an answer and a log line.
+    pub(super) async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let head = method == Method::HEAD;
+        let (response, reason) = match self.respond(req, peer, local).await {
+            Ok(response) => (response, None),
+            Err(e) => (error_response(&e, head), Some(e.log_text())),
+        };
+        self.log(|| {
+            let status = response.status().as_u16();
+            let path = escape::shown(&path);
+            match reason {
+                Some(reason) => format!("{method} {path} {status} {reason}"),
+                None => format!("{method} {path} {status}"),
+            }
+        });
+        response
+    }
+
+    async fn respond(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<Response<Body>, ErrorResponse> {
+        self.edge.check(&req, peer, local)?;
+        match *req.method() {
+            Method::GET => self.get(req, false).await,
+            Method::HEAD => self.get(req, true).await,
+            Method::PUT => self.put(req).await,
+            ref other => Err(ErrorResponse::method_not_allowed(other)),
+        }
+    }
+}
+
+/// The body of every answer: a file streamed, or bytes in memory.
+pub(super) type Body = BoxBody<Bytes, io::Error>;
+
+pub(super) fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A blocking task that panicked or was cancelled.
+pub(super) fn join_error(e: tokio::task::JoinError) -> ErrorResponse {
+    ErrorResponse::internal(format!("worker failed: {e}"))
+}
+
+fn error_response(e: &ErrorResponse, head: bool) -> Response<Body> {
+    let content_type = if e.from_cloudfront {
+        "text/xml"
+    } else {
+        "application/xml"
+    };
+    let body = e.body();
+    let mut response = Response::builder()
+        .status(e.status)
+        .header(header::CONTENT_TYPE, content_type);
+    for (name, value) in &e.headers {
+        response = response.header(*name, value);
+    }
+    let body = if head { empty() } else { full(body) };
+    response
+        .body(body)
+        .unwrap_or_else(|_| Response::new(full("internal error")))
+}

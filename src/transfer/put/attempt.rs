@@ -1,0 +1,245 @@
+//! One object's upload: the first pass, then attempts until one is
+//! accepted (a 2xx whose ETag and file check out), one fails for good, or
+//! the attempts run out. Every attempt reopens the file and, when we hold
+//! the key, signs the URL afresh.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap};
+
+use super::body::{Activity, ReadEnd, Reader, stream_file, watch};
+use super::etag::Answer;
+use super::hash::{Snapshot, file_changed, sha256_file, unreadable};
+use super::headers::request_headers;
+use super::{PutOptions, Upload, Uploaded, display_url, too_big};
+use crate::digest::MAX_OBJECT_SIZE;
+use crate::error::Error;
+use crate::transfer::background_md5::{BackgroundMd5, Md5Error};
+use crate::transfer::progress::Progress;
+use crate::transfer::response;
+use crate::transfer::retry::{self, Attempt, Pause};
+use crate::transfer::signing::UrlSigner;
+
+/// An attempt that failed in a way worth another.
+pub(super) struct Failure {
+    /// What went wrong, for the message once attempts run out.
+    pub reason: String,
+    retry_after: Option<Duration>,
+    /// A retryable 4xx (408, 429) becomes this refusal once attempts run out.
+    pub refused: Option<Error>,
+}
+
+impl retry::Failure for Failure {
+    fn pause(&self) -> Pause {
+        Pause::Backoff(self.retry_after)
+    }
+}
+
+/// A file after the first pass: everything every attempt sends alike.
+pub(super) struct Hashed<'a> {
+    upload: &'a Upload,
+    /// The file before the first pass, to notice a change by the end.
+    before: Snapshot,
+    len: u64,
+    sha256: String,
+    /// The MD5 of the file, for the ETag.
+    md5: BackgroundMd5,
+    headers: HeaderMap,
+    /// The URL without its signature, for messages.
+    pub shown_url: String,
+}
+
+impl<'a> Hashed<'a> {
+    /// Checks the file's size, then reads it once for its SHA-256 (the MD5
+    /// starts beside it).
+    pub async fn first_pass(
+        upload: &'a Upload,
+        options: &PutOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Hashed<'a>, Error> {
+        let name = upload.name.as_str();
+        let runtime_err = |e: io::Error| unreadable(name, &e);
+        let file = upload.open().map_err(runtime_err)?;
+        let before = Snapshot::of(&file).map_err(runtime_err)?;
+        if before.len > MAX_OBJECT_SIZE {
+            return Err(too_big(Path::new(name), before.len));
+        }
+        let label = format!("hashing {}", crate::escape::shown(name));
+        progress.start(&label, Some(before.len));
+        // The MD5 reads with `pread`, so sharing the offset is harmless.
+        let md5 = BackgroundMd5::start(file.try_clone().ok(), before.len);
+        let (len, sha256) = {
+            let progress = Arc::clone(progress);
+            tokio::task::spawn_blocking(move || sha256_file(file, progress.as_ref()))
+                .await
+                .map_err(|e| Error::Runtime(format!("hashing {name} failed: {e}")))?
+                .map_err(runtime_err)?
+        };
+        if len > MAX_OBJECT_SIZE {
+            return Err(too_big(Path::new(name), len));
+        }
+        let sha256 = hex::encode(sha256);
+        Ok(Hashed {
+            upload,
+            before,
+            len,
+            // A file that grew or shrank since `before` is caught at the end.
+            md5,
+            headers: request_headers(upload, options, len, &sha256),
+            sha256,
+            shown_url: display_url(&upload.url),
+        })
+    }
+
+    /// One attempt: a freshly signed URL, the file reopened and streamed.
+    /// `Err` is final; `Attempt::Failed` is worth another attempt.
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        signer: &UrlSigner,
+        options: &PutOptions,
+        progress: &Arc<dyn Progress>,
+        attempt: u32,
+    ) -> Result<Attempt<Uploaded, Failure>, Error> {
+        let url = signer.sign(&self.upload.url)?;
+        let label = format!("uploading {}", crate::escape::shown(&self.upload.name));
+        progress.start(&label, Some(self.len));
+
+        let activity = Activity::new();
+        let (body, reader) = stream_file(
+            self.upload,
+            self.len,
+            Arc::clone(progress),
+            activity.clone(),
+        );
+        let request = client
+            .put(&url)
+            .headers(self.headers.clone())
+            .body(reqwest::Body::wrap(body));
+        match watch(request.send(), &activity, options.stall_timeout).await {
+            Ok(response) if response.status().is_success() => self
+                .accepted(response, reader, options, attempt)
+                .await
+                .map(Attempt::Done),
+            Ok(response) => self.refused(response, reader, signer, options).await,
+            Err(e) => {
+                // Our own side failing (the file shrank, a read error) is
+                // not the network's fault and is not retried.
+                if let Some(e) = reader.failure() {
+                    return Err(e);
+                }
+                if !e.retryable() {
+                    return Err(Error::Network(format!("PUT {}: {e}", self.shown_url)));
+                }
+                Ok(Attempt::Failed(Failure {
+                    reason: e.to_string(),
+                    retry_after: None,
+                    refused: None,
+                }))
+            }
+        }
+    }
+
+    /// A 2xx: the ETag and the file are checked before it counts.
+    async fn accepted(
+        &self,
+        response: reqwest::Response,
+        mut reader: Reader,
+        options: &PutOptions,
+        attempt: u32,
+    ) -> Result<Uploaded, Error> {
+        let status = response.status();
+        let answer = Answer::of(&response);
+        // The answer to a PUT is empty; read it so the connection can be reused.
+        let _ = tokio::time::timeout(options.stall_timeout, response.bytes()).await;
+        // A server that answers before reading the whole body may leave the
+        // reader waiting: do not wait for ever.
+        match tokio::time::timeout(options.stall_timeout, &mut reader.handle).await {
+            Ok(Ok(ReadEnd::Done)) => {}
+            _ => {
+                return Err(reader.failure().unwrap_or_else(|| {
+                    Error::Network(format!(
+                        "PUT {}: the server answered {status} before the whole body was sent",
+                        self.shown_url
+                    ))
+                }));
+            }
+        }
+        let md5 = self.md5.finish().await;
+        // A file changed (or deleted, or replaced) under us is reported as
+        // such before anything else, whatever the MD5 or the ETag say.
+        let now = self.upload.open().and_then(|file| Snapshot::of(&file));
+        if now.ok().as_ref() != Some(&self.before) {
+            return Err(file_changed(
+                &self.upload.name,
+                "was modified during the upload, so the object may be a mix of old and new bytes",
+            ));
+        }
+        let md5 = match md5 {
+            Ok(md5) => hex::encode(md5),
+            Err(Md5Error::Shorter) => {
+                return Err(file_changed(&self.upload.name, "became shorter"));
+            }
+            Err(Md5Error::Io(e)) => {
+                return Err(unreadable(&self.upload.name, &e));
+            }
+        };
+        let etag_checked = answer.check_etag(&md5, &self.shown_url)?;
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Uploaded {
+            source: self.upload.name.clone(),
+            url: self.shown_url.clone(),
+            bytes: self.len,
+            sha256: self.sha256.clone(),
+            md5,
+            etag: answer.etag,
+            etag_checked,
+            content_type,
+            attempts: attempt,
+        })
+    }
+
+    /// Not a 2xx: a file that changed, a refusal, or a failure to retry.
+    async fn refused(
+        &self,
+        response: reqwest::Response,
+        reader: Reader,
+        signer: &UrlSigner,
+        options: &PutOptions,
+    ) -> Result<Attempt<Uploaded, Failure>, Error> {
+        let status = response.status().as_u16();
+        let retry_after = retry::retry_after(response.headers());
+        let body = response::error_body(response, Some(options.stall_timeout)).await;
+        if let Some(e) = reader.failure() {
+            return Err(e);
+        }
+        let code = response::error_code_and_message(&body);
+        if status == 400
+            && code
+                .as_ref()
+                .is_some_and(|(c, _)| c == "XAmzContentSHA256Mismatch")
+        {
+            return Err(file_changed(
+                &self.upload.name,
+                "no longer has the SHA-256 of the first pass (S3 answered 400 XAmzContentSHA256Mismatch)",
+            ));
+        }
+        let refusal = || response::refused(status, &body, signer.holds_key());
+        if !retry::retryable_status(status) {
+            return Err(refusal());
+        }
+        Ok(Attempt::Failed(Failure {
+            reason: response::status_line(status, &body),
+            retry_after,
+            refused: (400..500).contains(&status).then(refusal),
+        }))
+    }
+}

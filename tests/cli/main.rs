@@ -1,0 +1,26 @@
+//! The integration tests: the real binary, driven as a user would, against
+//! fixtures made by other implementations (openssl, the AWS CLI).
+
+mod bad_input;
+mod compat;
+mod escaping;
+mod examples;
+mod get;
+mod hostile;
+mod keygen;
+mod keys;
+mod network;
+mod profile;
+mod put;
+mod readme;
+mod secrets;
+mod serve;
+mod sign;
+mod usage;
+mod vectors;
+mod verify;
+
+// The shared helpers (servers, fixtures, the binary in a scrubbed
+// environment) live in `tests/support/`, outside this target's folder.
+#[path = "../support/mod.rs"]
+mod support;
