@@ -31,12 +31,8 @@ pub mod verify;
 
 #[cfg(any(feature = "transfer", feature = "serve"))]
 pub mod digest;
-// TODO(lead): removed when transfer/serve are documented
-#[allow(missing_docs)]
 #[cfg(feature = "serve")]
 pub mod serve;
-// TODO(lead): removed when transfer/serve are documented
-#[allow(missing_docs)]
 #[cfg(feature = "transfer")]
 pub mod transfer;
 
