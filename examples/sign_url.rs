@@ -1,8 +1,11 @@
-//! Sign one URL with a canned policy using the library, without the CLI.
+//! Sign one URL with a canned policy using the library, without the CLI:
+//! the key is loaded once, then each URL is one call.
 //!
 //! cargo run --example sign_url -- tests/fixtures/keys/rsa2048-pkcs8.pem K2JCJMDEHXQW5F https://d111111abcdef8.cloudfront.net/image.jpg
 
-use cfsign::sign::{Policy, PrivateKey, Signer};
+use std::time::Duration;
+
+use cfsign::sign::{PrivateKey, Signer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -12,10 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let key = PrivateKey::from_bytes(&std::fs::read(key_path)?, None)?;
     let signer = Signer::new(key, key_id.parse()?, None);
-    let expires = cfsign::time::now() + 3600;
-    let signed = signer
-        .sign(&Policy::canned(&url, expires)?)
-        .apply_to(&url)?;
+    let signed = signer.sign_url(&url, Duration::from_secs(3600))?;
     println!("{signed}");
     Ok(())
 }

@@ -3,7 +3,9 @@
 //!
 //! cargo run --example signed_cookies -- tests/fixtures/keys/rsa2048-pkcs8.pem K2JCJMDEHXQW5F d111111abcdef8.cloudfront.net
 
-use cfsign::sign::{CookieAttributes, CustomPolicy, Policy, PrivateKey, SameSite, Signer};
+use std::time::Duration;
+
+use cfsign::sign::{CookieAttributes, CustomPolicy, PrivateKey, SameSite, Signer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -15,9 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = PrivateKey::from_bytes(&std::fs::read(key_path)?, None)?;
     let signer = Signer::new(key, key_id.parse()?, None);
     // One custom policy with a wildcard covers every object under /members/.
-    let resource = format!("https://{domain}/members/*").parse()?;
-    let policy = CustomPolicy::new(resource, cfsign::time::now() + 12 * 3600, None, None)?;
-    let cookies = signer.sign(&Policy::Custom(policy)).cookies();
+    let policy = CustomPolicy::builder(format!("https://{domain}/members/*"))
+        .expires(Duration::from_secs(12 * 3600))
+        .build()?;
+    let cookies = signer.sign_cookies(&policy.into())?;
     let attributes = CookieAttributes {
         domain: Some(domain),
         path: "/members/".to_string(),

@@ -17,6 +17,13 @@ use md5::Digest;
 pub const MAX_OBJECT_SIZE: u64 = 5 << 30;
 
 /// A running MD5.
+///
+/// ```
+/// let mut md5 = cfsign::digest::Md5::new();
+/// md5.update(b"a");
+/// md5.update(b"bc");
+/// assert_eq!(md5.finish()[..4], [0x90, 0x01, 0x50, 0x98]); // 900150983cd24fb0…
+/// ```
 #[derive(Clone)]
 pub struct Md5(Inner);
 
@@ -28,6 +35,7 @@ enum Inner {
 }
 
 impl Md5 {
+    /// An MD5 of nothing yet.
     pub fn new() -> Self {
         #[cfg(feature = "openssl")]
         if let Ok(h) = openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5()) {
@@ -36,6 +44,7 @@ impl Md5 {
         Md5(Inner::RustCrypto(md5::Md5::new()))
     }
 
+    /// Adds `bytes`.
     pub fn update(&mut self, bytes: &[u8]) {
         match &mut self.0 {
             #[cfg(feature = "openssl")]
@@ -44,6 +53,7 @@ impl Md5 {
         }
     }
 
+    /// The digest of everything added.
     pub fn finish(self) -> [u8; 16] {
         match self.0 {
             #[cfg(feature = "openssl")]

@@ -1,18 +1,36 @@
-//! The one error type of the command line, and the exit code of each kind.
-//! Messages are one line; where a fix is known, the message says it.
+//! The one error type of the command line and the transfers, and the exit
+//! code of each kind. Messages are one line; where a fix is known, the
+//! message says it. The signing library's own errors ([`crate::sign`],
+//! [`crate::time`]) convert into [`Error::Usage`].
 
 /// Exit codes, as documented in the README.
 pub mod exit {
+    /// Success.
     pub const OK: u8 = 0;
+    /// Any other runtime error.
     pub const RUNTIME: u8 = 1;
+    /// A usage or input error: flags, key, policy, time, URL.
     pub const USAGE: u8 = 2;
+    /// The server refused (HTTP 4xx).
     pub const REFUSED: u8 = 3;
+    /// A network failure, or HTTP 5xx after retries.
     pub const NETWORK: u8 = 4;
+    /// An integrity failure: checksum, ETag or length mismatch.
     pub const INTEGRITY: u8 = 5;
+    /// Interrupted (SIGINT).
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// An error of the command line or a transfer, by exit code.
+///
+/// ```
+/// use cfsign::error::{Error, exit};
+/// let e: Error = "K2/x".parse::<cfsign::sign::KeyPairId>().unwrap_err().into();
+/// assert_eq!(e.exit_code(), exit::USAGE);
+/// assert_eq!(Error::usage("bad flag").to_string(), "bad flag");
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Bad flags, key, policy, time or URL: exit 2.
     #[error("{0}")]
@@ -24,9 +42,13 @@ pub enum Error {
         hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     Refused {
+        /// The HTTP status.
         status: u16,
+        /// CloudFront's or S3's error code (`AccessDenied`).
         code: String,
+        /// Its message.
         message: String,
+        /// The likely cause, when known.
         hint: Option<String>,
     },
     /// Connection failures, timeouts, 5xx after retries: exit 4.
@@ -44,6 +66,7 @@ pub enum Error {
 }
 
 impl Error {
+    /// The process exit code for this error ([`exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => exit::USAGE,
@@ -55,12 +78,18 @@ impl Error {
         }
     }
 
+    /// A usage error with this message.
     pub fn usage(message: impl std::fmt::Display) -> Self {
         Error::Usage(message.to_string())
     }
 }
 
 /// Short, stable wording for I/O errors (no OS error numbers).
+///
+/// ```
+/// let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+/// assert_eq!(cfsign::error::io_reason(&e), "no such file");
+/// ```
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
@@ -85,7 +114,7 @@ usage_from!(
     crate::sign::KeyError,
     crate::sign::PolicyError,
     crate::sign::url::UrlError,
-    crate::sign::ApplyError,
+    crate::sign::SignError,
     crate::sign::KeyPairIdError,
     crate::sign::ip::IpRangeError,
     crate::sign::resource::ResourceError,

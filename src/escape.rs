@@ -11,13 +11,18 @@ use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 /// How many characters of one value a message shows before `…`.
-pub const SHOWN_CHARS: usize = 200;
+pub(crate) const SHOWN_CHARS: usize = 200;
 
 /// True for characters that must never reach a terminal raw: C0 and C1
 /// controls (tab and newline included: one value stays on one line), the
 /// line and paragraph separators, and the invisible formatting characters
 /// that reorder or hide text (bidi embeddings, overrides and isolates,
 /// zero-width characters, the byte-order mark, tag characters).
+///
+/// ```
+/// use cfsign::escape::is_unsafe;
+/// assert!(is_unsafe('\n') && is_unsafe('\u{202e}') && !is_unsafe('é'));
+/// ```
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -51,6 +56,10 @@ fn write_escaped(out: &mut impl fmt::Write, c: char) -> fmt::Result {
 
 /// `text` with every unsafe character escaped and nothing shortened: the
 /// last guard before a whole message line is written.
+///
+/// ```
+/// assert_eq!(cfsign::escape::line("a\x1b[31mb\n"), "a\\x1b[31mb\\n");
+/// ```
 pub fn line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
@@ -66,8 +75,14 @@ pub fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A value from outside, ready for a message: escaped, and shortened to
-/// [`SHOWN_CHARS`] characters with `…`.
+/// A value from outside, ready for a message: escaped, and shortened to 200
+/// characters (or [`Shown::max`]) with `…`. Made by [`shown`]; it is
+/// `Display`.
+///
+/// ```
+/// let long = "x".repeat(300);
+/// assert_eq!(cfsign::escape::shown(&long).to_string().chars().count(), 201);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Shown<'a> {
     text: &'a str,
@@ -75,6 +90,13 @@ pub struct Shown<'a> {
 }
 
 /// Shows `text` escaped and shortened; see [`Shown`].
+///
+/// ```
+/// use cfsign::escape::shown;
+/// assert_eq!(shown("x\u{202e}txt.exe").to_string(), "x\\u{202e}txt.exe");
+/// assert_eq!(shown("abcdef").max(3).to_string(), "abc…");
+/// assert_eq!(shown("-----BEGIN PRIVATE KEY-----").to_string(), "(PEM text, not shown: it may be a key)");
+/// ```
 pub fn shown(text: &str) -> Shown<'_> {
     Shown {
         text,
@@ -90,12 +112,12 @@ impl Shown<'_> {
 }
 
 /// What a message shows instead of a value that holds PEM text.
-pub const PEM_NOT_SHOWN: &str = "(PEM text, not shown: it may be a key)";
+const PEM_NOT_SHOWN: &str = "(PEM text, not shown: it may be a key)";
 
 /// Whether `text` holds a PEM boundary (`-----BEGIN`, `-----END`): a key's
 /// text given where another value goes (a URL, `-o`, `--policy`, a time),
 /// which a message must not show, not even in part.
-pub fn holds_pem(text: &str) -> bool {
+fn holds_pem(text: &str) -> bool {
     text.contains("-----BEGIN") || text.contains("-----END")
 }
 
@@ -120,11 +142,20 @@ impl fmt::Display for Shown<'_> {
 
 /// Bytes from outside (a server's body, a file name that is not UTF-8)
 /// shown like [`shown`], invalid UTF-8 as U+FFFD.
+///
+/// ```
+/// assert_eq!(cfsign::escape::shown_bytes(b"ok\xff\x1b"), "ok\u{fffd}\\x1b");
+/// ```
 pub fn shown_bytes(bytes: &[u8]) -> String {
     shown(&String::from_utf8_lossy(bytes)).to_string()
 }
 
 /// A path for a message: escaped and shortened like [`shown`].
+///
+/// ```
+/// let path = std::path::Path::new("dist/a\nb.txt");
+/// assert_eq!(cfsign::escape::shown_path(path), "dist/a\\nb.txt");
+/// ```
 pub fn shown_path(path: &std::path::Path) -> String {
     shown(&path.to_string_lossy()).to_string()
 }
@@ -135,6 +166,12 @@ pub fn shown_path(path: &std::path::Path) -> String {
 /// base64 characters (letters, digits, `+`, `=`; `/` not counted, since
 /// paths break their runs with it) as a line of a key's body has. The one
 /// rule: messages about such a value do not show it.
+///
+/// ```
+/// use cfsign::escape::may_be_key;
+/// assert!(may_be_key("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"));
+/// assert!(!may_be_key("https://d111111abcdef8.cloudfront.net/a.jpg"));
+/// ```
 pub fn may_be_key(text: &str) -> bool {
     const BASE64_RUN: usize = 24;
     let mut run = 0;
@@ -158,7 +195,7 @@ const ELIDED_PARAMS: [&str; 2] = ["Signature", "Policy"];
 
 /// `url` with the values of `Signature` and `Policy` replaced by `…`, so that
 /// a message about a signed URL does not carry a usable signature.
-pub fn without_credentials(url: &str) -> Cow<'_, str> {
+fn without_credentials(url: &str) -> Cow<'_, str> {
     let Some((base, query)) = url.split_once('?') else {
         return Cow::Borrowed(url);
     };
@@ -205,6 +242,13 @@ pub fn without_credentials(url: &str) -> Cow<'_, str> {
 /// base64 characters that is not hexadecimal (a line of a key's body is 64),
 /// every run of 16 or more base64 characters is cut to `…`. Lines without
 /// either are returned as they are.
+///
+/// ```
+/// use cfsign::escape::without_key_text;
+/// let clap = "unexpected argument '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF' found";
+/// assert!(!without_key_text(clap, false).contains("MIIEvQIBADANBgkq"));
+/// assert_eq!(without_key_text("no key here", true), "no key here");
+/// ```
 pub fn without_key_text(text: &str, long_runs: bool) -> Cow<'_, str> {
     const LONG_RUN: usize = 40;
     const CUT_RUN: usize = 16;
@@ -245,6 +289,11 @@ pub fn without_key_text(text: &str, long_runs: bool) -> Cow<'_, str> {
 }
 
 /// A URL for a message: credentials elided, then escaped and shortened.
+///
+/// ```
+/// assert_eq!(cfsign::escape::shown_url("https://h/a?Expires=1&Signature=abc&Key-Pair-Id=K"),
+///            "https://h/a?Expires=1&Signature=…&Key-Pair-Id=K");
+/// ```
 pub fn shown_url(url: &str) -> String {
     shown(&without_credentials(url)).to_string()
 }

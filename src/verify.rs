@@ -4,7 +4,7 @@
 //!
 //! Every rule comes from the same place the signer uses: the canned policy is
 //! rebuilt with [`CannedPolicy`], a custom policy is read with
-//! [`CustomPolicy::parse`], wildcards are matched by [`ResourcePattern`], and
+//! [`CustomPolicy::parse`], wildcards are matched by [`ResourcePattern`](crate::sign::ResourcePattern), and
 //! URLs are split with [`url::split_signed`], the inverse of the signer's
 //! [`url::append_query`].
 
@@ -17,15 +17,26 @@ use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, PublicKey, 
 use crate::time::{Epoch, HumanDuration, format_time};
 
 /// The error codes CloudFront answers a refused request with (HTTP 403).
+///
+/// ```
+/// use cfsign::verify::ErrorCode;
+/// assert_eq!(ErrorCode::InvalidKey.as_str(), "InvalidKey");
+/// assert_eq!(ErrorCode::InvalidKey.message(), "Unknown Key");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// No `Key-Pair-Id`.
     MissingKey,
+    /// A `Key-Pair-Id` the distribution does not trust.
     InvalidKey,
+    /// A policy (or `Expires`) that cannot be read.
     MalformedPolicy,
+    /// Everything else: signature, expiry, start, IP, resource.
     AccessDenied,
 }
 
 impl ErrorCode {
+    /// The `<Code>`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ErrorCode::MissingKey => "MissingKey",
@@ -47,34 +58,51 @@ impl ErrorCode {
 }
 
 /// The public keys the distribution trusts, by ID.
+///
+/// ```
+/// use cfsign::sign::PublicKey;
+/// use cfsign::verify::KeyRing;
+/// let mut keys = KeyRing::new();
+/// assert!(keys.is_empty());
+/// let pem = include_bytes!("../tests/fixtures/keys/rsa2048-public.pem");
+/// keys.insert("K2JCJMDEHXQW5F", PublicKey::from_bytes(pem)?);
+/// assert_eq!(keys.ids().collect::<Vec<_>>(), ["K2JCJMDEHXQW5F"]);
+/// assert!(keys.get("K2JCJMDEHXQW5F").is_some() && keys.get("KOTHER").is_none());
+/// # Ok::<(), cfsign::sign::KeyError>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct KeyRing {
     keys: BTreeMap<String, PublicKey>,
 }
 
 impl KeyRing {
+    /// An empty ring: [`check`] then checks everything but the signature.
     pub fn new() -> Self {
         KeyRing::default()
     }
 
+    /// Trusts `key` under `id` (replacing a key of the same ID).
     pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
         self.keys.insert(id.into(), key);
     }
 
+    /// Whether no key is trusted.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// The trusted IDs, in order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.keys.keys().map(String::as_str)
     }
 
+    /// The key trusted under `id`.
     pub fn get(&self, id: &str) -> Option<&PublicKey> {
         self.keys.get(id)
     }
 }
 
-/// A request as CloudFront sees it.
+/// A request as CloudFront sees it: the input of [`check`].
 #[derive(Clone, Debug)]
 pub struct Request<'a> {
     /// The full URL the viewer asked for: scheme, host, path and query.
@@ -90,12 +118,16 @@ pub struct Request<'a> {
 /// Where the signature came from. A signed URL takes precedence over cookies.
 pub use crate::sign::Carrier;
 
-/// What an accepted request was signed with.
+/// What an accepted request was signed with: the output of [`check`].
 #[derive(Clone, Debug)]
 pub struct Accepted {
+    /// Where the signature came from.
     pub carrier: Carrier,
+    /// The policy, canned (rebuilt from the URL) or custom (as sent).
     pub policy: Policy,
+    /// The `Key-Pair-Id` sent.
     pub key_pair_id: String,
+    /// The hash signed with.
     pub hash: HashAlgorithm,
     /// `None` when no public keys were given: the signature was not checked.
     pub key: Option<String>,
@@ -106,6 +138,7 @@ pub struct Accepted {
 /// A refusal: CloudFront's code, the check that failed, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
+    /// What CloudFront answers.
     pub code: ErrorCode,
     /// A short name of the failed check: "expired", "signature", …
     pub check: &'static str,
@@ -124,6 +157,8 @@ impl fmt::Display for Rejection {
         )
     }
 }
+
+impl std::error::Error for Rejection {}
 
 fn reject(code: ErrorCode, check: &'static str, reason: impl Into<String>) -> Rejection {
     Rejection {
@@ -187,6 +222,27 @@ impl Params {
 
 /// Checks a request as CloudFront would. With an empty `keys`, everything but
 /// the signature is checked and [`Accepted::key`] is `None`.
+///
+/// ```
+/// use std::time::Duration;
+/// use cfsign::sign::{PrivateKey, Signer};
+/// use cfsign::verify::{self, ErrorCode, KeyRing, Request};
+/// let key = PrivateKey::from_bytes(include_bytes!("../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+/// let mut keys = KeyRing::new();
+/// keys.insert("K2JCJMDEHXQW5F", key.public_key());
+/// let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse()?, None);
+/// let url = signer.sign_url("https://d111111abcdef8.cloudfront.net/a.jpg", Duration::from_secs(60))?;
+///
+/// let now = cfsign::time::now();
+/// let request = Request { url: url.as_str(), cookie_header: None, client_ip: None, now };
+/// let accepted = verify::check(&request, &keys)?;
+/// assert_eq!(accepted.key.as_deref(), Some("K2JCJMDEHXQW5F"));
+///
+/// let later = Request { now: now + 3600, ..request };
+/// let rejection = verify::check(&later, &keys).unwrap_err();
+/// assert_eq!((rejection.code, rejection.check), (ErrorCode::AccessDenied, "expired"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejection> {
     let (unsigned_url, url_params) = url::split_signed(request.url);
     let mut params = Params::default();
@@ -277,10 +333,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 })?;
             // A canned policy stands for exactly the URL requested (for
             // cookies: the URL requested, including its query string).
-            Policy::Canned(CannedPolicy {
-                url: unsigned_url.clone(),
-                expires,
-            })
+            Policy::Canned(CannedPolicy::rebuilt(unsigned_url.clone(), expires))
         }
         (None, None) => {
             return Err(reject(
@@ -356,14 +409,14 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
     };
 
     if let Policy::Custom(custom) = &policy {
-        if !custom.resource.matches(&unsigned_url) {
+        if !custom.resource().matches(&unsigned_url) {
             return Err(reject(
                 ErrorCode::AccessDenied,
                 "resource",
                 format!(
                     "the URL `{}` does not match the policy resource `{}`",
                     shown(&unsigned_url),
-                    shown(&custom.resource.to_string())
+                    shown(&custom.resource().to_string())
                 ),
             ));
         }
@@ -383,7 +436,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
     }
     let mut unchecked = Vec::new();
     if let Policy::Custom(custom) = &policy {
-        if let Some(start) = custom.date_greater_than {
+        if let Some(start) = custom.starts() {
             if request.now < start {
                 return Err(reject(
                     ErrorCode::AccessDenied,
@@ -396,7 +449,7 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
                 ));
             }
         }
-        if let Some(range) = custom.ip {
+        if let Some(range) = custom.ip() {
             match request.client_ip {
                 Some(ip) if !range.contains(ip) => {
                     return Err(reject(

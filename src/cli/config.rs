@@ -83,7 +83,9 @@ pub fn url_signer(key: KeyArgs, policy: &PolicyArgs) -> Result<UrlSigner, Error>
 pub fn policy_spec(args: &PolicyArgs, now: Epoch) -> Result<PolicySpec, Error> {
     if let Some(path) = &args.policy {
         let text = read_text_arg(path, "policy")?;
-        return Ok(PolicySpec::Shared(CustomPolicy::parse(text.trim_end())?));
+        return Ok(PolicySpec::shared_by_all(CustomPolicy::parse(
+            text.trim_end(),
+        )?));
     }
     let expiry = match (&args.expires_in, &args.date_less_than) {
         (Some(d), _) => Expiry::In(d.parse()?),
@@ -117,14 +119,14 @@ pub fn policy_spec(args: &PolicyArgs, now: Epoch) -> Result<PolicySpec, Error> {
         let resource: ResourcePattern = resource
             .parse()
             .map_err(|e| Error::usage(format!("--resource: {e}")))?;
-        return Ok(PolicySpec::Shared(CustomPolicy::new(
+        return Ok(PolicySpec::shared_by_all(CustomPolicy::new(
             resource, expires, start, ip,
         )?));
     }
     if start.is_none() && ip.is_none() {
-        Ok(PolicySpec::Canned { expires })
+        Ok(PolicySpec::canned(expires)?)
     } else {
-        Ok(PolicySpec::PerUrl { expires, start, ip })
+        Ok(PolicySpec::per_url(expires, start, ip)?)
     }
 }
 

@@ -6,6 +6,17 @@ use crate::time::Epoch;
 
 /// The `CloudFront-*` cookies for one signed policy, in the order they are
 /// printed: Expires or Policy, Signature, Key-Pair-Id, then Hash-Algorithm.
+///
+/// ```
+/// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+/// use cfsign::sign::Policy;
+/// let cookies = signer.sign(&Policy::canned("https://h/a", 1893456000)?).cookies();
+/// let pairs: Vec<(&str, &str)> = cookies.pairs().collect();
+/// assert_eq!(pairs[0], ("CloudFront-Expires", "1893456000"));
+/// assert_eq!(pairs[3], ("CloudFront-Hash-Algorithm", "SHA256"));
+/// assert!(cookies.cookie_header_value().starts_with("CloudFront-Expires=1893456000; CloudFront-Signature="));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCookies {
     pairs: Vec<(&'static str, String)>,
@@ -14,7 +25,7 @@ pub struct SignedCookies {
 }
 
 /// The `SameSite` attribute: whether a browser sends the cookies with
-/// requests that another site starts.
+/// requests that another site starts (see [`CookieAttributes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SameSite {
     /// Only with requests that this site starts.
@@ -26,6 +37,11 @@ pub enum SameSite {
 }
 
 impl SameSite {
+    /// The attribute's value.
+    ///
+    /// ```
+    /// assert_eq!(cfsign::sign::SameSite::Lax.as_str(), "Lax");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             SameSite::Strict => "Strict",
@@ -37,6 +53,21 @@ impl SameSite {
 
 /// The attributes of the `Set-Cookie` lines. `Secure` and `HttpOnly` are
 /// always set: the cookies carry a credential, and no script needs them.
+///
+/// The fields go into the header as given: a program that takes `domain`
+/// or `path` from outside must check them first (no `;`, no control
+/// characters), as the command line's `--cookie-domain` and
+/// `--cookie-path` are checked.
+///
+/// ```
+/// use cfsign::sign::{CookieAttributes, SameSite};
+/// let attributes = CookieAttributes {
+///     path: "/members/".into(),
+///     same_site: Some(SameSite::Strict),
+///     ..CookieAttributes::default()
+/// };
+/// assert_eq!(attributes.domain, None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CookieAttributes {
     /// `Domain`; without it the cookies are the setting host's only.
@@ -64,25 +95,27 @@ impl Default for CookieAttributes {
 impl SignedCookies {
     pub(crate) fn from_signed(signed: &SignedPolicy) -> Self {
         let mut pairs = Vec::with_capacity(4);
-        match (&signed.policy, &signed.encoded_policy) {
-            (Policy::Custom(_), Some(p)) => pairs.push(("CloudFront-Policy", p.clone())),
-            _ => pairs.push(("CloudFront-Expires", signed.policy.expires().to_string())),
+        match (signed.policy(), signed.encoded_policy()) {
+            (Policy::Custom(_), Some(p)) => pairs.push(("CloudFront-Policy", p.to_string())),
+            _ => pairs.push(("CloudFront-Expires", signed.policy().expires().to_string())),
         }
-        pairs.push(("CloudFront-Signature", signed.signature.clone()));
-        pairs.push(("CloudFront-Key-Pair-Id", signed.key_pair_id.to_string()));
-        if signed.hash != HashAlgorithm::Sha1 {
+        pairs.push(("CloudFront-Signature", signed.signature().to_string()));
+        pairs.push(("CloudFront-Key-Pair-Id", signed.key_pair_id().to_string()));
+        if signed.hash() != HashAlgorithm::Sha1 {
             pairs.push((
                 "CloudFront-Hash-Algorithm",
-                signed.hash.as_str().to_string(),
+                signed.hash().as_str().to_string(),
             ));
         }
         SignedCookies {
             pairs,
-            expires: signed.policy.expires(),
+            expires: signed.policy().expires(),
         }
     }
 
-    /// Cookie names and values.
+    /// Cookie names and values, as a web framework's cookie jar takes them
+    /// (`.map(|(n, v)| (n, v.to_string())).collect::<Vec<_>>()` for owned
+    /// pairs).
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.pairs.iter().map(|(n, v)| (*n, v.as_str()))
     }
@@ -131,7 +164,8 @@ impl SignedCookies {
             .collect()
     }
 
-    /// One `Cookie` request header value carrying all of them.
+    /// One `Cookie` request header value carrying all of them (for a client
+    /// that sends the cookies itself).
     pub fn cookie_header_value(&self) -> String {
         self.pairs()
             .map(|(n, v)| format!("{n}={v}"))

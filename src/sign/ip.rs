@@ -19,12 +19,16 @@ pub struct IpRange {
     prefix: u8,
 }
 
+/// Why a text is not an IPv4 range.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IpRangeError {
+    /// An IPv6 address or range.
     #[error(
         "`{0}` is an IPv6 address: CloudFront policies accept only IPv4 (a.b.c.d or a.b.c.d/n)"
     )]
     Ipv6(String),
+    /// Anything else that is not `a.b.c.d` or `a.b.c.d/n`.
     #[error(
         "`{0}` is not an IPv4 address or CIDR block: write a.b.c.d or a.b.c.d/n with n from 0 to 32"
     )]
@@ -32,10 +36,20 @@ pub enum IpRangeError {
 }
 
 impl IpRange {
+    /// The range of `addr` with a `prefix`-bit mask; `None` above 32 bits.
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use cfsign::sign::IpRange;
+    /// let r = IpRange::new(Ipv4Addr::new(10, 0, 0, 0), 8).unwrap();
+    /// assert!(r.contains(Ipv4Addr::new(10, 1, 2, 3)) && !r.contains(Ipv4Addr::new(11, 0, 0, 1)));
+    /// assert!(IpRange::new(Ipv4Addr::LOCALHOST, 33).is_none());
+    /// ```
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Option<Self> {
         (prefix <= 32).then_some(IpRange { addr, prefix })
     }
 
+    /// Whether `ip` is in the range.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         let mask = u32::MAX
             .checked_shl(32 - u32::from(self.prefix))

@@ -8,27 +8,18 @@
 use std::fmt;
 
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use pkcs8::der::Decode;
-use pkcs8::der::asn1::ObjectIdentifier as Oid;
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{HashAlgorithm, pem};
+use super::HashAlgorithm;
 
 mod encrypted;
+mod load;
 
-const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
-const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
-const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
-const PRIME256V1: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
-const DSA: Oid = Oid::new_unwrap("1.2.840.10040.4.1");
-const ED25519: Oid = Oid::new_unwrap("1.3.101.112");
-const ED448: Oid = Oid::new_unwrap("1.3.101.113");
+use load::{pem_blocks, private_from_der, private_from_pem_block, private_from_pkcs8};
 
 /// The RSA modulus size CloudFront accepts for public keys.
 pub const CLOUDFRONT_RSA_BITS: usize = 2048;
@@ -38,54 +29,74 @@ pub const CLOUDFRONT_RSA_BITS: usize = 2048;
 /// rsa key"); above 16384 bits (OpenSSL's `OPENSSL_RSA_MAX_MODULUS_BITS`)
 /// one signature takes seconds to hours, so a hostile key file could hang
 /// a run. Both are checked before the key's numbers are worked on.
-pub const RSA_BITS_SIGNED: std::ops::RangeInclusive<usize> = 512..=16384;
+pub(crate) const RSA_BITS_SIGNED: std::ops::RangeInclusive<usize> = 512..=16384;
 
 /// Why a key could not be loaded. Messages are one line, name what was found,
 /// and say how to fix it; they never contain key bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyError {
+    /// Neither PEM nor DER.
     #[error(
         "the key is neither PEM nor DER (expected a PEM block such as `-----BEGIN PRIVATE KEY-----`)"
     )]
     NotAKey,
+    /// A block or structure (named) that does not decode.
     #[error("the {0} PEM block could not be decoded: the file is damaged or not a key")]
     Malformed(String),
+    /// A `-----BEGIN` line that is damaged (with the label it meant, if known).
     #[error("{}", damaged_header(*.0))]
     DamagedHeader(Option<&'static str>),
+    /// A block (named) whose `-----END` line is missing or damaged.
     #[error(
         "the {0} PEM block could not be decoded: its `-----END {0}-----` line is missing or damaged (the key is cut short or damaged)"
     )]
     DamagedFooter(String),
+    /// A public key or certificate where a private key goes.
     #[error(
         "this is a {0}, not a private key; signing needs the private key (the public key goes to CloudFront)"
     )]
     PublicKey(&'static str),
+    /// An algorithm CloudFront does not take (DSA, Ed25519, …).
     #[error(
         "{0} keys are not supported by CloudFront: use RSA-2048 or ECDSA P-256 (`cfsign keygen` makes one)"
     )]
     Unsupported(String),
+    /// An EC key on another curve than P-256.
     #[error(
         "the EC key is on curve {0}; CloudFront accepts only P-256 (prime256v1): make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`"
     )]
     WrongCurve(String),
+    /// OpenSSL's legacy encrypted PKCS#1 (`Proc-Type: 4,ENCRYPTED`).
     #[error(
         "the key is in the legacy OpenSSL-encrypted PKCS#1 format (Proc-Type: 4,ENCRYPTED): convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem`"
     )]
     LegacyEncrypted,
+    /// An encrypted key, and no passphrase.
     #[error(
         "the key is encrypted: set CLOUDFRONT_PRIVATE_KEY_PASSPHRASE or run on a terminal to be asked"
     )]
     PassphraseRequired,
+    /// A passphrase that does not decrypt the key.
     #[error(
         "wrong passphrase: the passphrase does not decrypt the key (its cipher is supported; check $CLOUDFRONT_PRIVATE_KEY_PASSPHRASE, or what was typed at the prompt)"
     )]
     WrongPassphrase,
+    /// An encryption scheme not decrypted here (named; `legacy` when
+    /// OpenSSL 3 needs its legacy provider for it).
     #[error("{}", unsupported_encryption(scheme, *legacy))]
-    UnsupportedEncryption { scheme: String, legacy: bool },
+    UnsupportedEncryption {
+        /// The scheme, or its parts.
+        scheme: String,
+        /// Whether OpenSSL 3 reads it only with its legacy provider.
+        legacy: bool,
+    },
+    /// An RSA key outside 512 to 16384 bits.
     #[error(
         "the key is RSA-{0}, which cfsign does not sign with (RSA keys of 512 to 16384 bits only; CloudFront accepts RSA-2048): make one with `cfsign keygen`"
     )]
     RsaSize(usize),
+    /// Anything else, said in the message.
     #[error("{0}")]
     Invalid(String),
 }
@@ -112,10 +123,20 @@ fn damaged_header(meant: Option<&str>) -> String {
 
 /// A passphrase for an encrypted PKCS#8 key. Wiped from memory on drop and
 /// never printed.
+///
+/// ```
+/// use cfsign::sign::{KeyError, Passphrase, PrivateKey};
+/// let pem = include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8-encrypted.pem");
+/// assert_eq!(PrivateKey::from_bytes(pem, None).unwrap_err(), KeyError::PassphraseRequired);
+/// let wrong = Passphrase::new("hunter2");
+/// assert_eq!(format!("{wrong:?}"), "Passphrase(redacted)");
+/// assert_eq!(PrivateKey::from_bytes(pem, Some(&wrong)).unwrap_err(), KeyError::WrongPassphrase);
+/// ```
 #[derive(Clone)]
 pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
+    /// The passphrase `text`.
     pub fn new(text: impl Into<String>) -> Self {
         Passphrase(Zeroizing::new(text.into()))
     }
@@ -128,9 +149,23 @@ impl fmt::Debug for Passphrase {
 }
 
 /// A private key CloudFront can verify signatures of: RSA (PKCS#1 v1.5) or
-/// ECDSA on P-256. The inner types wipe their secrets on drop.
+/// ECDSA on P-256. The inner types wipe their secrets on drop, and `Debug`
+/// shows only what the key is.
+///
+/// ```
+/// use cfsign::sign::{HashAlgorithm, PrivateKey};
+/// let key = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+/// assert_eq!((key.describe(), key.rsa_bits()), ("RSA-2048".to_string(), Some(2048)));
+/// assert_eq!(format!("{key:?}"), "PrivateKey(RSA-2048, redacted)");
+/// let signature = key.sign(b"policy", HashAlgorithm::Sha1);
+/// assert!(key.public_key().verify(b"policy", HashAlgorithm::Sha1, &signature));
+/// # Ok::<(), cfsign::sign::KeyError>(())
+/// ```
 #[derive(Clone)]
-pub enum PrivateKey {
+pub struct PrivateKey(Private);
+
+#[derive(Clone)]
+enum Private {
     Rsa(Box<RsaKey>),
     EcdsaP256(p256::ecdsa::SigningKey),
 }
@@ -138,7 +173,7 @@ pub enum PrivateKey {
 /// An RSA private key, with OpenSSL's copy of it when that backend is built
 /// in (OpenSSL signs about seven times faster; both give identical bytes).
 #[derive(Clone)]
-pub struct RsaKey {
+struct RsaKey {
     key: RsaPrivateKey,
     #[cfg(feature = "openssl")]
     fast: openssl::pkey::PKey<openssl::pkey::Private>,
@@ -223,48 +258,52 @@ impl PrivateKey {
     }
 
     fn rsa(key: RsaPrivateKey) -> Result<Self, KeyError> {
-        Ok(PrivateKey::Rsa(Box::new(RsaKey::new(key)?)))
+        Ok(PrivateKey(Private::Rsa(Box::new(RsaKey::new(key)?))))
+    }
+
+    fn ecdsa(key: p256::ecdsa::SigningKey) -> Self {
+        PrivateKey(Private::EcdsaP256(key))
     }
 
     /// "RSA-2048", "ECDSA P-256": what the key is, for messages.
     pub fn describe(&self) -> String {
-        match self {
-            PrivateKey::Rsa(k) => format!("RSA-{}", k.key.n().bits()),
-            PrivateKey::EcdsaP256(_) => "ECDSA P-256".to_string(),
+        match &self.0 {
+            Private::Rsa(k) => format!("RSA-{}", k.key.n().bits()),
+            Private::EcdsaP256(_) => "ECDSA P-256".to_string(),
         }
     }
 
     /// The RSA modulus size in bits, `None` for ECDSA keys.
     pub fn rsa_bits(&self) -> Option<usize> {
-        match self {
-            PrivateKey::Rsa(k) => Some(k.key.n().bits()),
-            PrivateKey::EcdsaP256(_) => None,
+        match &self.0 {
+            Private::Rsa(k) => Some(k.key.n().bits()),
+            Private::EcdsaP256(_) => None,
         }
     }
 
     /// The hash CloudFront assumes when no `Hash-Algorithm` is sent is SHA-1;
     /// ECDSA keys default to SHA-256, which every current SDK uses for them.
     pub fn default_hash(&self) -> HashAlgorithm {
-        match self {
-            PrivateKey::Rsa(_) => HashAlgorithm::Sha1,
-            PrivateKey::EcdsaP256(_) => HashAlgorithm::Sha256,
+        match &self.0 {
+            Private::Rsa(_) => HashAlgorithm::Sha1,
+            Private::EcdsaP256(_) => HashAlgorithm::Sha256,
         }
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        match self {
-            PrivateKey::Rsa(k) => PublicKey::Rsa(k.key.to_public_key()),
-            PrivateKey::EcdsaP256(k) => PublicKey::EcdsaP256(*k.verifying_key()),
+        match &self.0 {
+            Private::Rsa(k) => PublicKey::rsa(k.key.to_public_key()),
+            Private::EcdsaP256(k) => PublicKey::ecdsa(*k.verifying_key()),
         }
     }
 
     /// Signs `message`: RSA PKCS#1 v1.5 (deterministic, with blinding), or
     /// ECDSA with a DER-encoded signature (RFC 6979 nonces).
     pub fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
-        match self {
-            PrivateKey::Rsa(k) => k.sign(message, hash),
-            PrivateKey::EcdsaP256(k) => {
+        match &self.0 {
+            Private::Rsa(k) => k.sign(message, hash),
+            Private::EcdsaP256(k) => {
                 let digest = digest(message, hash);
                 let sig: p256::ecdsa::Signature = k
                     .sign_prehash(&digest)
@@ -276,18 +315,37 @@ impl PrivateKey {
 }
 
 /// A public key that CloudFront would hold in a key group.
+///
+/// ```
+/// use cfsign::sign::{HashAlgorithm, PublicKey};
+/// let key = PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-public.pem"))?;
+/// assert_eq!(key.describe(), "ECDSA P-256");
+/// assert!(!key.verify(b"policy", HashAlgorithm::Sha256, b"not a signature"));
+/// # Ok::<(), cfsign::sign::KeyError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
-pub enum PublicKey {
+pub struct PublicKey(Public);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Public {
     Rsa(RsaPublicKey),
     EcdsaP256(p256::ecdsa::VerifyingKey),
 }
 
 impl PublicKey {
+    fn rsa(key: RsaPublicKey) -> Self {
+        PublicKey(Public::Rsa(key))
+    }
+
+    fn ecdsa(key: p256::ecdsa::VerifyingKey) -> Self {
+        PublicKey(Public::EcdsaP256(key))
+    }
+
     /// Loads a public key from PEM (`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`)
     /// or SPKI DER. A private key is accepted too (its public half is used),
     /// unless it is encrypted: no passphrase is asked for a public key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        Self::read(bytes).map_err(|e| match e {
+        load::public_from_bytes(bytes).map_err(|e| match e {
             // The private-key wording would point at the wrong fix here.
             KeyError::NotAKey => KeyError::Invalid(
                 "the key is neither PEM nor DER (expected a PEM block such as `-----BEGIN PUBLIC KEY-----`)".into(),
@@ -302,49 +360,22 @@ impl PublicKey {
         })
     }
 
-    fn read(bytes: &[u8]) -> Result<Self, KeyError> {
-        if let Some(blocks) = pem_blocks(bytes)? {
-            for block in &blocks {
-                match block.label() {
-                    "PUBLIC KEY" => return public_from_spki(block.der()),
-                    "RSA PUBLIC KEY" => {
-                        return RsaPublicKey::from_pkcs1_der(block.der())
-                            .map(PublicKey::Rsa)
-                            .map_err(|_| KeyError::Malformed("RSA PUBLIC KEY".into()));
-                    }
-                    "CERTIFICATE" => {
-                        return Err(KeyError::Invalid(
-                            "a certificate is not a public key: extract it with `openssl x509 -pubkey -noout -in CERT.pem`".into(),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            return PrivateKey::from_bytes(bytes, None).map(|k| k.public_key());
-        }
-        public_from_spki(bytes).or_else(|_| {
-            PrivateKey::from_bytes(bytes, None)
-                .map(|k| k.public_key())
-                .map_err(|_| KeyError::NotAKey)
-        })
-    }
-
     /// "RSA-2048", "ECDSA P-256".
     pub fn describe(&self) -> String {
-        match self {
-            PublicKey::Rsa(k) => format!("RSA-{}", k.n().bits()),
-            PublicKey::EcdsaP256(_) => "ECDSA P-256".to_string(),
+        match &self.0 {
+            Public::Rsa(k) => format!("RSA-{}", k.n().bits()),
+            Public::EcdsaP256(_) => "ECDSA P-256".to_string(),
         }
     }
 
     /// Checks a raw (decoded) signature over `message`.
     pub fn verify(&self, message: &[u8], hash: HashAlgorithm, signature: &[u8]) -> bool {
-        match self {
-            PublicKey::Rsa(k) => {
+        match &self.0 {
+            Public::Rsa(k) => {
                 let (scheme, digest) = rsa_scheme(message, hash);
                 k.verify(scheme, &digest, signature).is_ok()
             }
-            PublicKey::EcdsaP256(k) => {
+            Public::EcdsaP256(k) => {
                 let Ok(sig) = p256::ecdsa::Signature::from_der(signature) else {
                     return false;
                 };
@@ -367,192 +398,6 @@ fn rsa_scheme(message: &[u8], hash: HashAlgorithm) -> (Pkcs1v15Sign, Vec<u8>) {
         HashAlgorithm::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
     };
     (scheme, digest(message, hash))
-}
-
-/// `Ok(None)` when the bytes are not PEM at all (then they may be DER).
-fn pem_blocks(bytes: &[u8]) -> Result<Option<Vec<pem::Block>>, KeyError> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Ok(None);
-    };
-    if !text.contains("-----BEGIN") {
-        return if text.trim().is_empty() || text.bytes().all(|b| b.is_ascii()) {
-            Err(KeyError::NotAKey)
-        } else {
-            Ok(None)
-        };
-    }
-    // A legacy encrypted PKCS#1 key has RFC 1421 headers that we must see
-    // before decoding, since the body is ciphertext.
-    if text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(KeyError::LegacyEncrypted);
-    }
-    let blocks = pem::parse(text)?;
-    if blocks.is_empty() {
-        return Err(KeyError::DamagedHeader(None));
-    }
-    Ok(Some(blocks))
-}
-
-fn private_from_pem_block(
-    block: &pem::Block,
-    passphrase: Option<&Passphrase>,
-) -> Result<PrivateKey, KeyError> {
-    let der = block.der();
-    let label = block.label();
-    match label {
-        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => private_from_unencrypted(der, label),
-        "ENCRYPTED PRIVATE KEY" => encrypted::decrypt(der, passphrase),
-        "PUBLIC KEY" | "RSA PUBLIC KEY" => Err(KeyError::PublicKey("public key")),
-        "CERTIFICATE" => Err(KeyError::PublicKey("certificate")),
-        "DSA PRIVATE KEY" => Err(KeyError::Unsupported("DSA".into())),
-        "OPENSSH PRIVATE KEY" => Err(KeyError::Invalid(
-            "this is an OpenSSH key: CloudFront needs RSA-2048 or ECDSA P-256 in PEM; convert an RSA one with `ssh-keygen -p -m PEM -f KEY`".into(),
-        )),
-        other => Err(KeyError::Invalid(other.to_string())),
-    }
-}
-
-/// An unencrypted private key under one of its three labels. The body is
-/// read as the structure it holds, as OpenSSL 3 reads it: PKCS#8 under any
-/// of the labels (tools write a PKCS#8 body under `RSA PRIVATE KEY`, and
-/// OpenSSL and Go read it), and PKCS#1 or SEC1 under their own label or
-/// the generic `PRIVATE KEY`. A body that is none of these is damaged.
-fn private_from_unencrypted(der: &[u8], label: &str) -> Result<PrivateKey, KeyError> {
-    let rsa_allowed = label != "EC PRIVATE KEY";
-    let ec_allowed = label != "RSA PRIVATE KEY";
-    if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
-        return private_from_pkcs8(der);
-    }
-    if rsa_allowed && rsa::pkcs1::RsaPrivateKey::from_der(der).is_ok() {
-        check_rsa_size(der)?;
-        return RsaPrivateKey::from_pkcs1_der(der)
-            .map_err(|_| KeyError::Malformed(label.into()))
-            .and_then(PrivateKey::rsa);
-    }
-    if ec_allowed && sec1::EcPrivateKey::from_der(der).is_ok() {
-        return private_from_sec1(der);
-    }
-    Err(KeyError::Malformed(label.into()))
-}
-
-fn private_from_der(der: &[u8], passphrase: Option<&Passphrase>) -> Result<PrivateKey, KeyError> {
-    if pkcs8::PrivateKeyInfo::from_der(der).is_ok() {
-        return private_from_pkcs8(der);
-    }
-    if encrypted::is_encrypted_pkcs8(der) {
-        return encrypted::decrypt(der, passphrase);
-    }
-    if rsa::pkcs1::RsaPrivateKey::from_der(der).is_ok() {
-        check_rsa_size(der)?;
-    }
-    if let Ok(k) = RsaPrivateKey::from_pkcs1_der(der) {
-        return PrivateKey::rsa(k);
-    }
-    if sec1::EcPrivateKey::from_der(der).is_ok() {
-        return private_from_sec1(der);
-    }
-    if spki::SubjectPublicKeyInfoRef::from_der(der).is_ok() {
-        return Err(KeyError::PublicKey("public key"));
-    }
-    Err(KeyError::NotAKey)
-}
-
-fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
-    let info = pkcs8::PrivateKeyInfo::from_der(der)
-        .map_err(|_| KeyError::Malformed("PRIVATE KEY".into()))?;
-    let oid = info.algorithm.oid;
-    if oid == RSA_ENCRYPTION {
-        check_rsa_size(info.private_key)?;
-        RsaPrivateKey::from_pkcs8_der(der)
-            .map_err(|_| KeyError::Malformed("PRIVATE KEY (RSA)".into()))
-            .and_then(PrivateKey::rsa)
-    } else if oid == EC_PUBLIC_KEY {
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| KeyError::Malformed("PRIVATE KEY (EC)".into()))?;
-        check_curve(curve)?;
-        p256::ecdsa::SigningKey::from_pkcs8_der(der)
-            .map(PrivateKey::EcdsaP256)
-            .map_err(|_| KeyError::Malformed("PRIVATE KEY (EC)".into()))
-    } else {
-        Err(KeyError::Unsupported(algorithm_name(oid)))
-    }
-}
-
-/// Refuses a PKCS#1 `RSAPrivateKey` whose modulus is outside
-/// [`RSA_BITS_SIGNED`], from its encoding alone (a body that does not parse
-/// is left to the loader, which calls it damaged).
-fn check_rsa_size(pkcs1: &[u8]) -> Result<(), KeyError> {
-    let Ok(key) = rsa::pkcs1::RsaPrivateKey::from_der(pkcs1) else {
-        return Ok(());
-    };
-    let n = key.modulus.as_bytes();
-    let bits = n
-        .iter()
-        .position(|&b| b != 0)
-        .map_or(0, |i| (n.len() - i) * 8 - n[i].leading_zeros() as usize);
-    if RSA_BITS_SIGNED.contains(&bits) {
-        Ok(())
-    } else {
-        Err(KeyError::RsaSize(bits))
-    }
-}
-
-fn private_from_sec1(der: &[u8]) -> Result<PrivateKey, KeyError> {
-    let key = sec1::EcPrivateKey::from_der(der)
-        .map_err(|_| KeyError::Malformed("EC PRIVATE KEY".into()))?;
-    if let Some(curve) = key.parameters.and_then(|p| p.named_curve()) {
-        check_curve(curve)?;
-    }
-    p256::SecretKey::from_sec1_der(der)
-        .map(|k| PrivateKey::EcdsaP256(k.into()))
-        .map_err(|_| KeyError::Malformed("EC PRIVATE KEY".into()))
-}
-
-fn public_from_spki(der: &[u8]) -> Result<PublicKey, KeyError> {
-    let info = spki::SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|_| KeyError::Malformed("PUBLIC KEY".into()))?;
-    let oid = info.algorithm.oid;
-    if oid == RSA_ENCRYPTION {
-        RsaPublicKey::from_public_key_der(der)
-            .map(PublicKey::Rsa)
-            .map_err(|_| KeyError::Malformed("PUBLIC KEY (RSA)".into()))
-    } else if oid == EC_PUBLIC_KEY {
-        let curve = info
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| KeyError::Malformed("PUBLIC KEY (EC)".into()))?;
-        check_curve(curve)?;
-        p256::ecdsa::VerifyingKey::from_public_key_der(der)
-            .map(PublicKey::EcdsaP256)
-            .map_err(|_| KeyError::Malformed("PUBLIC KEY (EC)".into()))
-    } else {
-        Err(KeyError::Unsupported(algorithm_name(oid)))
-    }
-}
-
-fn check_curve(curve: Oid) -> Result<(), KeyError> {
-    if curve == PRIME256V1 {
-        return Ok(());
-    }
-    let name = match curve.to_string().as_str() {
-        "1.3.132.0.34" => "P-384 (secp384r1)".to_string(),
-        "1.3.132.0.35" => "P-521 (secp521r1)".to_string(),
-        "1.3.132.0.10" => "secp256k1".to_string(),
-        other => other.to_string(),
-    };
-    Err(KeyError::WrongCurve(name))
-}
-
-fn algorithm_name(oid: Oid) -> String {
-    match oid {
-        o if o == DSA => "DSA".into(),
-        o if o == ED25519 => "Ed25519".into(),
-        o if o == ED448 => "Ed448".into(),
-        o if o == RSASSA_PSS => "RSA-PSS".into(),
-        o => format!("algorithm {o}"),
-    }
 }
 
 #[cfg(test)]
@@ -594,10 +439,12 @@ mod tests {
     #[test]
     fn rsa_backends_agree() {
         for name in ["rsa2048-pkcs8.pem", "rsa3072-pkcs8.pem"] {
-            let PrivateKey::Rsa(key) = PrivateKey::from_bytes(&fixture(name), None).unwrap() else {
+            let PrivateKey(Private::Rsa(key)) =
+                PrivateKey::from_bytes(&fixture(name), None).unwrap()
+            else {
                 panic!("{name} is RSA");
             };
-            let public = PublicKey::Rsa(key.key.to_public_key());
+            let public = PublicKey::rsa(key.key.to_public_key());
             for hash in [HashAlgorithm::Sha1, HashAlgorithm::Sha256] {
                 for message in [&b""[..], b"{\"Statement\":[]}", &[0xff; 300]] {
                     let fast = key.sign(message, hash);

@@ -1,18 +1,25 @@
 //! Signing: policies, keys, and the URLs and cookies CloudFront accepts.
 //!
+//! Load a [`PrivateKey`] once, make a [`Signer`] of it, then sign per
+//! request: [`Signer::sign_url`] for one URL with a canned policy, or a
+//! [`Policy`] (canned, or a [`CustomPolicy`] with wildcards, a start time or
+//! an IP range) with [`Signer::sign`], whose [`SignedPolicy`] applies to
+//! every URL it covers and gives the [`SignedCookies`].
+//!
 //! ```
 //! use cfsign::sign::{PrivateKey, Signer, Policy};
-//! let pem = std::fs::read("tests/fixtures/keys/rsa2048-pkcs8.pem").unwrap();
-//! let signer = Signer::new(PrivateKey::from_bytes(&pem, None).unwrap(),
-//!                          "K2JCJMDEHXQW5F".parse().unwrap(), None);
+//! let pem = include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem");
+//! let signer = Signer::new(PrivateKey::from_bytes(pem, None)?, "K2JCJMDEHXQW5F".parse()?, None);
 //! let url = "https://d111111abcdef8.cloudfront.net/image.jpg";
-//! let signed = signer.sign(&Policy::canned(url, 1893456000).unwrap());
-//! let signed_url = signed.apply_to(url).unwrap();
+//! let signed = signer.sign(&Policy::canned(url, 1893456000)?);
+//! let signed_url = signed.apply_to(url)?;
 //! assert!(signed_url.as_str().starts_with(
 //!     "https://d111111abcdef8.cloudfront.net/image.jpg?Expires=1893456000&Signature="));
 //! assert!(signed_url.as_str().ends_with("&Key-Pair-Id=K2JCJMDEHXQW5F"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod builder;
 pub mod cookies;
 pub mod encode;
 pub mod ip;
@@ -20,23 +27,34 @@ pub mod key;
 mod pem;
 pub mod policy;
 pub mod resource;
+mod signer;
 mod spec;
 pub mod url;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use builder::CustomPolicyBuilder;
 pub use cookies::{CookieAttributes, SameSite, SignedCookies};
 pub use ip::IpRange;
 pub use key::{KeyError, Passphrase, PrivateKey, PublicKey};
 pub use policy::{CannedPolicy, CustomPolicy, PolicyError};
 pub use resource::{Resource, ResourcePattern};
+pub use signer::{ApplyError, SignError, SignedPolicy, SignedUrl, Signer};
 pub use spec::PolicySpec;
 
 use crate::time::Epoch;
+pub use crate::time::When;
 
 /// The digest signed: SHA-1 is CloudFront's default; SHA-256 is announced
 /// with `Hash-Algorithm=SHA256`.
+///
+/// ```
+/// use cfsign::sign::HashAlgorithm;
+/// assert_eq!(HashAlgorithm::from_param("SHA256"), Some(HashAlgorithm::Sha256));
+/// assert_eq!(HashAlgorithm::from_param("sha256"), None); // as CloudFront: exact
+/// assert_eq!(HashAlgorithm::Sha1.to_string(), "SHA1");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum HashAlgorithm {
     /// SHA-1, CloudFront's default.
@@ -80,9 +98,20 @@ impl fmt::Display for HashAlgorithm {
 /// their tests and users' scripts use IDs such as `my_id`; CloudFront's own
 /// IDs are upper-case letters and digits, which
 /// [`KeyPairId::looks_like_cloudfront`] tells.
+///
+/// ```
+/// use cfsign::sign::KeyPairId;
+/// let id: KeyPairId = "K2JCJMDEHXQW5F".parse()?;
+/// assert!(id.looks_like_cloudfront());
+/// assert!(!"my_id".parse::<KeyPairId>()?.looks_like_cloudfront());
+/// assert!("K2/x".parse::<KeyPairId>().is_err());
+/// # Ok::<(), cfsign::sign::KeyPairIdError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyPairId(String);
 
+/// A key ID that a URL or cookie cannot carry as is. The message shows the
+/// value, unless it may be a key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
     "{0} is not a CloudFront key ID that a URL or cookie can carry as is: use the public key's ID from the CloudFront console, such as K2JCJMDEHXQW5F (letters, digits and -._~ only)"
@@ -113,6 +142,7 @@ impl FromStr for KeyPairId {
 }
 
 impl KeyPairId {
+    /// The ID.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -136,26 +166,57 @@ impl fmt::Display for KeyPairId {
 /// What carries a signature: a signed URL's query string or signed cookies.
 /// The Developer Guide allows different custom-policy resources for each
 /// (see [`resource`]). For a request with both, the signed URL wins.
+///
+/// ```
+/// use cfsign::sign::{Carrier, Policy};
+/// assert!(Policy::canned("https://h/a", 9)?.allowed_in(Carrier::Cookies).is_ok());
+/// # Ok::<(), cfsign::sign::PolicyError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Carrier {
+    /// The query string of a signed URL.
     Url,
+    /// `CloudFront-*` cookies.
     Cookies,
 }
 
 /// What gets signed: a canned policy (one URL, an expiry) or a custom one.
+///
+/// ```
+/// use cfsign::sign::{CustomPolicy, Policy};
+/// let canned = Policy::canned("https://h/a.jpg", 1893456000)?;
+/// assert!(canned.covers("https://h/a.jpg") && !canned.covers("https://h/b.jpg"));
+/// let custom: Policy = CustomPolicy::new("https://h/*".parse()?, 1893456000, None, None)?.into();
+/// assert!(custom.covers("https://h/b.jpg"));
+/// assert_eq!(custom.expires(), 1893456000);
+/// assert!(custom.to_json().starts_with(r#"{"Statement":[{"Resource":"https://h/*""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Policy {
+    /// One URL and an expiry; CloudFront rebuilds it from the request.
     Canned(CannedPolicy),
+    /// A policy sent with the request (`Policy=`).
     Custom(CustomPolicy),
 }
 
+impl From<CannedPolicy> for Policy {
+    fn from(p: CannedPolicy) -> Self {
+        Policy::Canned(p)
+    }
+}
+
+impl From<CustomPolicy> for Policy {
+    fn from(p: CustomPolicy) -> Self {
+        Policy::Custom(p)
+    }
+}
+
 impl Policy {
-    /// A canned policy for `url`, which is first put in wire form.
-    pub fn canned(url: &str, expires: Epoch) -> Result<Self, url::UrlError> {
-        Ok(Policy::Canned(CannedPolicy {
-            url: url::to_wire(url)?,
-            expires,
-        }))
+    /// A canned policy for `url`, which is first put in wire form
+    /// ([`CannedPolicy::new`]).
+    pub fn canned(url: &str, expires: Epoch) -> Result<Self, PolicyError> {
+        CannedPolicy::new(url, expires).map(Policy::Canned)
     }
 
     /// The exact bytes that are signed.
@@ -169,16 +230,16 @@ impl Policy {
     /// When the signature stops being accepted.
     pub fn expires(&self) -> Epoch {
         match self {
-            Policy::Canned(p) => p.expires,
-            Policy::Custom(p) => p.date_less_than,
+            Policy::Canned(p) => p.expires(),
+            Policy::Custom(p) => p.expires(),
         }
     }
 
     /// Whether this policy covers the wire-form `url`.
     pub fn covers(&self, url: &str) -> bool {
         match self {
-            Policy::Canned(p) => p.url == url,
-            Policy::Custom(p) => p.resource.matches(url),
+            Policy::Canned(p) => p.url() == url,
+            Policy::Custom(p) => p.resource().matches(url),
         }
     }
 
@@ -189,145 +250,6 @@ impl Policy {
             Policy::Canned(_) => Ok(()),
             Policy::Custom(p) => p.allowed_in(carrier),
         }
-    }
-}
-
-/// A private key, the ID CloudFront knows its public half by, and the hash.
-#[derive(Clone, Debug)]
-pub struct Signer {
-    key: PrivateKey,
-    key_pair_id: KeyPairId,
-    hash: HashAlgorithm,
-}
-
-impl Signer {
-    /// `hash` defaults to the key's usual hash (SHA-1 for RSA, SHA-256 for ECDSA).
-    pub fn new(key: PrivateKey, key_pair_id: KeyPairId, hash: Option<HashAlgorithm>) -> Self {
-        let hash = hash.unwrap_or_else(|| key.default_hash());
-        Signer {
-            key,
-            key_pair_id,
-            hash,
-        }
-    }
-
-    pub fn key(&self) -> &PrivateKey {
-        &self.key
-    }
-
-    pub fn key_pair_id(&self) -> &KeyPairId {
-        &self.key_pair_id
-    }
-
-    pub fn hash(&self) -> HashAlgorithm {
-        self.hash
-    }
-
-    /// Signs a policy once; the result can be applied to every URL it covers.
-    pub fn sign(&self, policy: &Policy) -> SignedPolicy {
-        let json = policy.to_json();
-        let signature = encode::encode(&self.key.sign(json.as_bytes(), self.hash));
-        SignedPolicy {
-            policy: policy.clone(),
-            encoded_policy: match policy {
-                Policy::Canned(_) => None,
-                Policy::Custom(_) => Some(encode::encode(json.as_bytes())),
-            },
-            signature,
-            key_pair_id: self.key_pair_id.clone(),
-            hash: self.hash,
-        }
-    }
-}
-
-/// A policy with its signature: the parts of a signed URL or cookie set.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedPolicy {
-    pub policy: Policy,
-    /// CloudFront-encoded policy (custom policies only).
-    pub encoded_policy: Option<String>,
-    /// CloudFront-encoded signature.
-    pub signature: String,
-    pub key_pair_id: KeyPairId,
-    pub hash: HashAlgorithm,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Url(#[from] url::UrlError),
-    #[error(
-        "the URL `{url}` is not covered by the policy resource `{resource}`: widen --resource or sign the URL separately"
-    )]
-    NotCovered { url: String, resource: String },
-}
-
-impl SignedPolicy {
-    /// The signing query parameters, in botocore's order.
-    pub fn query(&self) -> String {
-        let mut q = match (&self.policy, &self.encoded_policy) {
-            (Policy::Custom(_), Some(p)) => format!("Policy={p}"),
-            _ => format!("Expires={}", self.policy.expires()),
-        };
-        q.push_str("&Signature=");
-        q.push_str(&self.signature);
-        q.push_str("&Key-Pair-Id=");
-        q.push_str(self.key_pair_id.as_str());
-        if self.hash != HashAlgorithm::Sha1 {
-            q.push_str("&Hash-Algorithm=");
-            q.push_str(self.hash.as_str());
-        }
-        q
-    }
-
-    /// Signs `url` with this policy: puts it in wire form, checks the policy
-    /// covers it, and appends the parameters.
-    pub fn apply_to(&self, url: &str) -> Result<SignedUrl, ApplyError> {
-        let wire = url::to_wire(url)?;
-        if !self.policy.covers(&wire) {
-            let resource = match &self.policy {
-                Policy::Canned(p) => p.url.clone(),
-                Policy::Custom(p) => p.resource.to_string(),
-            };
-            return Err(ApplyError::NotCovered {
-                url: wire,
-                resource,
-            });
-        }
-        let signed = url::append_query(&wire, &self.query());
-        Ok(SignedUrl { url: wire, signed })
-    }
-
-    /// The signed cookies for this policy. Signed cookies allow fewer custom
-    /// resources than signed URLs: check
-    /// [`Policy::allowed_in`]`(Carrier::Cookies)` before signing for them.
-    pub fn cookies(&self) -> SignedCookies {
-        SignedCookies::from_signed(self)
-    }
-}
-
-/// A URL (in wire form) and its signed form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedUrl {
-    url: String,
-    signed: String,
-}
-
-impl SignedUrl {
-    /// The signed URL.
-    pub fn as_str(&self) -> &str {
-        &self.signed
-    }
-
-    /// The URL that was signed, in wire form.
-    pub fn unsigned(&self) -> &str {
-        &self.url
-    }
-}
-
-impl fmt::Display for SignedUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.signed)
     }
 }
 

@@ -4,54 +4,152 @@
 //! typed fields — never by pasting strings — and values that would need
 //! escaping are refused before they get here.
 
-use std::fmt;
-
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::Carrier;
-use super::ip::IpRange;
-use super::resource::{Resource, ResourcePattern};
-use crate::time::Epoch;
+mod strict;
 
+use strict::{DUPLICATE_KEY, StrictValue};
+
+use std::time::SystemTime;
+
+use super::Carrier;
+use super::ip::{IpRange, IpRangeError};
+use super::resource::{Resource, ResourceError, ResourcePattern};
+use super::url::{self, UrlError};
+use crate::time::{Epoch, When, format_time};
+
+/// Why a policy is refused. Messages are one line and say what to fix.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
+    /// The text is not JSON (serde_json's message, with line and column).
     #[error("the policy is not valid JSON: {0}")]
     Json(String),
+    /// An object names a key twice.
     #[error(
         "the policy {0}: give each key once (JSON readers differ on which one counts, so CloudFront might enforce another value than the one checked here)"
     )]
     DuplicateKey(String),
+    /// The top level is not `{"Statement":[…]}`.
     #[error("the policy must be an object with exactly one key, \"Statement\"")]
     NoStatement,
+    /// Not exactly one statement.
     #[error("the policy has {0} statements; CloudFront accepts exactly one")]
     StatementCount(usize),
+    /// The statement's shape is wrong (what is wrong follows).
     #[error("the policy statement {0}")]
     Statement(String),
+    /// The `Resource` is not one the guide allows (for the carrier).
     #[error("the policy's Resource is invalid: {0}")]
-    Resource(String),
+    Resource(#[source] ResourceError),
+    /// The `Resource` is not one string.
+    #[error(
+        "the policy's Resource is invalid: it must be one string: \"You can specify only one value for Resource\" (CloudFront Developer Guide, custom policies)"
+    )]
+    ResourceNotString,
+    /// The `IpAddress` range is not one IPv4 address or CIDR block.
     #[error("the policy's IpAddress is invalid: {0}")]
-    Ip(String),
+    Ip(#[source] IpRangeError),
+    /// The `IpAddress` condition is not `{"AWS:SourceIp": "…"}`.
+    #[error("the policy's IpAddress is invalid: expected {{\"AWS:SourceIp\":\"a.b.c.d/n\"}}")]
+    IpShape,
+    /// The start time (`DateGreaterThan`) is not before the expiry.
     #[error("the policy's DateGreaterThan ({0}) is not before its DateLessThan ({1})")]
     StartNotBeforeExpiry(Epoch, Epoch),
+    /// A time before 1970: `AWS:EpochTime` cannot be negative.
+    #[error(
+        "the policy's time {0} is before 1970-01-01, and CloudFront's AWS:EpochTime cannot be negative"
+    )]
+    NegativeTime(Epoch),
+    /// An expiry that is not after the moment of signing.
+    #[error(
+        "the expiry {} is not after the time of signing ({}), so the signature would never be accepted",
+        format_time(*expires),
+        format_time(*now)
+    )]
+    NotInFuture {
+        /// The expiry asked for.
+        expires: Epoch,
+        /// The second of signing.
+        now: Epoch,
+    },
+    /// A canned policy's URL cannot be signed.
+    #[error(transparent)]
+    Url(#[from] UrlError),
 }
 
-/// The policy a canned-policy URL stands for. CloudFront rebuilds it from the
-/// request URL and `Expires`, so it is never sent.
+/// `t`, refused when it is before 1970.
+pub(crate) fn non_negative(t: Epoch) -> Result<Epoch, PolicyError> {
+    if t < 0 {
+        Err(PolicyError::NegativeTime(t))
+    } else {
+        Ok(t)
+    }
+}
+
+/// The expiry `when` names, counted from `now`, refused when it is not
+/// after `now`'s second (the signature would never be accepted).
+pub(crate) fn expiry(when: When, now: SystemTime) -> Result<Epoch, PolicyError> {
+    let expires = when.epoch_from(now);
+    let now = When::At(now).epoch_from(now);
+    if expires <= now {
+        return Err(PolicyError::NotInFuture { expires, now });
+    }
+    Ok(expires)
+}
+
+/// The policy a canned-policy URL stands for: one URL (in wire form) and
+/// an expiry. CloudFront rebuilds it from the request URL and `Expires`, so
+/// it is never sent.
+///
+/// ```
+/// use cfsign::sign::CannedPolicy;
+/// let p = CannedPolicy::new("https://h/a b", 5)?;
+/// assert_eq!((p.url(), p.expires()), ("https://h/a%20b", 5));
+/// assert!(CannedPolicy::new("https://h/a#top", 5).is_err());
+/// assert!(CannedPolicy::new("https://h/a", -1).is_err());
+/// # Ok::<(), cfsign::sign::PolicyError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CannedPolicy {
-    pub url: String,
-    pub expires: Epoch,
+    url: String,
+    expires: Epoch,
 }
 
 impl CannedPolicy {
+    /// A canned policy for `url`, which is first put in wire form
+    /// ([`url::to_wire`]), expiring at `expires` (not before 1970).
+    pub fn new(url: &str, expires: Epoch) -> Result<Self, PolicyError> {
+        Ok(CannedPolicy {
+            url: url::to_wire(url)?,
+            expires: non_negative(expires)?,
+        })
+    }
+
+    /// The policy CloudFront rebuilds for `url` exactly as the request
+    /// carries it (the verifier's side; the signer checks with [`Self::new`]).
+    pub(crate) fn rebuilt(url: String, expires: Epoch) -> Self {
+        CannedPolicy { url, expires }
+    }
+
+    /// The URL, in wire form.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// When the signature stops being accepted.
+    pub fn expires(&self) -> Epoch {
+        self.expires
+    }
+
     /// The exact bytes CloudFront rebuilds: no whitespace, keys in this order.
     ///
     /// ```
-    /// let p = cfsign::sign::CannedPolicy { url: "https://h/a".into(), expires: 5 };
+    /// let p = cfsign::sign::CannedPolicy::new("https://h/a", 5)?;
     /// assert_eq!(p.to_json(),
     ///     r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":5}}}]}"#);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
     /// ```
     pub fn to_json(&self) -> String {
         policy_json(Some(&self.url), self.expires, None, None)
@@ -59,26 +157,41 @@ impl CannedPolicy {
 }
 
 /// A custom policy: a resource (possibly a wildcard pattern, or none), an
-/// expiry, and optionally a start time and an IPv4 range. `json` holds the
+/// expiry, and optionally a start time and an IPv4 range. It holds the
 /// exact bytes that are encoded into `Policy` and signed.
+///
+/// ```
+/// use cfsign::sign::CustomPolicy;
+/// let p = CustomPolicy::new("https://h/videos/*".parse()?, 1893456000, Some(1767225600), None)?;
+/// assert_eq!(p.resource().to_string(), "https://h/videos/*");
+/// assert_eq!((p.expires(), p.starts(), p.ip()), (1893456000, Some(1767225600), None));
+/// assert!(CustomPolicy::new("https://h/*".parse()?, 10, Some(10), None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomPolicy {
-    pub resource: Resource,
-    pub date_less_than: Epoch,
-    pub date_greater_than: Option<Epoch>,
-    pub ip: Option<IpRange>,
+    resource: Resource,
+    date_less_than: Epoch,
+    date_greater_than: Option<Epoch>,
+    ip: Option<IpRange>,
     json: String,
 }
 
 impl CustomPolicy {
-    /// Builds a custom policy. Conditions are written in botocore's order
-    /// (DateLessThan, IpAddress, DateGreaterThan) so output matches the AWS CLI.
+    /// Builds a custom policy from checked values: expiry
+    /// (`DateLessThan`), optional start (`DateGreaterThan`, before the
+    /// expiry) and IP range; no time before 1970. Conditions are written in
+    /// botocore's order (DateLessThan, IpAddress, DateGreaterThan) so output
+    /// matches the AWS CLI. [`CustomPolicy::builder`] takes durations and
+    /// system times instead.
     pub fn new(
         resource: ResourcePattern,
         date_less_than: Epoch,
         date_greater_than: Option<Epoch>,
         ip: Option<IpRange>,
     ) -> Result<Self, PolicyError> {
+        non_negative(date_less_than)?;
+        date_greater_than.map(non_negative).transpose()?;
         if let Some(start) = date_greater_than {
             if start >= date_less_than {
                 return Err(PolicyError::StartNotBeforeExpiry(start, date_less_than));
@@ -102,12 +215,29 @@ impl CustomPolicy {
     /// Parses and validates a custom policy for a signed URL, keeping `text`
     /// as the bytes to sign. Exactly one statement; `DateLessThan` required;
     /// nothing unknown.
+    ///
+    /// ```
+    /// use cfsign::sign::CustomPolicy;
+    /// let p = CustomPolicy::parse(r#"{"Statement":[{"Resource":"https://h/*",
+    ///     "Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#)?;
+    /// assert_eq!(p.expires(), 1893456000);
+    /// assert!(p.json().contains('\n')); // signed as given
+    /// assert!(CustomPolicy::parse(r#"{"Statement":[]}"#).is_err());
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
         Self::parse_for(text, Carrier::Url)
     }
 
     /// [`CustomPolicy::parse`], by the guide's rules for `carrier` (signed
     /// cookies allow fewer resources than signed URLs).
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, CustomPolicy};
+    /// let any = r#"{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":9}}}]}"#;
+    /// assert!(CustomPolicy::parse_for(any, Carrier::Url).is_ok());
+    /// assert!(CustomPolicy::parse_for(any, Carrier::Cookies).is_err());
+    /// ```
     pub fn parse_for(text: &str, carrier: Carrier) -> Result<Self, PolicyError> {
         let StrictValue(value) = serde_json::from_str(text).map_err(|e| {
             let message = e.to_string();
@@ -136,17 +266,13 @@ impl CustomPolicy {
             None => Resource::Omitted,
             Some(Value::String(text)) => Resource::Pattern(
                 text.parse::<ResourcePattern>()
-                    .map_err(|e| PolicyError::Resource(e.to_string()))?,
+                    .map_err(PolicyError::Resource)?,
             ),
-            Some(_) => {
-                return Err(PolicyError::Resource(
-                    "it must be one string: \"You can specify only one value for Resource\" (CloudFront Developer Guide, custom policies)".into(),
-                ));
-            }
+            Some(_) => return Err(PolicyError::ResourceNotString),
         };
         resource
             .allowed_in(carrier)
-            .map_err(|e| PolicyError::Resource(e.to_string()))?;
+            .map_err(PolicyError::Resource)?;
         let condition = statement
             .get("Condition")
             .and_then(Value::as_object)
@@ -166,13 +292,8 @@ impl CustomPolicy {
                 let text = inner
                     .and_then(|o| o.get("AWS:SourceIp"))
                     .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        PolicyError::Ip("expected {\"AWS:SourceIp\":\"a.b.c.d/n\"}".into())
-                    })?;
-                Some(
-                    text.parse::<IpRange>()
-                        .map_err(|e| PolicyError::Ip(e.to_string()))?,
-                )
+                    .ok_or(PolicyError::IpShape)?;
+                Some(text.parse::<IpRange>().map_err(PolicyError::Ip)?)
             }
         };
         if let Some(start) = date_greater_than {
@@ -194,86 +315,31 @@ impl CustomPolicy {
         &self.json
     }
 
+    /// The `Resource`: a pattern, or none.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// When the signature stops being accepted (`DateLessThan`).
+    pub fn expires(&self) -> Epoch {
+        self.date_less_than
+    }
+
+    /// When the signature starts being accepted (`DateGreaterThan`), if set.
+    pub fn starts(&self) -> Option<Epoch> {
+        self.date_greater_than
+    }
+
+    /// The addresses allowed (`IpAddress`), if restricted.
+    pub fn ip(&self) -> Option<IpRange> {
+        self.ip
+    }
+
     /// Whether the guide allows this policy's resource in `carrier`.
     pub fn allowed_in(&self, carrier: Carrier) -> Result<(), PolicyError> {
         self.resource
             .allowed_in(carrier)
-            .map_err(|e| PolicyError::Resource(e.to_string()))
-    }
-}
-
-/// How the strict reader's refusal begins, to tell it from a syntax error.
-const DUPLICATE_KEY: &str = "names the key";
-
-/// A JSON value read strictly: an object that names a key twice is refused.
-/// serde_json keeps the last of duplicate keys, other readers the first; a
-/// policy signed or verified here must mean one thing to every reader.
-struct StrictValue(Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "{DUPLICATE_KEY} `{}` twice",
-                    crate::escape::shown(&key).max(40)
-                )));
-            }
-            let StrictValue(value) = map.next_value()?;
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
+            .map_err(PolicyError::Resource)
     }
 }
 

@@ -48,18 +48,25 @@ const COOKIE_RULE: &str = "a signed cookie's Resource must begin with http:// or
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourcePattern(String);
 
+/// Why a text is not a `Resource` (for the carrier).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResourceError {
+    /// An empty resource.
     #[error("the resource is empty: {URL_RULE}")]
     Empty,
+    /// No `http://`, `https://` or leading `*`.
     #[error("the resource `{0}` is not allowed: {URL_RULE}")]
     Scheme(String),
+    /// `http://` or `https://` with no host after it.
     #[error("the resource `{0}` names no host after its scheme: write it as https://HOST/PATH")]
     NoHost(String),
+    /// A resource that signed cookies may not carry (`*…`).
     #[error(
         "the resource `{0}` cannot be used in signed cookies: {COOKIE_RULE}; a resource that begins with * works in signed URLs only"
     )]
     CookieScheme(String),
+    /// A character a policy cannot carry safely (the resource, and what).
     #[error(
         "the resource contains {1}, which a policy cannot carry safely: percent-encode it or use a wildcard (resource `{0}`)"
     )]
@@ -67,6 +74,7 @@ pub enum ResourceError {
 }
 
 impl ResourcePattern {
+    /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -132,8 +140,17 @@ impl fmt::Display for ResourcePattern {
 
 /// A custom policy's `Resource`: a pattern, or none (both pages of the guide
 /// allow a statement without one; it covers every URL).
+///
+/// ```
+/// use cfsign::sign::CustomPolicy;
+/// let p = CustomPolicy::parse(r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":9}}}]}"#)?;
+/// assert!(p.resource().pattern().is_none() && p.resource().matches("https://any/thing"));
+/// assert_eq!(p.resource().to_string(), "(no Resource: every URL)");
+/// # Ok::<(), cfsign::sign::PolicyError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resource {
+    /// The statement's `Resource`.
     Pattern(ResourcePattern),
     /// The statement has no `Resource`: every file of every distribution
     /// that trusts the key. The verifier, which knows one distribution, lets

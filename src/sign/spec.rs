@@ -5,11 +5,26 @@
 use crate::error::Error;
 use crate::time::Epoch;
 
-use super::{CannedPolicy, Carrier, CustomPolicy, IpRange, Policy, ResourcePattern};
+use super::policy::non_negative;
+use super::{CannedPolicy, Carrier, CustomPolicy, IpRange, Policy, PolicyError, ResourcePattern};
 
 /// The policy options, validated: what to sign for each URL.
+///
+/// ```
+/// use cfsign::sign::{Policy, PolicySpec};
+/// let spec = PolicySpec::canned(1893456000)?;
+/// let policy = spec.policy_for("https://h/a.jpg")?;
+/// assert!(matches!(policy, Policy::Canned(_)));
+/// let per_url = PolicySpec::per_url(1893456000, None, Some("192.0.2.1".parse()?))?;
+/// assert!(matches!(per_url.policy_for("https://h/a.jpg")?, Policy::Custom(_)));
+/// assert!(PolicySpec::per_url(10, Some(10), None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
-pub enum PolicySpec {
+pub struct PolicySpec(Spec);
+
+#[derive(Debug, Clone)]
+enum Spec {
     /// A canned policy per URL.
     Canned { expires: Epoch },
     /// A custom policy per URL (start time or IP, no explicit resource).
@@ -23,34 +38,58 @@ pub enum PolicySpec {
 }
 
 impl PolicySpec {
+    /// A canned policy per URL, expiring at `expires`.
+    pub fn canned(expires: Epoch) -> Result<Self, PolicyError> {
+        Ok(PolicySpec(Spec::Canned {
+            expires: non_negative(expires)?,
+        }))
+    }
+
+    /// A custom policy per URL (its resource is the URL), with a start time
+    /// or an IP range; the times are checked as [`CustomPolicy::new`] checks
+    /// them.
+    pub fn per_url(
+        expires: Epoch,
+        start: Option<Epoch>,
+        ip: Option<IpRange>,
+    ) -> Result<Self, PolicyError> {
+        let probe: ResourcePattern = "*".parse().expect("`*` is a resource");
+        CustomPolicy::new(probe, expires, start, ip)?;
+        Ok(PolicySpec(Spec::PerUrl { expires, start, ip }))
+    }
+
+    /// One custom policy for every URL.
+    pub fn shared_by_all(policy: CustomPolicy) -> Self {
+        PolicySpec(Spec::Shared(policy))
+    }
+
     /// The policy to sign for one URL (already in wire form).
     pub fn policy_for(&self, wire_url: &str) -> Result<Policy, Error> {
-        Ok(match self {
-            PolicySpec::Canned { expires } => Policy::Canned(CannedPolicy {
-                url: wire_url.to_string(),
-                expires: *expires,
-            }),
-            PolicySpec::PerUrl { expires, start, ip } => {
+        Ok(match &self.0 {
+            Spec::Canned { expires } => {
+                Policy::Canned(CannedPolicy::rebuilt(wire_url.to_string(), *expires))
+            }
+            Spec::PerUrl { expires, start, ip } => {
                 let resource: ResourcePattern = wire_url.parse()?;
                 Policy::Custom(CustomPolicy::new(resource, *expires, *start, *ip)?)
             }
-            PolicySpec::Shared(p) => Policy::Custom(p.clone()),
+            Spec::Shared(p) => Policy::Custom(p.clone()),
         })
     }
 
     /// Whether the guide allows this spec's resource in `carrier`. Only a
     /// shared policy can fail: a per-URL policy's resource is an http(s) URL.
     pub fn check_for(&self, carrier: Carrier) -> Result<(), Error> {
-        match self {
-            PolicySpec::Shared(p) => Ok(p.allowed_in(carrier)?),
+        match &self.0 {
+            Spec::Shared(p) => Ok(p.allowed_in(carrier)?),
             _ => Ok(()),
         }
     }
 
     /// The one policy shared by all URLs, if there is one.
     pub fn shared(&self) -> Option<&CustomPolicy> {
-        match self {
-            PolicySpec::Shared(p) => Some(p),
+        match &self.0 {
+            Spec::Shared(p) => Some(p),
             _ => None,
         }
     }

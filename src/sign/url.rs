@@ -5,6 +5,10 @@
 
 /// The query parameters CloudFront reserves for signing. A URL carrying any of
 /// them is already signed.
+///
+/// ```
+/// assert!(cfsign::sign::url::SIGNING_PARAMS.contains(&"Key-Pair-Id"));
+/// ```
 pub const SIGNING_PARAMS: [&str; 5] = [
     "Expires",
     "Policy",
@@ -13,28 +17,37 @@ pub const SIGNING_PARAMS: [&str; 5] = [
     "Hash-Algorithm",
 ];
 
+/// Why a URL cannot be signed. Messages show the URL shortened, or not at all when it may be a key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UrlError {
+    /// An empty URL.
     #[error("the URL is empty")]
     Empty,
+    /// No `http://` or `https://`.
     #[error(
         "`{0}` has no http:// or https:// scheme: give the full URL, such as https://d111111abcdef8.cloudfront.net/path"
     )]
     NoScheme(String),
+    /// No host after the scheme.
     #[error("`{0}` has no host after the scheme")]
     NoHost(String),
+    /// A host that is not ASCII.
     #[error(
         "the host in `{0}` must be ASCII: write an internationalised name in its xn-- (punycode) form"
     )]
     Host(String),
+    /// A double quote, backslash or control character (the URL, and which).
     #[error(
         "the URL contains {1}, which cannot go into a policy resource: remove it or percent-encode it (URL `{0}`)"
     )]
     Character(String, &'static str),
+    /// A `#fragment`, which no request carries.
     #[error(
         "the URL has a #fragment, which browsers never send to CloudFront: remove it (URL `{0}`)"
     )]
     Fragment(String),
+    /// A signing parameter already present (the URL, and its name).
     #[error(
         "the URL already carries the signing parameter `{1}`, so it is signed already: sign the URL without it (URL `{0}`)"
     )]
@@ -122,6 +135,12 @@ pub fn to_wire(url: &str) -> Result<String, UrlError> {
 }
 
 /// The first signing parameter named in a query string, if any.
+///
+/// ```
+/// use cfsign::sign::url::signing_param_in;
+/// assert_eq!(signing_param_in("a=1&Expires=2"), Some("Expires"));
+/// assert_eq!(signing_param_in("expires=2"), None); // names are case-sensitive
+/// ```
 pub fn signing_param_in(query: &str) -> Option<&'static str> {
     query.split('&').find_map(|pair| {
         let name = pair.split_once('=').map_or(pair, |(n, _)| n);
@@ -131,6 +150,12 @@ pub fn signing_param_in(query: &str) -> Option<&'static str> {
 
 /// Appends signing parameters the way botocore does: `&` whenever the URL
 /// contains `?` (even a trailing one), else `?`.
+///
+/// ```
+/// use cfsign::sign::url::append_query;
+/// assert_eq!(append_query("https://h/a", "Expires=1"), "https://h/a?Expires=1");
+/// assert_eq!(append_query("https://h/a?", "Expires=1"), "https://h/a?&Expires=1");
+/// ```
 pub fn append_query(url: &str, params: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     let mut out = String::with_capacity(url.len() + 1 + params.len());
@@ -144,6 +169,13 @@ pub fn append_query(url: &str, params: &str) -> String {
 /// signed and the signing parameters (name, raw value) in the order they
 /// appear. Parameters that are not signing parameters stay in the URL, in
 /// place, so one added after signing changes the URL and fails the check.
+///
+/// ```
+/// use cfsign::sign::url::split_signed;
+/// let (url, params) = split_signed("https://h/a?v=1&Expires=9&Signature=S&Key-Pair-Id=K");
+/// assert_eq!(url, "https://h/a?v=1");
+/// assert_eq!(params[0], ("Expires".to_string(), "9".to_string()));
+/// ```
 pub fn split_signed(url: &str) -> (String, Vec<(String, String)>) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_string(), Vec::new());

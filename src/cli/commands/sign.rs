@@ -59,7 +59,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         if !policy.covers(&wire) {
             let resource = spec
                 .shared()
-                .map(|p| p.resource.to_string())
+                .map(|p| p.resource().to_string())
                 .unwrap_or_default();
             return Err(at(Error::Usage(format!(
                 "the URL `{wire}` is not covered by the policy resource `{resource}`: widen the resource or sign the URL separately"
@@ -112,19 +112,18 @@ fn canned_when_the_resource_is_the_url(
     args: &SignArgs,
     inputs: &[String],
 ) -> PolicySpec {
-    match &spec {
-        PolicySpec::Shared(p)
+    match spec.shared() {
+        Some(p)
             if args.policy.policy.is_none()
-                && p.date_greater_than.is_none()
-                && p.ip.is_none()
+                && p.starts().is_none()
+                && p.ip().is_none()
                 && inputs.iter().all(|u| {
-                    url::to_wire(u)
-                        .is_ok_and(|w| Some(w.as_str()) == p.resource.pattern().map(|r| r.as_str()))
+                    url::to_wire(u).is_ok_and(|w| {
+                        Some(w.as_str()) == p.resource().pattern().map(|r| r.as_str())
+                    })
                 }) =>
         {
-            PolicySpec::Canned {
-                expires: p.date_less_than,
-            }
+            PolicySpec::canned(p.expires()).expect("a parsed policy's expiry is not before 1970")
         }
         _ => spec,
     }
@@ -236,10 +235,10 @@ impl Output {
                 let line = JsonLine {
                     url: wire,
                     signed_url: &signed_url,
-                    policy: &signed.policy.to_json(),
-                    expires: signed.policy.expires(),
-                    key_pair_id: signed.key_pair_id.as_str(),
-                    hash_algorithm: signed.hash.as_str(),
+                    policy: &signed.policy().to_json(),
+                    expires: signed.policy().expires(),
+                    key_pair_id: signed.key_pair_id().as_str(),
+                    hash_algorithm: signed.hash().as_str(),
                     set_cookie: signed
                         .cookies()
                         .set_cookie_values(&self.cookie.attributes(Some(host_of(wire)))),

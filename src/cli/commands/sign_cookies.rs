@@ -94,8 +94,8 @@ fn render(cookies: &SignedCookies) -> String {
 /// or the policy has no `Resource`.
 fn default_domain(policy: &Policy) -> Option<String> {
     let resource = match policy {
-        Policy::Canned(p) => p.url.as_str(),
-        Policy::Custom(p) => p.resource.pattern()?.as_str(),
+        Policy::Canned(p) => p.url(),
+        Policy::Custom(p) => p.resource().pattern()?.as_str(),
     };
     let host = super::sign::host_of(resource);
     (!host.is_empty() && !host.contains(['*', '?'])).then_some(host)

@@ -68,7 +68,7 @@ fn report(
             };
             let policy = match &accepted.policy {
                 Policy::Canned(_) => "canned policy".to_string(),
-                Policy::Custom(p) => match p.resource.pattern() {
+                Policy::Custom(p) => match p.resource().pattern() {
                     Some(r) => format!("custom policy for {}", escape::shown(r.as_str())),
                     None => "custom policy without a Resource (it covers every URL)".to_string(),
                 },
@@ -83,10 +83,10 @@ fn report(
                 HumanDuration::from_seconds((expires - now).max(0) as u64).rough()
             );
             if let Policy::Custom(p) = &accepted.policy {
-                if let Some(start) = p.date_greater_than {
+                if let Some(start) = p.starts() {
                     let _ = writeln!(out, "  valid from: {}", format_time(start));
                 }
-                if let Some(ip) = p.ip {
+                if let Some(ip) = p.ip() {
                     let _ = writeln!(out, "  client addresses: {ip}");
                 }
             }
