@@ -1,7 +1,7 @@
 //! The one error type of the command line and the transfers, and the exit
 //! code of each kind. Messages are one line; where a fix is known, the
 //! message says it. The signing library's own errors ([`crate::sign`],
-//! [`crate::time`]) convert into [`Error::Usage`].
+//! [`crate::time`]) convert into [`Error::Input`], which keeps them.
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -27,6 +27,9 @@ pub mod exit {
 /// use cfsign::error::{Error, exit};
 /// let e: Error = "K2/x".parse::<cfsign::sign::KeyPairId>().unwrap_err().into();
 /// assert_eq!(e.exit_code(), exit::USAGE);
+/// // The library's typed error stays reachable.
+/// let Error::Input(cause) = &e else { panic!("{e:?}") };
+/// assert!(cause.downcast_ref::<cfsign::sign::KeyPairIdError>().is_some());
 /// assert_eq!(Error::usage("bad flag").to_string(), "bad flag");
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,10 @@ pub enum Error {
     /// Bad flags, key, policy, time or URL: exit 2.
     #[error("{0}")]
     Usage(String),
+    /// A key, policy, URL or time the signing library refused: exit 2, with
+    /// the library's typed error kept as the source.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The server answered 4xx: exit 3.
     #[error(
         "{status} {code}{}{}",
@@ -69,7 +76,7 @@ impl Error {
     /// The process exit code for this error ([`exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => exit::USAGE,
+            Error::Usage(_) | Error::Input(_) => exit::USAGE,
             Error::Refused { .. } => exit::REFUSED,
             Error::Network(_) => exit::NETWORK,
             Error::Integrity(_) => exit::INTEGRITY,
@@ -104,7 +111,7 @@ macro_rules! usage_from {
     ($($t:ty),* $(,)?) => {
         $(impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Usage(e.to_string())
+                Error::Input(Box::new(e))
             }
         })*
     };
