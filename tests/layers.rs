@@ -5,6 +5,7 @@
 //! | CLI       | `main.rs`, `cli/` (flags, env, profiles, tty) | everything below          |
 //! | transfer  | `transfer/`                                   | the bottom layer, tokio…  |
 //! | serve     | `serve/`                                      | the bottom layer, tokio…  |
+//! | root      | `lib.rs` (declares the layers)               | the layers it declares    |
 //! | bottom    | `sign/`, `verify.rs`, `time.rs`, `escape.rs`, `error.rs`, `digest.rs` | std and the crypto crates |
 //!
 //! This test reads every source file and fails on a name that crosses a
@@ -20,42 +21,45 @@ use std::path::{Path, PathBuf};
 /// through `transfer::Progress`, which the CLI renders, and serve logs
 /// through the sink its `Config` holds. (Standard output is not on the
 /// list: `get` streams an object there when the caller asks for
-/// `Destination::Stdout`, as a destination like any other.)
+/// `Destination::Stdout`, as a destination like any other.) `env` is any
+/// use of `std::env` (`env!`, the compile-time macro, is not), however it
+/// is imported or renamed.
 const CLI_ONLY: &[&str] = &[
     "clap",
     "clap_complete",
     "clap_mangen",
     "indicatif",
     "rpassword",
-    "toml::",
-    "env::var",
-    "env::var_os",
-    "env::vars",
+    "toml",
+    "atty",
+    "env",
+    "isatty",
     "IsTerminal",
     "is_terminal",
+    "stderr",
+    "eprint!",
     "eprintln!",
+    "print!",
     "println!",
-    "io::stderr",
-    "crate::cli",
+    "process::exit",
+    "cli",
     "crate::commands",
     "crate::config",
     "crate::profile",
     "crate::progress",
 ];
 
+/// What hides code from this check: a file it does not read.
+const HIDING: &[&str] = &["include!", "#[path"];
+
 /// What the bottom layer (signing, verifying, time) may not name.
-const NETWORK: &[&str] = &[
-    "tokio",
-    "hyper",
-    "reqwest",
-    "rustls",
-    "crate::transfer",
-    "crate::serve",
-];
+const NETWORK: &[&str] = &["tokio", "hyper", "reqwest", "rustls", "transfer", "serve"];
 
 #[derive(Debug, PartialEq)]
 enum Layer {
     Cli,
+    /// `lib.rs`, which declares the layers.
+    Root,
     Transfer,
     Serve,
     Bottom,
@@ -69,6 +73,7 @@ fn layer_of(relative: &Path) -> Layer {
         .unwrap_or_default();
     match first {
         "main.rs" | "cli" => Layer::Cli,
+        "lib.rs" => Layer::Root,
         "transfer" => Layer::Transfer,
         "serve" => Layer::Serve,
         _ => Layer::Bottom,
@@ -78,41 +83,182 @@ fn layer_of(relative: &Path) -> Layer {
 fn forbidden(layer: &Layer) -> Vec<&'static str> {
     match layer {
         Layer::Cli => vec![],
-        Layer::Transfer => [CLI_ONLY, &["crate::serve"]].concat(),
-        Layer::Serve => [CLI_ONLY, &["crate::transfer"]].concat(),
-        Layer::Bottom => [CLI_ONLY, NETWORK].concat(),
+        Layer::Root => [CLI_ONLY, HIDING].concat(),
+        Layer::Transfer => [CLI_ONLY, HIDING, &["serve"]].concat(),
+        Layer::Serve => [CLI_ONLY, HIDING, &["transfer"]].concat(),
+        Layer::Bottom => [CLI_ONLY, HIDING, NETWORK].concat(),
     }
 }
 
-/// The code of a file without its comments and without its unit tests
-/// (a `#[cfg(test)]` module may use the environment, as tests do).
+/// The source with comments and the contents of string and character
+/// literals blanked out (newlines kept, so line numbers hold), the unit
+/// test modules (`#[cfg(test)] mod NAME { … }`, which may use the
+/// environment as tests do) removed, and `a :: b` written `a::b`.
 fn code_of(source: &str) -> Vec<(usize, String)> {
-    let mut lines = Vec::new();
-    for (number, line) in source.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg(test)]") {
-            break;
+    let code = without_test_modules(&blanked(source));
+    code.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut line = line.to_string();
+            while line.contains(" ::") || line.contains(":: ") {
+                line = line.replace(" ::", "::").replace(":: ", "::");
+            }
+            (i + 1, line)
+        })
+        .collect()
+}
+
+/// Comments and literal contents replaced by spaces.
+fn blanked(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                out.push(' ');
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    out.push(blank(chars[i]));
+                    i += 1;
+                }
+            }
+        } else if c == 'r' && matches!(next, Some('"' | '#')) && !word_before(&chars, i) {
+            // A raw string: r"…", r#"…"#, with as many #s as it opened with.
+            let mut hashes = 0;
+            let mut j = i + 1;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            out.push('"');
+            i = j + 1;
+            while i < chars.len() {
+                let closes =
+                    chars[i] == '"' && (1..=hashes).all(|k| chars.get(i + k) == Some(&'#'));
+                if closes {
+                    out.push('"');
+                    i += 1 + hashes;
+                    break;
+                }
+                out.push(blank(chars[i]));
+                i += 1;
+            }
+        } else if c == '"' {
+            out.push('"');
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                let skip = if chars[i] == '\\' { 2 } else { 1 };
+                for k in 0..skip {
+                    if let Some(&c) = chars.get(i + k) {
+                        out.push(blank(c));
+                    }
+                }
+                i += skip;
+            }
+            out.push('"');
+            i += 1;
+        } else if c == '\'' && (next == Some('\\') || chars.get(i + 2) == Some(&'\'')) {
+            // A character literal ('x', '\n', '\u{1F600}'), not a lifetime.
+            out.push('\'');
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                let skip = if chars[i] == '\\' { 2 } else { 1 };
+                out.extend(std::iter::repeat_n(' ', skip));
+                i += skip;
+            }
+            out.push('\'');
+            i += 1;
+        } else {
+            out.push(c);
+            i += 1;
         }
-        if trimmed.starts_with("//") {
+    }
+    out
+}
+
+fn word_before(chars: &[char], i: usize) -> bool {
+    i > 0 && (chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_')
+}
+
+/// `code` without its `#[cfg(test)] mod NAME { … }` blocks (braces
+/// matched, so code after a test module is still read), newlines kept.
+fn without_test_modules(code: &str) -> String {
+    let mut out = code.to_string();
+    let mut from = 0;
+    while let Some(at) = out[from..].find("#[cfg(test)]").map(|a| a + from) {
+        let after = &out[at + "#[cfg(test)]".len()..];
+        let rest = after.trim_start();
+        let is_module = rest
+            .strip_prefix("mod ")
+            .and_then(|r| r.split_once('{'))
+            .is_some_and(|(name, _)| {
+                let name = name.trim();
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if !is_module {
+            from = at + 1;
             continue;
         }
-        let code = match line.find(" // ") {
-            Some(at) => &line[..at],
-            None => line,
-        };
-        lines.push((number + 1, code.to_string()));
+        let open = at + out[at..].find('{').unwrap();
+        let mut depth = 0;
+        let mut end = out.len();
+        for (k, c) in out[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + k + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let blank: String = out[at..end]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect();
+        out.replace_range(at..end, &blank);
+        from = end;
     }
-    lines
+    out
 }
 
-/// Whether `code` names `name` as a whole word (`clap` but not `clapping`).
+/// Whether `code` names `name` as a whole word (`clap` but not `clapping`;
+/// `env` but not `env!`).
 fn names(code: &str, name: &str) -> bool {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     code.match_indices(name).any(|(at, _)| {
         let before = code[..at].chars().next_back();
         let after = code[at + name.len()..].chars().next();
-        let starts = !before.is_some_and(is_word);
-        let ends = name.ends_with([':', '!']) || !after.is_some_and(is_word);
+        let starts = !before.is_some_and(is_word) || !name.starts_with(is_word);
+        let ends = name.ends_with([':', '!'])
+            || !(after.is_some_and(is_word) || (after == Some('!') && !name.ends_with('!')));
         starts && ends
     })
 }
@@ -180,6 +326,35 @@ fn the_check_sees_each_kind_of_crossing() {
         ("verify.rs", "fn f(c: reqwest::Client) {}"),
         ("time.rs", "use crate::config::PolicyArgs;"),
         ("serve/mod.rs", "use crate::transfer::client;"),
+        // Renamed, grouped or hidden, as a reviewer tried.
+        (
+            "transfer/get/mod.rs",
+            "use std::env as e;\nfn f() { e::var(\"X\"); }",
+        ),
+        (
+            "serve/log.rs",
+            "use std::env::{var};\nfn f() { var(\"X\"); }",
+        ),
+        ("serve/log.rs", "use std::{env, io};"),
+        (
+            "transfer/progress.rs",
+            "fn f() -> bool { unsafe { libc::isatty(2) == 1 } }",
+        ),
+        ("transfer/progress.rs", "use std::io::{stderr as err};"),
+        ("transfer/put/body.rs", "use crate::{\n    cli,\n};"),
+        ("sign/key.rs", "use crate::{transfer, sign};"),
+        ("sign/key.rs", "use ::tokio as t;"),
+        ("time.rs", "#[cfg(test)]\nfn helper() {}\nuse tokio::fs;"),
+        ("time.rs", "#[cfg(test)]\nmod tests {}\nuse tokio::fs;"),
+        ("time.rs", "const S: &str = \" // \"; use tokio::fs;"),
+        ("time.rs", "const S: &str = r#\"\"# ; use tokio::fs;"),
+        ("verify.rs", "include!(\"net.inc\");"),
+        ("verify.rs", "#[path = \"../transfer/client.rs\"] mod c;"),
+        ("transfer/put/body.rs", "fn f() { eprint!(\"x\"); }"),
+        (
+            "transfer/put/body.rs",
+            "fn f() { std :: process :: exit(2); }",
+        ),
     ];
     for (path, line) in cases {
         assert_eq!(
