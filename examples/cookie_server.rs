@@ -112,11 +112,16 @@ fn respond(signer: &Signer, domain: &str, path: &str) -> String {
             return status_only("500 Internal Server Error");
         }
     };
-    let attributes = CookieAttributes {
-        domain: Some(domain.to_string()),
-        path: prefix.to_string(),
-        same_site: Some(SameSite::Lax),
-        session: false,
+    // The prefix holds only letters, digits and `/_.-` (checked above).
+    let attributes = match CookieAttributes::default()
+        .with_domain(domain)
+        .and_then(|a| a.with_path(prefix))
+    {
+        Ok(attributes) => attributes.with_same_site(SameSite::Lax),
+        Err(e) => {
+            eprintln!("cannot set cookies for {prefix}: {e}");
+            return status_only("500 Internal Server Error");
+        }
     };
     let mut response = String::from("HTTP/1.1 200 OK\r\n");
     for value in cookies.set_cookie_values(&attributes) {

@@ -21,12 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .expires(Duration::from_secs(12 * 3600))
         .build()?;
     let cookies = signer.sign_cookies(&policy.into())?;
-    let attributes = CookieAttributes {
-        domain: Some(domain),
-        path: "/members/".to_string(),
-        same_site: Some(SameSite::Lax),
-        session: false,
-    };
+    let attributes = CookieAttributes::default()
+        .with_domain(domain)?
+        .with_path("/members/")?
+        .with_same_site(SameSite::Lax);
     for value in cookies.set_cookie_values(&attributes) {
         println!("Set-Cookie: {value}");
     }

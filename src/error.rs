@@ -118,6 +118,7 @@ macro_rules! usage_from {
 }
 
 usage_from!(
+    crate::sign::CookieError,
     crate::sign::KeyError,
     crate::sign::PolicyError,
     crate::sign::url::UrlError,

@@ -246,14 +246,23 @@ impl CookieArgs {
         .find_map(|(given, flag)| given.then_some(flag))
     }
 
-    /// The attributes, with `default_domain` when no --cookie-domain is given.
-    pub fn attributes(&self, default_domain: Option<String>) -> cfsign::sign::CookieAttributes {
-        cfsign::sign::CookieAttributes {
-            domain: self.cookie_domain.clone().or(default_domain),
-            path: self.cookie_path.clone().unwrap_or_else(|| "/".to_string()),
-            same_site: self.same_site.map(SameSite::from),
-            session: self.session_cookie,
+    /// The attributes, with `default_domain` when no --cookie-domain is given
+    /// (the flags were checked by clap, with messages that name them; the
+    /// library checks again what would break the header).
+    pub fn attributes(
+        &self,
+        default_domain: Option<String>,
+    ) -> Result<cfsign::sign::CookieAttributes, cfsign::sign::CookieError> {
+        let mut attributes = cfsign::sign::CookieAttributes::default()
+            .with_path(self.cookie_path.as_deref().unwrap_or("/"))?
+            .with_session(self.session_cookie);
+        if let Some(domain) = self.cookie_domain.clone().or(default_domain) {
+            attributes = attributes.with_domain(domain)?;
         }
+        if let Some(same_site) = self.same_site {
+            attributes = attributes.with_same_site(SameSite::from(same_site));
+        }
+        Ok(attributes)
     }
 }
 

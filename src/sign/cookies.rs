@@ -54,31 +54,46 @@ impl SameSite {
 /// The attributes of the `Set-Cookie` lines. `Secure` and `HttpOnly` are
 /// always set: the cookies carry a credential, and no script needs them.
 ///
-/// The fields go into the header as given: a program that takes `domain`
-/// or `path` from outside must check them first (no `;`, no control
-/// characters), as the command line's `--cookie-domain` and
-/// `--cookie-path` are checked.
+/// `Domain` and `Path` go into the header, so they are checked when set: a
+/// `;` would start another attribute, and a control character (a line
+/// break) another header.
 ///
 /// ```
 /// use cfsign::sign::{CookieAttributes, SameSite};
-/// let attributes = CookieAttributes {
-///     path: "/members/".into(),
-///     same_site: Some(SameSite::Strict),
-///     ..CookieAttributes::default()
-/// };
-/// assert_eq!(attributes.domain, None);
+/// let attributes = CookieAttributes::default()
+///     .with_path("/members/")?
+///     .with_domain("d111111abcdef8.cloudfront.net")?
+///     .with_same_site(SameSite::Strict);
+/// assert_eq!(attributes.path(), "/members/");
+/// assert!(CookieAttributes::default().with_path("/\r\nSet-Cookie: admin=1").is_err());
+/// assert!(CookieAttributes::default().with_domain("h; Domain=evil.example").is_err());
+/// # Ok::<(), cfsign::sign::CookieError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CookieAttributes {
-    /// `Domain`; without it the cookies are the setting host's only.
-    pub domain: Option<String>,
-    /// `Path` (default `/`).
-    pub path: String,
-    /// `SameSite`; without it the browser's default applies (`Lax` in most).
-    pub same_site: Option<SameSite>,
-    /// Session cookies (no `Expires`): kept until the browser closes, even
-    /// after the policy has expired and CloudFront refuses them.
-    pub session: bool,
+    domain: Option<String>,
+    path: String,
+    same_site: Option<SameSite>,
+    session: bool,
+}
+
+/// Why a cookie attribute cannot go into a `Set-Cookie` header.
+///
+/// ```
+/// use cfsign::sign::{CookieAttributes, CookieError};
+/// assert_eq!(CookieAttributes::default().with_path("videos/"), Err(CookieError::Path));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// A `Domain` that is empty or holds a `;`, a space or a control
+    /// character.
+    #[error("a cookie Domain is a host name, without ;, spaces or control characters")]
+    Domain,
+    /// A `Path` that does not begin with `/`, or holds a `;` or a control
+    /// character (RFC 6265, section 4.1.1).
+    #[error("a cookie Path begins with / and holds no ; or control characters, such as /videos/")]
+    Path,
 }
 
 impl Default for CookieAttributes {
@@ -89,6 +104,106 @@ impl Default for CookieAttributes {
             same_site: None,
             session: false,
         }
+    }
+}
+
+impl CookieAttributes {
+    /// `Domain`; without it the cookies are the setting host's only.
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// let a = CookieAttributes::default().with_domain(".example.com")?;
+    /// assert_eq!(a.domain(), Some(".example.com"));
+    /// # Ok::<(), cfsign::sign::CookieError>(())
+    /// ```
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Result<Self, CookieError> {
+        let domain = domain.into();
+        let bad = |c: char| c == ';' || c == ',' || c.is_whitespace() || c.is_control();
+        if domain.is_empty() || domain.chars().any(bad) {
+            return Err(CookieError::Domain);
+        }
+        self.domain = Some(domain);
+        Ok(self)
+    }
+
+    /// `Path` (default `/`).
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert_eq!(CookieAttributes::default().with_path("/videos/")?.path(), "/videos/");
+    /// # Ok::<(), cfsign::sign::CookieError>(())
+    /// ```
+    pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, CookieError> {
+        let path = path.into();
+        if !path.starts_with('/') || path.chars().any(|c| c == ';' || c.is_control()) {
+            return Err(CookieError::Path);
+        }
+        self.path = path;
+        Ok(self)
+    }
+
+    /// `SameSite`; without it the browser's default applies (`Lax` in most).
+    ///
+    /// ```
+    /// # use cfsign::sign::{CookieAttributes, SameSite};
+    /// let a = CookieAttributes::default().with_same_site(SameSite::Lax);
+    /// assert_eq!(a.same_site(), Some(SameSite::Lax));
+    /// ```
+    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = Some(same_site);
+        self
+    }
+
+    /// Session cookies (no `Expires`): kept until the browser closes, even
+    /// after the policy has expired and CloudFront refuses them.
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert!(CookieAttributes::default().with_session(true).session());
+    /// ```
+    pub fn with_session(mut self, session: bool) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// The `Domain`, if set.
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert_eq!(CookieAttributes::default().domain(), None);
+    /// ```
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    /// The `Path`.
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert_eq!(CookieAttributes::default().path(), "/");
+    /// ```
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The `SameSite` attribute, if set.
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert_eq!(CookieAttributes::default().same_site(), None);
+    /// ```
+    pub fn same_site(&self) -> Option<SameSite> {
+        self.same_site
+    }
+
+    /// Whether these are session cookies (no `Expires`).
+    ///
+    /// ```
+    /// # use cfsign::sign::CookieAttributes;
+    /// assert!(!CookieAttributes::default().session());
+    /// ```
+    pub fn session(&self) -> bool {
+        self.session
     }
 }
 
@@ -131,11 +246,10 @@ impl SignedCookies {
     /// # let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse().unwrap(), None);
     /// let url = "https://d111111abcdef8.cloudfront.net/a";
     /// let cookies = signer.sign(&Policy::canned(url, 1893456000).unwrap()).cookies();
-    /// let attributes = CookieAttributes {
-    ///     domain: Some("d111111abcdef8.cloudfront.net".into()),
-    ///     same_site: Some(SameSite::Lax),
-    ///     ..CookieAttributes::default()
-    /// };
+    /// let attributes = CookieAttributes::default()
+    ///     .with_domain("d111111abcdef8.cloudfront.net")
+    ///     .unwrap()
+    ///     .with_same_site(SameSite::Lax);
     /// assert_eq!(
     ///     cookies.set_cookie_values(&attributes)[0],
     ///     "CloudFront-Expires=1893456000; Domain=d111111abcdef8.cloudfront.net; Path=/; \

@@ -35,7 +35,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use builder::CustomPolicyBuilder;
-pub use cookies::{CookieAttributes, SameSite, SignedCookies};
+pub use cookies::{CookieAttributes, CookieError, SameSite, SignedCookies};
 pub use ip::IpRange;
 pub use key::{KeyError, Passphrase, PrivateKey, PublicKey};
 pub use policy::{CannedPolicy, CustomPolicy, PolicyError};

@@ -67,7 +67,16 @@ impl PolicySpec {
     pub fn policy_for(&self, wire_url: &str) -> Result<Policy, Error> {
         Ok(match &self.0 {
             Spec::Canned { expires } => {
-                Policy::Canned(CannedPolicy::rebuilt(wire_url.to_string(), *expires))
+                // Checked as the signer checks any canned policy; a URL that
+                // is not already in wire form would sign other bytes than
+                // the request carries.
+                let policy = CannedPolicy::new(wire_url, *expires)?;
+                if policy.url() != wire_url {
+                    return Err(Error::usage(
+                        "the URL is not in wire form: pass it through sign::url::to_wire first",
+                    ));
+                }
+                Policy::Canned(policy)
             }
             Spec::PerUrl { expires, start, ip } => {
                 let resource: ResourcePattern = wire_url.parse()?;

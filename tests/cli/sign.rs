@@ -303,6 +303,28 @@ fn wire_form_is_what_gets_signed_and_printed() {
     );
 }
 
+/// A URL's host becomes the cookies' `Domain`: one that would add an
+/// attribute (`;`) or a cookie (`,`) to the `Set-Cookie` line is refused,
+/// before anything is printed, in every format that prints `Set-Cookie`.
+#[test]
+fn a_host_that_would_break_a_set_cookie_line_is_refused() {
+    for host in ["d111111abcdef8.cloudfront.net;Domain=evil.example", "a,b.example"] {
+        let url = format!("https://{host}/image.jpg");
+        for format in ["cookies", "json"] {
+            let out = sign_cmd()
+                .args([&url, "--date-less-than", "2030-01-01", "--format", format])
+                .output()
+                .unwrap();
+            assert_refused(&out, 2, &["cookie Domain"]);
+        }
+        let out = sign_cmd()
+            .args(["--date-less-than", "2030-01-01", "--format", "url", &url])
+            .output()
+            .unwrap();
+        assert_ok(&out);
+    }
+}
+
 #[test]
 fn cookies_canned_and_custom() {
     let out = sign_cmd()

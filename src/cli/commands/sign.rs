@@ -56,6 +56,15 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         };
         let wire = url::to_wire(input).map_err(|e| at(e.into()))?;
         let policy = spec.policy_for(&wire).map_err(at)?;
+        if matches!(args.format, SignFormat::Json | SignFormat::Cookies) {
+            // The URL's host becomes the cookies' Domain: a host that would
+            // break the Set-Cookie line (`;`, `,`) is refused here, once.
+            args.cookie.attributes(Some(host_of(&wire))).map_err(|e| {
+                at(Error::usage(format!(
+                    "the URL's host cannot be the cookie Domain: {e}"
+                )))
+            })?;
+        }
         if !policy.covers(&wire) {
             let resource = spec
                 .shared()
@@ -220,6 +229,13 @@ struct JsonLine<'a> {
 }
 
 impl Output {
+    /// The cookie attributes for `wire`, whose host is the default Domain.
+    fn attributes(&self, wire: &str) -> cfsign::sign::CookieAttributes {
+        self.cookie
+            .attributes(Some(host_of(wire)))
+            .expect("checked with the URL, before signing")
+    }
+
     /// Appends one URL's output to `buf`; `first` is the first URL printed.
     fn render(&self, buf: &mut String, first: bool, wire: &str, signed: &SignedPolicy) {
         use std::fmt::Write as _;
@@ -239,9 +255,7 @@ impl Output {
                     expires: signed.policy().expires(),
                     key_pair_id: signed.key_pair_id().as_str(),
                     hash_algorithm: signed.hash().as_str(),
-                    set_cookie: signed
-                        .cookies()
-                        .set_cookie_values(&self.cookie.attributes(Some(host_of(wire)))),
+                    set_cookie: signed.cookies().set_cookie_values(&self.attributes(wire)),
                 };
                 buf.push_str(
                     &serde_json::to_string(&line).expect("strings and integers serialise"),
@@ -252,8 +266,7 @@ impl Output {
                 if !first {
                     buf.push('\n');
                 }
-                let attributes = self.cookie.attributes(Some(host_of(wire)));
-                for value in signed.cookies().set_cookie_values(&attributes) {
+                for value in signed.cookies().set_cookie_values(&self.attributes(wire)) {
                     let _ = writeln!(buf, "Set-Cookie: {value}");
                 }
             }

@@ -62,7 +62,7 @@ pub fn run(args: SignCookiesArgs) -> Result<ExitCode, Error> {
         SignCookiesFormat::Json => render(&cookies),
         SignCookiesFormat::Header => format!("Cookie: {}\n", cookies.cookie_header_value()),
         SignCookiesFormat::Cookies => {
-            let attributes = args.cookie.attributes(default_domain(&policy));
+            let attributes = args.cookie.attributes(default_domain(&policy))?;
             let lines: String = cookies
                 .set_cookie_values(&attributes)
                 .iter()
