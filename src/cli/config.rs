@@ -8,7 +8,7 @@ use std::io::Read;
 use crate::cli::{KeyArgs, PolicyArgs};
 use cfsign::error::{Error, io_reason};
 use cfsign::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
-use cfsign::time::{self, Epoch, Expiry};
+use cfsign::time::{self, Epoch, Expiry, HumanDuration};
 use cfsign::transfer::signing::{PolicySource, UrlSigner};
 
 pub mod key_value;
@@ -63,70 +63,123 @@ pub fn claim_stdin(
 }
 
 /// The signer of `get` and `put`: the key options loaded, and the policy
-/// options checked now and read again before every attempt, so that a
-/// relative `--expires-in` counts from each attempt (a `--policy` file is
-/// read once). Stdin must have been claimed ([`claim_stdin`]).
+/// options parsed once, now; before every attempt only the arithmetic is
+/// redone, so that a relative `--expires-in` counts from each attempt.
+/// Stdin must have been claimed ([`claim_stdin`]).
 pub fn url_signer(key: KeyArgs, policy: &PolicyArgs) -> Result<UrlSigner, Error> {
     let signer = signer(key)?;
-    let spec = policy_spec(policy, time::now())?;
-    let source: PolicySource = if policy.policy.is_some() {
-        Box::new(move |_| Ok(spec.clone()))
-    } else {
-        let args = policy.clone();
-        Box::new(move |now| policy_spec(&args, now))
-    };
+    let options = PolicyOptions::parse(policy, time::now())?;
+    let source: PolicySource = Box::new(move |now| options.spec_at(now));
     Ok(UrlSigner::new(signer, source))
 }
 
 /// The policy options, validated at `now` (a relative `--expires-in` counts
 /// from it): what to sign for each URL.
 pub fn policy_spec(args: &PolicyArgs, now: Epoch) -> Result<PolicySpec, Error> {
-    if let Some(path) = &args.policy {
-        let text = read_text_arg(path, "policy")?;
-        return Ok(PolicySpec::shared_by_all(CustomPolicy::parse(
-            text.trim_end(),
-        )?));
-    }
-    let expiry = match (&args.expires_in, &args.date_less_than) {
-        (Some(d), _) => Expiry::In(d.parse()?),
-        (None, Some(t)) => Expiry::At(t.clone()),
-        (None, None) => Expiry::default(),
-    };
-    let expires = expiry.resolve(now, args.allow_past)?;
-    let start = args
-        .date_greater_than
-        .as_deref()
-        .map(time::parse_time)
-        .transpose()?;
-    if let Some(start) = start {
-        if start >= expires {
-            return Err(time::TimeError::StartNotBeforeExpiry(
-                time::format_time(start),
-                time::format_time(expires),
-            )
-            .into());
+    PolicyOptions::parse(args, now)?.spec_at(now)
+}
+
+/// The policy options as typed values: every flag read and checked once.
+struct PolicyOptions {
+    /// `--policy`: the whole policy, read from its file.
+    file: Option<CustomPolicy>,
+    expiry: Expires,
+    start: Option<Epoch>,
+    ip: Option<IpRange>,
+    resource: Option<ResourcePattern>,
+}
+
+/// When signatures expire: a time, or a duration from the moment of signing.
+enum Expires {
+    In(HumanDuration),
+    At(Epoch),
+}
+
+impl PolicyOptions {
+    /// Reads the flags, in the order their errors are reported, checking
+    /// the expiry and the start against `now`.
+    fn parse(args: &PolicyArgs, now: Epoch) -> Result<Self, Error> {
+        if let Some(path) = &args.policy {
+            let text = read_text_arg(path, "policy")?;
+            let policy = CustomPolicy::parse(text.trim_end())?;
+            return Ok(PolicyOptions {
+                expiry: Expires::At(policy.expires()),
+                file: Some(policy),
+                start: None,
+                ip: None,
+                resource: None,
+            });
         }
-    }
-    let ip = args
-        .ip_address
-        .as_deref()
-        .map(|s| {
-            s.parse::<IpRange>()
-                .map_err(|e| Error::usage(format!("--ip-address: {e}")))
+        let expiry = match (&args.expires_in, &args.date_less_than) {
+            (Some(d), _) => Expiry::In(d.parse()?),
+            (None, Some(t)) => Expiry::At(t.clone()),
+            (None, None) => Expiry::default(),
+        };
+        let expires = expiry.resolve(now, args.allow_past)?;
+        let start = args
+            .date_greater_than
+            .as_deref()
+            .map(time::parse_time)
+            .transpose()?;
+        if let Some(start) = start {
+            if start >= expires {
+                return Err(time::TimeError::StartNotBeforeExpiry(
+                    time::format_time(start),
+                    time::format_time(expires),
+                )
+                .into());
+            }
+        }
+        let ip = args
+            .ip_address
+            .as_deref()
+            .map(|s| {
+                s.parse::<IpRange>()
+                    .map_err(|e| Error::usage(format!("--ip-address: {e}")))
+            })
+            .transpose()?;
+        let resource = args
+            .resource
+            .as_deref()
+            .map(|r| {
+                r.parse::<ResourcePattern>()
+                    .map_err(|e| Error::usage(format!("--resource: {e}")))
+            })
+            .transpose()?;
+        Ok(PolicyOptions {
+            file: None,
+            expiry: match expiry {
+                Expiry::In(d) => Expires::In(d),
+                Expiry::At(_) => Expires::At(expires),
+            },
+            start,
+            ip,
+            resource,
         })
-        .transpose()?;
-    if let Some(resource) = &args.resource {
-        let resource: ResourcePattern = resource
-            .parse()
-            .map_err(|e| Error::usage(format!("--resource: {e}")))?;
-        return Ok(PolicySpec::shared_by_all(CustomPolicy::new(
-            resource, expires, start, ip,
-        )?));
     }
-    if start.is_none() && ip.is_none() {
-        Ok(PolicySpec::canned(expires)?)
-    } else {
-        Ok(PolicySpec::per_url(expires, start, ip)?)
+
+    /// What to sign for each URL at `now`.
+    fn spec_at(&self, now: Epoch) -> Result<PolicySpec, Error> {
+        if let Some(policy) = &self.file {
+            return Ok(PolicySpec::shared_by_all(policy.clone()));
+        }
+        let expires = match self.expiry {
+            Expires::In(d) => Expiry::In(d).resolve(now, false)?,
+            Expires::At(t) => t,
+        };
+        if let Some(resource) = &self.resource {
+            return Ok(PolicySpec::shared_by_all(CustomPolicy::new(
+                resource.clone(),
+                expires,
+                self.start,
+                self.ip,
+            )?));
+        }
+        if self.start.is_none() && self.ip.is_none() {
+            Ok(PolicySpec::canned(expires)?)
+        } else {
+            Ok(PolicySpec::per_url(expires, self.start, self.ip)?)
+        }
     }
 }
 
