@@ -31,8 +31,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
             )));
         }
     }
-    let mut urls = args.url_flags.iter().chain(&args.urls);
-    let urls_from_stdin = urls.clone().next().is_none() || urls.any(|u| u == "-");
+    let urls_from_stdin = wants_stdin(&args);
     let data = urls_from_stdin.then_some(StdinData {
         name: "the URLs",
         key_conflict: "the private key is read from stdin, so URLs must be given as arguments",
@@ -172,12 +171,17 @@ fn sign_parallel(
     })
 }
 
+/// Whether the URLs come from stdin: none given, or `-` among them.
+fn wants_stdin(args: &SignArgs) -> bool {
+    let mut urls = args.url_flags.iter().chain(&args.urls);
+    urls.clone().next().is_none() || urls.any(|u| u == "-")
+}
+
 /// URLs from arguments and `--url`, or one per line from stdin (blank lines
 /// and surrounding whitespace ignored).
 fn collect_urls(args: &SignArgs) -> Result<Vec<String>, Error> {
     let mut urls: Vec<String> = args.url_flags.iter().chain(&args.urls).cloned().collect();
-    let wants_stdin = urls.is_empty() || urls.iter().any(|u| u == "-");
-    if wants_stdin {
+    if wants_stdin(args) {
         if urls.is_empty() && std::io::stdin().is_terminal() {
             return Err(Error::usage(
                 "no URL given: pass URLs as arguments or --url, or pipe them one per line on stdin",
