@@ -9,7 +9,7 @@ use crate::cli::{KeyArgs, PolicyArgs};
 use cfsign::error::{Error, io_reason};
 use cfsign::sign::{CustomPolicy, IpRange, PolicySpec, ResourcePattern};
 use cfsign::time::{self, Epoch, Expiry, HumanDuration};
-use cfsign::transfer::signing::{PolicySource, UrlSigner};
+use cfsign::transfer::{PolicySource, UrlSigner};
 
 pub mod key_value;
 mod network;

@@ -3,7 +3,7 @@
 //! closing summary line even when stderr is not a terminal (indicatif still
 //! draws the moving bar only on a terminal, so logs get no bar frames).
 //!
-//! This is the command line's rendering of [`cfsign::transfer::progress`]: the
+//! This is the command line's rendering of [`cfsign::transfer::Progress`]: the
 //! transfers report, this draws.
 
 use std::io::IsTerminal;
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cfsign::transfer::progress::Progress;
+use cfsign::transfer::Progress;
 
 /// `--progress` / `--quiet`, or neither.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -12,11 +12,64 @@ use super::log::LogSink;
 use crate::verify::KeyRing;
 
 /// The default of [`Config::idle_timeout`].
+///
+/// ```
+/// use cfsign::serve::{Config, DEFAULT_IDLE_TIMEOUT};
+///
+/// let config = Config::new("/srv/objects", Default::default());
+/// assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`Config::max_uploads`].
+///
+/// ```
+/// use cfsign::serve::{Config, DEFAULT_MAX_UPLOADS};
+///
+/// // A load test with more connections than the default lets upload at once.
+/// let connections = 256;
+/// let config = Config {
+///     max_uploads: connections.max(DEFAULT_MAX_UPLOADS),
+///     ..Config::new("/srv/objects", Default::default())
+/// };
+/// assert_eq!(config.max_uploads, 256);
+/// ```
 pub const DEFAULT_MAX_UPLOADS: usize = 64;
 
 /// Who may use the server.
+///
+/// ```
+/// use cfsign::serve::{self, Access, Config};
+/// use cfsign::sign::PublicKey;
+/// use cfsign::verify::KeyRing;
+///
+/// # fn http(addr: std::net::SocketAddr, line: &str, headers: &[&str], body: &[u8]) -> std::io::Result<String> {
+/// #     use std::io::{Read, Write};
+/// #     let mut request = format!("{line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+/// #     if !body.is_empty() { request.push_str(&format!("Content-Length: {}\r\n", body.len())); }
+/// #     for h in headers { request.push_str(h); request.push_str("\r\n"); }
+/// #     request.push_str("\r\n");
+/// #     let mut stream = std::net::TcpStream::connect(addr)?;
+/// #     stream.write_all(request.as_bytes())?;
+/// #     stream.write_all(body)?;
+/// #     let mut answer = Vec::new();
+/// #     stream.read_to_end(&mut answer)?;
+/// #     Ok(String::from_utf8_lossy(&answer).into_owned())
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut keys = KeyRing::new();
+/// keys.insert("K2JCJMDEHXQW5F", PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem"))?);
+/// let signed = Access::Signed(keys);
+/// # drop(signed);
+///
+/// // `--no-auth`: anyone who reaches the port may read and write.
+/// let root = tempfile::tempdir()?;
+/// std::fs::write(root.path().join("a.txt"), "a")?;
+/// let config = Config { access: Access::Open, ..Config::new(root.path(), KeyRing::new()) };
+/// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// assert!(http(edge.addr(), "GET /a.txt", &[], b"")?.starts_with("HTTP/1.1 200"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub enum Access {
     /// Every request is allowed (`--no-auth`).
@@ -27,6 +80,52 @@ pub enum Access {
 }
 
 /// What to serve and how.
+///
+/// A read-only edge that checks signatures against the distribution's own
+/// host name and keeps a log:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use cfsign::serve::{self, Config, LogSink};
+/// use cfsign::verify::KeyRing;
+///
+/// # fn http(addr: std::net::SocketAddr, line: &str, headers: &[&str], body: &[u8]) -> std::io::Result<String> {
+/// #     use std::io::{Read, Write};
+/// #     let mut request = format!("{line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+/// #     if !body.is_empty() { request.push_str(&format!("Content-Length: {}\r\n", body.len())); }
+/// #     for h in headers { request.push_str(h); request.push_str("\r\n"); }
+/// #     request.push_str("\r\n");
+/// #     let mut stream = std::net::TcpStream::connect(addr)?;
+/// #     stream.write_all(request.as_bytes())?;
+/// #     stream.write_all(body)?;
+/// #     let mut answer = Vec::new();
+/// #     stream.read_to_end(&mut answer)?;
+/// #     Ok(String::from_utf8_lossy(&answer).into_owned())
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let root = tempfile::tempdir()?;
+/// let lines = Arc::new(Mutex::new(Vec::new()));
+/// let log = {
+///     let lines = lines.clone();
+///     LogSink::new(move |line| lines.lock().unwrap().push(line.to_string()))
+/// };
+/// let config = Config {
+///     read_only: true,
+///     base_url: Some("https://d111111abcdef8.cloudfront.net".into()),
+///     log: Some(log),
+///     idle_timeout: Duration::from_secs(5),
+///     max_uploads: 8,
+///     ..Config::new(root.path(), KeyRing::new())
+/// };
+/// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let answer = http(edge.addr(), "GET /a.txt", &[], b"")?;
+/// assert!(answer.starts_with("HTTP/1.1 403")); // unsigned
+/// edge.stop();
+/// assert!(lines.lock().unwrap()[0].starts_with("GET /a.txt 403"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The folder: objects are files under it, keys their relative paths.
@@ -49,7 +148,18 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration with signature checks, no base URL and no log.
+    /// A configuration with signature checks against `keys`, no base URL,
+    /// no log, the default limits, reads and writes allowed.
+    ///
+    /// ```
+    /// use cfsign::serve::{Access, Config, DEFAULT_MAX_UPLOADS};
+    /// use cfsign::verify::KeyRing;
+    ///
+    /// let config = Config::new("/srv/objects", KeyRing::new());
+    /// assert!(matches!(config.access, Access::Signed(_)));
+    /// assert!(!config.read_only && config.log.is_none());
+    /// assert_eq!(config.max_uploads, DEFAULT_MAX_UPLOADS);
+    /// ```
     pub fn new(root: impl Into<PathBuf>, keys: KeyRing) -> Self {
         Config {
             root: root.into(),
@@ -64,6 +174,23 @@ impl Config {
 }
 
 /// Why a server could not start.
+///
+/// ```
+/// use cfsign::serve::{Config, ServeError, Server};
+///
+/// let missing = Config::new("/nonexistent/objects", Default::default());
+/// assert!(matches!(Server::new(missing), Err(ServeError::Root(..))));
+///
+/// let root = tempfile::tempdir()?;
+/// let with_path = Config {
+///     base_url: Some("https://d111111abcdef8.cloudfront.net/images".into()),
+///     ..Config::new(root.path(), Default::default())
+/// };
+/// let err = Server::new(with_path).unwrap_err();
+/// assert!(matches!(err, ServeError::BaseUrl(_)));
+/// assert!(err.to_string().contains("a scheme and host only"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The root is missing, unreadable or not a folder: its path as given,

@@ -28,6 +28,35 @@ use super::{Config, ServeError, Server};
 const READ_BUFFER: usize = 256 * 1024;
 
 /// A server running on its own threads. Dropping it stops it.
+///
+/// ```
+/// use cfsign::serve::{self, Access, Config};
+///
+/// # fn http(addr: std::net::SocketAddr, line: &str, headers: &[&str], body: &[u8]) -> std::io::Result<String> {
+/// #     use std::io::{Read, Write};
+/// #     let mut request = format!("{line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+/// #     if !body.is_empty() { request.push_str(&format!("Content-Length: {}\r\n", body.len())); }
+/// #     for h in headers { request.push_str(h); request.push_str("\r\n"); }
+/// #     request.push_str("\r\n");
+/// #     let mut stream = std::net::TcpStream::connect(addr)?;
+/// #     stream.write_all(request.as_bytes())?;
+/// #     stream.write_all(body)?;
+/// #     let mut answer = Vec::new();
+/// #     stream.read_to_end(&mut answer)?;
+/// #     Ok(String::from_utf8_lossy(&answer).into_owned())
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let root = tempfile::tempdir()?;
+/// std::fs::write(root.path().join("a.txt"), "a")?;
+/// let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let addr = edge.addr();
+/// assert!(http(addr, "GET /a.txt", &[], b"")?.starts_with("HTTP/1.1 200"));
+/// drop(edge); // as `edge.stop()`
+/// assert!(std::net::TcpStream::connect(addr).is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Handle {
     addr: SocketAddr,
@@ -37,17 +66,55 @@ pub struct Handle {
 
 impl Handle {
     /// The address the server listens on.
+    ///
+    /// ```
+    /// use cfsign::serve::{self, Config};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let root = tempfile::tempdir()?;
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?; // a free port
+    /// let edge = serve::spawn(listener, Config::new(root.path(), Default::default()))?;
+    /// assert!(edge.addr().ip().is_loopback() && edge.addr().port() != 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// `http://ADDR`, the base of every URL to request.
+    ///
+    /// ```
+    /// use cfsign::serve::{self, Config};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let root = tempfile::tempdir()?;
+    /// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, Config::new(root.path(), Default::default()))?;
+    /// assert_eq!(edge.url(), format!("http://{}", edge.addr()));
+    /// let object = format!("{}/images/cat.jpg", edge.url()); // a URL to sign
+    /// # drop(object);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Stops accepting, drops open connections (removing the temp files of
     /// unfinished uploads) and waits for the threads to end.
+    ///
+    /// ```
+    /// use cfsign::serve::{self, Config};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let root = tempfile::tempdir()?;
+    /// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, Config::new(root.path(), Default::default()))?;
+    /// let addr = edge.addr();
+    /// edge.stop();
+    /// assert!(std::net::TcpStream::connect(addr).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -68,7 +135,46 @@ impl Drop for Handle {
     }
 }
 
-/// Starts a server on a bound listener, on threads of its own.
+/// Starts a server on a bound listener, on threads of its own: for a test
+/// or a program without a tokio runtime. The configuration is checked
+/// first ([`Server::new`]).
+///
+/// An upload and a ranged read (a PUT must carry the body's SHA-256, as S3
+/// wants):
+///
+/// ```
+/// use sha2::{Digest, Sha256};
+/// use cfsign::serve::{self, Access, Config};
+///
+/// # fn http(addr: std::net::SocketAddr, line: &str, headers: &[&str], body: &[u8]) -> std::io::Result<String> {
+/// #     use std::io::{Read, Write};
+/// #     let mut request = format!("{line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+/// #     if !body.is_empty() { request.push_str(&format!("Content-Length: {}\r\n", body.len())); }
+/// #     for h in headers { request.push_str(h); request.push_str("\r\n"); }
+/// #     request.push_str("\r\n");
+/// #     let mut stream = std::net::TcpStream::connect(addr)?;
+/// #     stream.write_all(request.as_bytes())?;
+/// #     stream.write_all(body)?;
+/// #     let mut answer = Vec::new();
+/// #     stream.read_to_end(&mut answer)?;
+/// #     Ok(String::from_utf8_lossy(&answer).into_owned())
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let root = tempfile::tempdir()?;
+/// std::fs::write(root.path().join("a.txt"), "a")?;
+/// let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let body = b"0123456789";
+/// let sha256 = format!("x-amz-content-sha256: {}", hex::encode(Sha256::digest(body)));
+/// let put = http(edge.addr(), "PUT /dir/digits.txt", &[&sha256], body)?;
+/// assert!(put.starts_with("HTTP/1.1 200"), "{put}");
+/// assert_eq!(std::fs::read(root.path().join("dir/digits.txt"))?, body);
+///
+/// let part = http(edge.addr(), "GET /dir/digits.txt", &["Range: bytes=2-4"], b"")?;
+/// assert!(part.starts_with("HTTP/1.1 206") && part.ends_with("234"), "{part}");
+/// # Ok(())
+/// # }
+/// ```
 pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Handle, ServeError> {
     let server = Arc::new(Server::new(config)?);
     let addr = listener.local_addr()?;
@@ -98,6 +204,46 @@ pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Handle, 
 }
 
 /// Accepts connections until `shutdown` completes, then drops the open ones.
+/// For a program with its own tokio runtime (the command line stops on
+/// Ctrl-C).
+///
+/// ```
+/// use std::sync::Arc;
+/// use cfsign::serve::{self, Access, Config, Server};
+///
+/// # fn http(addr: std::net::SocketAddr, line: &str, headers: &[&str], body: &[u8]) -> std::io::Result<String> {
+/// #     use std::io::{Read, Write};
+/// #     let mut request = format!("{line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+/// #     if !body.is_empty() { request.push_str(&format!("Content-Length: {}\r\n", body.len())); }
+/// #     for h in headers { request.push_str(h); request.push_str("\r\n"); }
+/// #     request.push_str("\r\n");
+/// #     let mut stream = std::net::TcpStream::connect(addr)?;
+/// #     stream.write_all(request.as_bytes())?;
+/// #     stream.write_all(body)?;
+/// #     let mut answer = Vec::new();
+/// #     stream.read_to_end(&mut answer)?;
+/// #     Ok(String::from_utf8_lossy(&answer).into_owned())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let root = tempfile::tempdir()?;
+/// std::fs::write(root.path().join("a.txt"), "a")?;
+/// let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// let server = Arc::new(Server::new(config)?);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let running = tokio::spawn(serve::serve(listener, server, async {
+///     let _ = stopped.await;
+/// }));
+///
+/// let answer = tokio::task::spawn_blocking(move || http(addr, "GET /a.txt", &[], b"")).await??;
+/// assert!(answer.starts_with("HTTP/1.1 200"));
+/// let _ = stop.send(());
+/// running.await??;
+/// # Ok(())
+/// # }
+/// ```
 pub async fn serve(
     listener: tokio::net::TcpListener,
     server: Arc<Server>,

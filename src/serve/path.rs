@@ -38,7 +38,18 @@ const MAX_PATH_BYTES: usize = 1023;
 /// characters. A write needs a path this long beside its target.
 const TEMP_NAME_BYTES: usize = super::store::TEMP_PREFIX.len() + 6;
 
-/// Why a request path names no object key here.
+/// Why a request path names no object key here (the server answers 400).
+///
+/// ```
+/// use cfsign::serve::{ObjectKey, PathError};
+///
+/// let refused = |path| ObjectKey::from_request_path(path).unwrap_err();
+/// assert_eq!(refused("/a/%2e%2e/etc/passwd"), PathError::DotSegment);
+/// assert_eq!(refused("/a%2Fb"), PathError::EncodedSlash);
+/// assert_eq!(refused("//etc"), PathError::EmptySegment);
+/// assert_eq!(refused("/a%00"), PathError::Control);
+/// assert_eq!(refused("https://h/a"), PathError::NotAbsolute);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
     /// A request target that is not an absolute path (`*`, a full URL).
@@ -80,6 +91,17 @@ pub enum PathError {
 }
 
 /// A validated object key: plain, relative file names joined by `/`.
+///
+/// ```
+/// use std::path::Path;
+/// use cfsign::serve::ObjectKey;
+///
+/// let key = ObjectKey::from_request_path("/photos/2024/caf%C3%A9.jpg")?;
+/// assert_eq!(key.parents(), ["photos", "2024"]);
+/// assert_eq!(key.file_name(), Some("café.jpg"));
+/// assert_eq!(key.relative_path(), Path::new("photos/2024/café.jpg"));
+/// # Ok::<(), cfsign::serve::PathError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectKey {
     key: String,
@@ -88,7 +110,17 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
-    /// Decodes the path part of a request target (no query).
+    /// Decodes the path part of a request target (no query), segment by
+    /// segment, refusing whatever could name another place (see
+    /// [`PathError`]).
+    ///
+    /// ```
+    /// use cfsign::serve::{ObjectKey, PathError};
+    ///
+    /// assert!(ObjectKey::from_request_path("/a%20b/c.txt").is_ok());
+    /// assert_eq!(ObjectKey::from_request_path("/../etc/passwd"), Err(PathError::DotSegment));
+    /// assert!(matches!(ObjectKey::from_request_path("/.cfsign/meta/x"), Err(PathError::Reserved(_))));
+    /// ```
     pub fn from_request_path(raw: &str) -> Result<Self, PathError> {
         let rest = raw.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
         if rest.is_empty() {
@@ -130,7 +162,16 @@ impl ObjectKey {
         self.folder
     }
 
-    /// The last segment: the object's file name.
+    /// The last segment: the object's file name (`None` for a key that
+    /// ends in `/`, which no file can be).
+    ///
+    /// ```
+    /// use cfsign::serve::ObjectKey;
+    ///
+    /// assert_eq!(ObjectKey::from_request_path("/a/b.txt")?.file_name(), Some("b.txt"));
+    /// assert_eq!(ObjectKey::from_request_path("/a/")?.file_name(), None);
+    /// # Ok::<(), cfsign::serve::PathError>(())
+    /// ```
     pub fn file_name(&self) -> Option<&str> {
         if self.folder {
             return None;
@@ -138,7 +179,17 @@ impl ObjectKey {
         self.segments.last().map(String::as_str)
     }
 
-    /// The segments before the file name.
+    /// The segments before the file name (all of them, for a key that ends
+    /// in `/`): the folders a write creates.
+    ///
+    /// ```
+    /// use cfsign::serve::ObjectKey;
+    ///
+    /// assert_eq!(ObjectKey::from_request_path("/a/b/c.txt")?.parents(), ["a", "b"]);
+    /// assert_eq!(ObjectKey::from_request_path("/a/b/")?.parents(), ["a", "b"]);
+    /// assert!(ObjectKey::from_request_path("/c.txt")?.parents().is_empty());
+    /// # Ok::<(), cfsign::serve::PathError>(())
+    /// ```
     pub fn parents(&self) -> &[String] {
         match self.segments.split_last() {
             Some((_, parents)) if !self.folder => parents,
@@ -147,6 +198,17 @@ impl ObjectKey {
     }
 
     /// The path relative to the root (never absolute, never `..`).
+    ///
+    /// ```
+    /// use std::path::{Component, Path};
+    /// use cfsign::serve::ObjectKey;
+    ///
+    /// let key = ObjectKey::from_request_path("/a/b%20c.txt")?;
+    /// let path = key.relative_path();
+    /// assert_eq!(path, Path::new("a").join("b c.txt"));
+    /// assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
+    /// # Ok::<(), cfsign::serve::PathError>(())
+    /// ```
     pub fn relative_path(&self) -> PathBuf {
         self.segments.iter().collect()
     }

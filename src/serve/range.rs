@@ -4,6 +4,14 @@
 //! unsatisfiable (416 with `Content-Range: bytes */total`).
 
 /// What to send for a `Range` header.
+///
+/// ```
+/// use cfsign::serve::{ByteRange, RangeRequest, parse_range};
+///
+/// assert_eq!(parse_range("bytes=0-99", 1000), RangeRequest::Part(ByteRange { start: 0, end: 99 }));
+/// assert_eq!(parse_range("bytes=0-9,20-29", 1000), RangeRequest::Whole); // as S3: one range or none
+/// assert_eq!(parse_range("bytes=1000-", 1000), RangeRequest::Unsatisfiable);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeRequest {
     /// No usable range: the whole object, 200.
@@ -15,6 +23,13 @@ pub enum RangeRequest {
 }
 
 /// An inclusive byte range `start..=end` within an object.
+///
+/// ```
+/// use cfsign::serve::{ByteRange, RangeRequest, parse_range};
+///
+/// let RangeRequest::Part(range) = parse_range("bytes=-100", 1000) else { unreachable!() };
+/// assert_eq!(range, ByteRange { start: 900, end: 999 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
     /// The first byte sent.
@@ -25,11 +40,24 @@ pub struct ByteRange {
 
 impl ByteRange {
     /// How many bytes the range holds: `Content-Length` on a 206.
+    ///
+    /// ```
+    /// use cfsign::serve::ByteRange;
+    ///
+    /// assert_eq!(ByteRange { start: 100, end: 199 }.length(), 100);
+    /// assert_eq!(ByteRange { start: 5, end: 5 }.length(), 1);
+    /// ```
     pub fn length(&self) -> u64 {
         self.end - self.start + 1
     }
 
     /// `bytes a-b/total`, the value of `Content-Range` on a 206.
+    ///
+    /// ```
+    /// use cfsign::serve::ByteRange;
+    ///
+    /// assert_eq!(ByteRange { start: 100, end: 199 }.content_range(1000), "bytes 100-199/1000");
+    /// ```
     pub fn content_range(&self, total: u64) -> String {
         format!("bytes {}-{}/{total}", self.start, self.end)
     }
@@ -42,6 +70,17 @@ pub(super) fn unsatisfied_content_range(total: u64) -> String {
 
 /// Reads a `Range` header against an object of `total` bytes:
 /// `bytes=a-b`, `bytes=a-` and `bytes=-n`.
+///
+/// ```
+/// use cfsign::serve::{ByteRange, RangeRequest, parse_range};
+///
+/// let part = |start, end| RangeRequest::Part(ByteRange { start, end });
+/// assert_eq!(parse_range("bytes=100-199", 1000), part(100, 199));
+/// assert_eq!(parse_range("bytes=900-", 1000), part(900, 999));
+/// assert_eq!(parse_range("bytes=-5000", 1000), part(0, 999)); // the whole, as a 206
+/// assert_eq!(parse_range("bytes=500-99999", 1000), part(500, 999)); // clamped
+/// assert_eq!(parse_range("items=0-1", 1000), RangeRequest::Whole);
+/// ```
 pub fn parse_range(header: &str, total: u64) -> RangeRequest {
     let Some((unit, spec)) = header.trim().split_once('=') else {
         return RangeRequest::Whole;
@@ -95,6 +134,16 @@ pub fn parse_range(header: &str, total: u64) -> RangeRequest {
 /// Whether an `If-Range` validator still matches the object, so that the
 /// range may be honoured: a strong ETag equal to ours, or an HTTP date equal
 /// to `Last-Modified` (to the second). Anything else means "send it all".
+///
+/// ```
+/// use cfsign::serve::if_range_matches;
+///
+/// let (etag, modified) = ("d41d8cd98f00b204e9800998ecf8427e", 784_111_777);
+/// assert!(if_range_matches("\"d41d8cd98f00b204e9800998ecf8427e\"", etag, modified));
+/// assert!(if_range_matches("Sun, 06 Nov 1994 08:49:37 GMT", etag, modified));
+/// assert!(!if_range_matches("W/\"d41d8cd98f00b204e9800998ecf8427e\"", etag, modified)); // weak
+/// assert!(!if_range_matches("Sun, 06 Nov 1994 08:49:38 GMT", etag, modified));
+/// ```
 pub fn if_range_matches(value: &str, etag_hex: &str, last_modified: i64) -> bool {
     let value = value.trim();
     if value.starts_with('"') || value.starts_with("W/") {

@@ -26,7 +26,22 @@ use super::xml::ErrorResponse;
 use super::{Config, ServeError};
 use crate::escape;
 
-/// A validated configuration, ready to answer requests.
+/// A validated configuration, ready to answer requests: what [`serve`]
+/// runs. ([`spawn`] makes one itself.)
+///
+/// [`serve`]: super::serve()
+/// [`spawn`]: super::spawn
+///
+/// ```
+/// use std::sync::Arc;
+/// use cfsign::serve::{Config, Server};
+///
+/// let root = tempfile::tempdir()?;
+/// let server = Arc::new(Server::new(Config::new(root.path(), Default::default()))?);
+/// // Hand it to `serve::serve` with a listener and a shutdown signal.
+/// # drop(server);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Server {
     edge: Edge,
@@ -42,6 +57,23 @@ pub struct Server {
 impl Server {
     /// Checks the configuration: the root must be a folder, the base URL a
     /// scheme and a host.
+    ///
+    /// ```
+    /// use cfsign::serve::{Config, Server};
+    ///
+    /// let root = tempfile::tempdir()?;
+    /// let config = Config {
+    ///     base_url: Some("https://d111111abcdef8.cloudfront.net/".into()),
+    ///     ..Config::new(root.path(), Default::default())
+    /// };
+    /// assert!(Server::new(config).is_ok());
+    ///
+    /// let file = root.path().join("a.txt");
+    /// std::fs::write(&file, "a")?;
+    /// let err = Server::new(Config::new(&file, Default::default())).unwrap_err();
+    /// assert!(err.to_string().ends_with("it is not a folder"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(config: Config) -> Result<Self, ServeError> {
         let shown = config.root.display().to_string();
         let root = std::fs::canonicalize(&config.root)
@@ -61,7 +93,17 @@ impl Server {
         })
     }
 
-    /// The canonical root.
+    /// The canonical root: absolute, without `.`, `..` or links.
+    ///
+    /// ```
+    /// use cfsign::serve::{Config, Server};
+    ///
+    /// let root = tempfile::tempdir()?;
+    /// std::fs::create_dir(root.path().join("objects"))?;
+    /// let server = Server::new(Config::new(root.path().join("objects/../objects"), Default::default()))?;
+    /// assert_eq!(server.root(), root.path().canonicalize()?.join("objects"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn root(&self) -> &Path {
         self.store.root()
     }

@@ -46,7 +46,7 @@ impl Prefix {
 
 /// Why the MD5 could not be finished.
 #[derive(Debug)]
-pub enum Md5Error {
+pub(super) enum Md5Error {
     /// The file has fewer bytes than when it was measured.
     Shorter,
     Io(io::Error),
@@ -55,7 +55,7 @@ pub enum Md5Error {
 /// An MD5 being computed in the background; see the module's documentation.
 /// Dropping it stops the thread.
 #[derive(Debug)]
-pub struct BackgroundMd5 {
+pub(super) struct BackgroundMd5 {
     /// The file as opened when the upload began: finishing reads this one,
     /// not whatever the name points to by then.
     file: Option<Arc<File>>,
@@ -78,7 +78,7 @@ struct Shared {
 impl BackgroundMd5 {
     /// Starts hashing the first `len` bytes of `file` (`None`: a file that
     /// could not be opened, which finishing reports).
-    pub fn start(file: Option<File>, len: u64) -> BackgroundMd5 {
+    pub(super) fn start(file: Option<File>, len: u64) -> BackgroundMd5 {
         let shared = Arc::new(Shared::default());
         let file = file.map(Arc::new);
         // No file or no thread: finishing hashes it all (and reports why
@@ -113,7 +113,7 @@ impl BackgroundMd5 {
 
     /// Asks the background thread to stop and hashes the rest at normal
     /// priority: the MD5 of the first `len` bytes of the file as opened.
-    pub async fn finish(&self) -> Result<[u8; 16], Md5Error> {
+    pub(super) async fn finish(&self) -> Result<[u8; 16], Md5Error> {
         self.shared.stop.store(true, Ordering::Relaxed);
         let head = match self.shared.published.try_lock() {
             Ok(mut published) => std::mem::take(&mut *published),

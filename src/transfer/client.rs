@@ -22,7 +22,22 @@ use rustls::{CertificateError, RootCertStore};
 use crate::error::Error;
 use crate::escape;
 
-/// How the client connects, and whom it trusts.
+/// How the client connects, and whom it trusts. The defaults: 10 s to
+/// connect, 60 s of silence while reading, the system's authorities, no
+/// proxy.
+///
+/// ```
+/// use std::time::Duration;
+/// use cfsign::transfer::ClientOptions;
+///
+/// let options = ClientOptions {
+///     connect_timeout: Duration::from_secs(3),
+///     ..ClientOptions::default()
+/// };
+/// let client = options.build()?;
+/// # drop(client);
+/// # Ok::<(), cfsign::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// Longest wait for a connection.
@@ -51,6 +66,20 @@ impl Default for ClientOptions {
 /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`). Each proxy is a
 /// URL such as `http://proxy.example:3128` or `proxy.example:3128`, and may
 /// carry a password: `Debug` does not show them.
+///
+/// ```
+/// use cfsign::transfer::{ClientOptions, Proxies};
+///
+/// let proxies = Proxies {
+///     https: Some("http://user:secret@proxy.example:3128".into()),
+///     no_proxy: Some("localhost,10.0.0.0/8".into()),
+///     ..Proxies::default()
+/// };
+/// assert!(!format!("{proxies:?}").contains("secret"));
+/// let client = ClientOptions { proxies, ..ClientOptions::default() }.build()?;
+/// # drop(client);
+/// # Ok::<(), cfsign::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Proxies {
     /// For https:// URLs: a tunnel opened with `CONNECT`.
@@ -79,27 +108,45 @@ impl std::fmt::Debug for Proxies {
 /// The `User-Agent` of every request.
 const USER_AGENT: &str = concat!("cfsign/", env!("CARGO_PKG_VERSION"));
 
-/// The client every transfer uses. A `--cacert` file is read and checked
-/// here, so that a wrong one is named before any request.
-pub fn build(options: &ClientOptions) -> Result<reqwest::Client, Error> {
-    let mut builder = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
-        // Only the proxies given: none read from the environment here.
-        .no_proxy();
-    builder = with_proxies(builder, &options.proxies)?;
-    if let Some(path) = &options.cacert {
-        for der in authorities(path)? {
-            let cert = reqwest::Certificate::from_der(&der)
-                .map_err(|e| Error::usage(format!("--cacert {}: {e}", escape::shown_path(path))))?;
-            builder = builder.add_root_certificate(cert);
+impl ClientOptions {
+    /// The client every transfer uses. A `--cacert` file is read and checked
+    /// here, so that a wrong one is named before any request.
+    ///
+    /// ```
+    /// use cfsign::transfer::ClientOptions;
+    ///
+    /// let client = ClientOptions::default().build()?;
+    /// # drop(client);
+    ///
+    /// let missing = ClientOptions {
+    ///     cacert: Some("/nonexistent/ca.pem".into()),
+    ///     ..ClientOptions::default()
+    /// };
+    /// let err = missing.build().unwrap_err();
+    /// assert!(err.to_string().contains("--cacert"));
+    /// # Ok::<(), cfsign::Error>(())
+    /// ```
+    pub fn build(&self) -> Result<reqwest::Client, Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            // Only the proxies given: none read from the environment here.
+            .no_proxy();
+        builder = with_proxies(builder, &self.proxies)?;
+        if let Some(path) = &self.cacert {
+            for der in authorities(path)? {
+                let cert = reqwest::Certificate::from_der(&der).map_err(|e| {
+                    Error::usage(format!("--cacert {}: {e}", escape::shown_path(path)))
+                })?;
+                builder = builder.add_root_certificate(cert);
+            }
         }
+        builder
+            .build()
+            .map_err(|e| Error::Runtime(format!("cannot set up the HTTP client: {e}")))
     }
-    builder
-        .build()
-        .map_err(|e| Error::Runtime(format!("cannot set up the HTTP client: {e}")))
 }
 
 /// `reqwest::Proxy::https` and its siblings.
@@ -300,7 +347,7 @@ mod tests {
                 cacert: Some(path),
                 ..ClientOptions::default()
             };
-            let err = build(&options).unwrap_err();
+            let err = options.build().unwrap_err();
             assert_eq!(err.exit_code(), crate::error::exit::USAGE, "{name}");
             let text = err.to_string();
             assert!(

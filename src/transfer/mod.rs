@@ -2,14 +2,20 @@
 //! policy, one way of reading CloudFront/S3 errors, shared by `get` and `put`.
 //!
 //! Everything here takes typed values: no flags, no environment variables,
-//! no terminal. Progress and warnings go to a [`progress::Progress`] the
-//! caller gives.
+//! no terminal. Progress and warnings go to a [`Progress`] the caller gives.
+
+#![warn(unreachable_pub)]
 
 mod background_md5;
-pub mod client;
+mod client;
 pub mod get;
-pub mod progress;
+mod progress;
 pub mod put;
 mod response;
-pub mod retry;
-pub mod signing;
+mod retry;
+mod signing;
+
+pub use client::{ClientOptions, Proxies};
+pub use progress::{NoProgress, Progress};
+pub use retry::RetryPolicy;
+pub use signing::{PolicySource, UrlSigner};

@@ -4,6 +4,60 @@
 
 /// Receives a transfer's progress. Calls come from the transfer's task and,
 /// for uploads, from the blocking threads that read the file.
+///
+/// A receiver that counts the bytes of a download (here from a local edge
+/// standing in for CloudFront):
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use cfsign::transfer::get::{self, Destination, GetOptions};
+/// use cfsign::transfer::{ClientOptions, Progress, UrlSigner};
+///
+/// #[derive(Default)]
+/// struct Count(AtomicU64);
+///
+/// impl Progress for Count {
+///     fn start(&self, _label: &str, _total: Option<u64>) {}
+///     fn set_total(&self, _total: u64) {}
+///     fn advance(&self, bytes: u64) {
+///         self.0.fetch_add(bytes, Ordering::Relaxed);
+///     }
+///     fn set_position(&self, bytes: u64) {
+///         self.0.store(bytes, Ordering::Relaxed);
+///     }
+///     fn finish(&self) {}
+///     fn warn(&self, line: &str) {
+///         let _ = line; // a real receiver shows it, escaped
+///     }
+/// }
+///
+/// # #[cfg(feature = "serve")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use cfsign::serve::{self, Access, Config};
+/// # let root = tempfile::tempdir()?;
+/// # std::fs::write(root.path().join("data.bin"), [7u8; 1000])?;
+/// # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let url = format!("{}/data.bin", edge.url());
+/// let out = tempfile::tempdir()?;
+/// let count = Count::default();
+/// get::get(
+///     &ClientOptions::default().build()?,
+///     &UrlSigner::none(),
+///     &url,
+///     &Destination::File(out.path().join("data.bin")),
+///     &GetOptions::default(),
+///     &count,
+///     std::future::pending(),
+/// )
+/// .await?;
+/// assert_eq!(count.0.load(Ordering::Relaxed), 1000);
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serve"))]
+/// # fn main() {}
+/// ```
 pub trait Progress: Send + Sync {
     /// A phase begins, counting bytes from zero: `label` says what is done
     /// (escaped for a terminal already), `total` how many bytes, if known.
@@ -24,7 +78,19 @@ pub trait Progress: Send + Sync {
     fn warn(&self, line: &str);
 }
 
-/// Reports nothing (warnings included).
+/// Reports nothing (warnings included): for a caller that only wants the
+/// result.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cfsign::transfer::{NoProgress, Progress};
+///
+/// // `get` takes a `&dyn Progress`, `put` an `Arc<dyn Progress>`.
+/// let quiet: Arc<dyn Progress> = Arc::new(NoProgress);
+/// quiet.start("report.pdf", Some(8));
+/// quiet.advance(8);
+/// quiet.finish();
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoProgress;
 

@@ -637,10 +637,8 @@ fn a_lasting_5xx_exits_4_after_the_last_attempt() {
 /// is given up after `stall_timeout` and retried.
 #[test]
 fn library_put_retries_a_stalled_attempt() {
-    use cfsign::transfer::progress::NoProgress;
     use cfsign::transfer::put::{PutOptions, Upload, put};
-    use cfsign::transfer::retry::RetryPolicy;
-    use cfsign::transfer::signing::UrlSigner;
+    use cfsign::transfer::{ClientOptions, NoProgress, RetryPolicy, UrlSigner};
 
     let dir = tempdir();
     let (path, bytes) = one_mib_file(dir.path());
@@ -660,7 +658,7 @@ fn library_put_retries_a_stalled_attempt() {
         },
         ..PutOptions::default()
     };
-    let client = cfsign::transfer::client::build(&Default::default()).unwrap();
+    let client = ClientOptions::default().build().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let done = runtime

@@ -10,9 +10,8 @@ use crate::cli::GetArgs;
 use crate::cli::config;
 use crate::cli::progress::{Bar, ProgressMode};
 use cfsign::error::Error;
-use cfsign::transfer::client;
+use cfsign::transfer::RetryPolicy;
 use cfsign::transfer::get::{self as transfer, Destination, GetOptions, file_name_for};
-use cfsign::transfer::retry::RetryPolicy;
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
     config::claim_stdin(&args.key, &args.policy, None)?;
@@ -24,7 +23,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
         sha256: args.sha256,
     };
     let mode = ProgressMode::from_flags(args.progress, args.quiet);
-    let client = client::build(&config::client_options(args.cacert.clone())?)?;
+    let client = config::client_options(args.cacert.clone())?.build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

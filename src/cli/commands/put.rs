@@ -21,10 +21,8 @@ use crate::cli::{PutArgs, PutFormat};
 use cfsign::error::Error;
 use cfsign::error::io_reason;
 use cfsign::escape;
-use cfsign::transfer::client;
-use cfsign::transfer::progress::Progress;
 use cfsign::transfer::put::{self, PlanOptions, PutOptions, Skipped, Source, Upload, Uploaded};
-use cfsign::transfer::signing::UrlSigner;
+use cfsign::transfer::{ClientOptions, Progress, RetryPolicy, UrlSigner};
 
 pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     if args.follow_symlinks && !args.recursive {
@@ -49,12 +47,13 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
     let signer = config::url_signer(args.key, &args.policy)?;
     put::object_url(&url, &[])?; // a bad URL is reported before stdin is read
     // So is a bad --cacert, SSL_CERT_FILE or proxy variable.
-    let client = client::build(&client::ClientOptions {
+    let client = ClientOptions {
         // reqwest's read timeout would run from the first byte of the upload;
         // `put` watches for stalls itself (PutOptions::stall_timeout).
         read_timeout: Duration::from_secs(24 * 3600),
         ..config::client_options(args.cacert.clone())?
-    })?;
+    }
+    .build()?;
 
     let spool = if wants_stdin {
         Some(spool_stdin()?)
@@ -153,7 +152,7 @@ fn put_options(args: &PutArgs) -> Result<PutOptions, Error> {
             .map(|t| value("Content-Type", t))
             .transpose()?,
         headers,
-        retry: cfsign::transfer::retry::RetryPolicy::with_retries(args.retries),
+        retry: RetryPolicy::with_retries(args.retries),
         ..PutOptions::default()
     })
 }

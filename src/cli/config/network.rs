@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cfsign::error::Error;
 use cfsign::escape;
-use cfsign::transfer::client::{ClientOptions, Proxies};
+use cfsign::transfer::{ClientOptions, Proxies};
 
 /// The client's options: `--cacert`, the proxies of the environment, and
 /// the default timeouts. `SSL_CERT_FILE` and the proxy variables are checked

@@ -38,9 +38,27 @@ mod upload;
 pub(super) use upload::{Expected, PutError, Upload};
 
 /// Prefix of every temp file the server writes. Reserved: never served.
+///
+/// ```
+/// use cfsign::serve::{ObjectKey, PathError, TEMP_PREFIX};
+///
+/// // A leftover of an interrupted upload is not something to hand out.
+/// let leftover = format!("/{TEMP_PREFIX}a1b2c3");
+/// assert!(matches!(ObjectKey::from_request_path(&leftover), Err(PathError::Reserved(_))));
+/// ```
 pub const TEMP_PREFIX: &str = ".cfsign-tmp-";
 
 /// Where the sidecars live, under the root. Reserved: never served.
+///
+/// ```
+/// use cfsign::serve::{META_DIR, ObjectKey};
+///
+/// let root = std::path::Path::new("/srv/objects");
+/// // A walk of the root that wants only objects leaves this folder out.
+/// let sidecars = root.join(META_DIR);
+/// assert!(sidecars.starts_with(root));
+/// assert!(ObjectKey::from_request_path(&format!("/{META_DIR}/x.json")).is_err());
+/// ```
 pub const META_DIR: &str = ".cfsign/meta";
 
 /// One version of a file: a rename keeps it, a rewrite changes it.

@@ -62,7 +62,7 @@ pub(super) struct Transfer<'a> {
 impl Transfer<'_> {
     /// Attempts as `retry` allows, until the object is whole (or stdout's
     /// reader is gone).
-    pub async fn run(
+    pub(super) async fn run(
         &mut self,
         retry: &RetryPolicy,
         sink: &mut Sink,

@@ -3,9 +3,20 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A SHA-256 given as 64 hex digits (`--sha256`).
+/// A SHA-256 given as 64 hex digits (`--sha256`), the digest a download
+/// must have ([`GetOptions::sha256`](super::GetOptions::sha256)).
+///
+/// ```
+/// use cfsign::transfer::get::Sha256Digest;
+///
+/// let empty = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
+/// let digest: Sha256Digest = empty.parse()?;
+/// assert_eq!(digest.to_string(), empty.to_lowercase());
+/// assert!("e3b0c442".parse::<Sha256Digest>().unwrap_err().contains("64 hex digits"));
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Sha256Digest(pub [u8; 32]);
+pub struct Sha256Digest(pub(crate) [u8; 32]);
 
 impl FromStr for Sha256Digest {
     type Err = String;

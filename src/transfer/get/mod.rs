@@ -17,8 +17,36 @@
 //! This module never retries on its own terms: attempts and pauses come from
 //! [`RetryPolicy`], error bodies and transport errors are read by
 //! `response`, URLs are signed by [`UrlSigner`], and the client is the one
-//! from [`client`](super::client). `attempt.rs` reads each answer.
+//! from [`ClientOptions::build`](super::ClientOptions::build). `attempt.rs`
+//! reads each answer.
 //! Memory stays flat: one response chunk and one write buffer at a time.
+//!
+//! ```
+//! use cfsign::transfer::get::{self, Destination, GetOptions};
+//! use cfsign::transfer::{ClientOptions, NoProgress, UrlSigner};
+//!
+//! # #[cfg(feature = "serve")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use cfsign::serve::{self, Access, Config};
+//! # let root = tempfile::tempdir()?;
+//! # std::fs::write(root.path().join("report.pdf"), b"%PDF-1.7 ...")?;
+//! # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+//! # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+//! // `edge` is a local `cfsign::serve` standing in for CloudFront.
+//! let url = format!("{}/report.pdf", edge.url());
+//! let out = tempfile::tempdir()?;
+//! let to = Destination::File(out.path().join(get::file_name_for(&url)));
+//! let options = GetOptions { resume: true, ..GetOptions::default() };
+//! let client = ClientOptions::default().build()?;
+//! let fetched = get::get(&client, &UrlSigner::none(), &url, &to, &options, &NoProgress, std::future::pending()).await?;
+//! assert_eq!(fetched.bytes, 12);
+//! assert_eq!(std::fs::read(out.path().join("report.pdf"))?, b"%PDF-1.7 ...");
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "serve"))]
+//! # fn main() {}
+//! ```
 
 mod attempt;
 mod checksum;
@@ -42,6 +70,24 @@ use super::signing::UrlSigner;
 use crate::error::Error;
 
 /// Where the object goes.
+///
+/// ```
+/// use std::path::Path;
+/// use cfsign::transfer::get::{Destination, file_name_for};
+///
+/// // As the command line reads `-o`: `-` is stdout, no `-o` names the
+/// // file after the URL.
+/// let to = |output: Option<&str>, url: &str| match output {
+///     Some("-") => Destination::Stdout,
+///     Some(path) => Destination::File(path.into()),
+///     None => Destination::File(file_name_for(url).into()),
+/// };
+/// assert_eq!(to(Some("-"), "https://h.net/a.txt"), Destination::Stdout);
+/// assert_eq!(
+///     to(None, "https://h.net/dir/a%20b.txt"),
+///     Destination::File(Path::new("a b.txt").to_path_buf())
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
     /// This file path, replaced atomically on success.
@@ -50,7 +96,21 @@ pub enum Destination {
     Stdout,
 }
 
-/// How to download.
+/// How to download. The default: [`RetryPolicy::default`], no resuming, no
+/// checksum.
+///
+/// ```
+/// use cfsign::transfer::RetryPolicy;
+/// use cfsign::transfer::get::GetOptions;
+///
+/// let options = GetOptions {
+///     retry: RetryPolicy::with_retries(Some(2)),
+///     resume: true,
+///     sha256: Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?),
+/// };
+/// assert_eq!(options.retry.attempts, 3);
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct GetOptions {
     /// How many attempts, and the pauses between them.
@@ -62,6 +122,38 @@ pub struct GetOptions {
 }
 
 /// What a successful download did.
+///
+/// A second `resume` run to a destination that is already whole writes
+/// nothing:
+///
+/// ```
+/// use cfsign::transfer::get::{self, Destination, Fetched, GetOptions};
+/// use cfsign::transfer::{ClientOptions, NoProgress, UrlSigner};
+///
+/// # #[cfg(feature = "serve")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use cfsign::serve::{self, Access, Config};
+/// # let root = tempfile::tempdir()?;
+/// # std::fs::write(root.path().join("report.pdf"), b"%PDF-1.7 ...")?;
+/// # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let url = format!("{}/report.pdf", edge.url());
+/// let out = tempfile::tempdir()?;
+/// let to = Destination::File(out.path().join("report.pdf"));
+/// let options = GetOptions { resume: true, ..GetOptions::default() };
+/// let (client, signer) = (ClientOptions::default().build()?, UrlSigner::none());
+/// let run = || get::get(&client, &signer, &url, &to, &options, &NoProgress, std::future::pending());
+///
+/// let first = run().await?;
+/// assert_eq!(first, Fetched { bytes: 12, resumed_from: 0, already_complete: false });
+/// let again = run().await?;
+/// assert!(again.already_complete);
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serve"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     /// The object's size (for stdout: the bytes written).
@@ -80,6 +172,49 @@ pub struct Fetched {
 /// not continued. When `interrupt` resolves (Ctrl-C), the download stops
 /// with [`Error::Interrupted`] and cleans up as after any other failure;
 /// pass `std::future::pending()` for none.
+///
+/// A download checked against its SHA-256, and one stopped by its
+/// `interrupt` (as the command line does on Ctrl-C):
+///
+/// ```
+/// use cfsign::transfer::get::{self, Destination, GetOptions};
+/// use cfsign::transfer::{ClientOptions, NoProgress, UrlSigner};
+///
+/// # #[cfg(feature = "serve")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use cfsign::serve::{self, Access, Config};
+/// # let root = tempfile::tempdir()?;
+/// # std::fs::write(root.path().join("report.pdf"), b"%PDF-1.7 ...")?;
+/// # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let url = format!("{}/report.pdf", edge.url());
+/// let out = tempfile::tempdir()?;
+/// let to = Destination::File(out.path().join("report.pdf"));
+/// let client = ClientOptions::default().build()?;
+/// let signer = UrlSigner::none();
+///
+/// let wrong = GetOptions {
+///     sha256: Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?),
+///     ..GetOptions::default()
+/// };
+/// let err = get::get(&client, &signer, &url, &to, &wrong, &NoProgress, std::future::pending())
+///     .await
+///     .unwrap_err();
+/// assert!(err.to_string().contains("SHA-256 mismatch"));
+/// assert!(!out.path().join("report.pdf").exists()); // nothing half-checked is kept
+///
+/// let options = GetOptions::default();
+/// let stopped = get::get(&client, &signer, &url, &to, &options, &NoProgress, async {}).await;
+/// assert!(matches!(stopped, Err(cfsign::Error::Interrupted)));
+///
+/// let fetched = get::get(&client, &signer, &url, &to, &options, &NoProgress, std::future::pending()).await?;
+/// assert_eq!(fetched.bytes, 12);
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serve"))]
+/// # fn main() {}
+/// ```
 pub async fn get(
     client: &reqwest::Client,
     signer: &UrlSigner,

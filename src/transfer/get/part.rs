@@ -144,7 +144,7 @@ impl PartFile {
     /// when its record vouches for it) unless another run holds it, else a
     /// private one. With `hash_destination`, the bytes of a destination
     /// offered as held are hashed too.
-    pub fn open(
+    pub(super) fn open(
         destination: &Path,
         url: &str,
         resume: bool,
@@ -248,17 +248,17 @@ impl PartFile {
     }
 
     /// The destination whose bytes are held, while they are only offered.
-    pub fn probed(&self) -> Option<&Path> {
+    pub(super) fn probed(&self) -> Option<&Path> {
         self.probe.as_ref().map(|_| self.destination.as_path())
     }
 
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let written = self.file.write_all(bytes);
         written.map_err(|e| self.io_error("write", &e))
     }
 
     /// Drops the bytes held: the next answer is the whole object.
-    pub fn truncate(&mut self) -> Result<(), Error> {
+    pub(super) fn truncate(&mut self) -> Result<(), Error> {
         if self.probe.take().is_some() {
             return Ok(());
         }
@@ -277,7 +277,11 @@ impl PartFile {
     /// A 206 for the destination's size: it is a partial download after all,
     /// so its `held` bytes become the start of the part file. With `hash`,
     /// returns their SHA-256.
-    pub fn adopt_destination(&mut self, held: u64, hash: bool) -> Result<Option<Sha256>, Error> {
+    pub(super) fn adopt_destination(
+        &mut self,
+        held: u64,
+        hash: bool,
+    ) -> Result<Option<Sha256>, Error> {
         let Some(mut probe) = self.probe.take() else {
             return Ok(None);
         };
@@ -311,7 +315,7 @@ impl PartFile {
     /// Flushed, fsynced, renamed over the destination (a link there is
     /// replaced, not followed), and the rename made durable. A complete
     /// destination found by `--continue` stays untouched.
-    pub fn commit(mut self) -> Result<(), Error> {
+    pub(super) fn commit(mut self) -> Result<(), Error> {
         self.settled = true;
         if self.probe.is_some() {
             let _ = std::fs::remove_file(&self.path);
@@ -342,7 +346,7 @@ impl PartFile {
     /// After a failure with `--continue`: leaves the part file and its record
     /// (`held` bytes with this digest) for the next run. A private file, or
     /// one that holds nothing of ours, is removed instead.
-    pub fn keep(
+    pub(super) fn keep(
         mut self,
         held: u64,
         sha256: [u8; 32],
@@ -367,7 +371,7 @@ impl PartFile {
         }
     }
 
-    pub fn discard(mut self) {
+    pub(super) fn discard(mut self) {
         self.settled = true;
         let _ = std::fs::remove_file(&self.path);
     }

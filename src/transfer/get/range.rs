@@ -5,6 +5,18 @@ use std::str::FromStr;
 
 /// A `Content-Range` response header, parsed strictly: `bytes a-b/total`
 /// (`total` may be `*`) or `bytes */total`. No spaces, signs or other units.
+///
+/// ```
+/// use cfsign::transfer::get::ContentRange;
+///
+/// assert_eq!(
+///     "bytes 100-199/1000".parse(),
+///     Ok(ContentRange::Bytes { first: 100, last: 199, total: Some(1000) })
+/// );
+/// assert_eq!("bytes */1000".parse(), Ok(ContentRange::Unsatisfied { total: 1000 }));
+/// assert!("bytes 100-1000/1000".parse::<ContentRange>().is_err()); // past the end
+/// assert!("bytes  100-199/1000".parse::<ContentRange>().is_err()); // no spaces
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContentRange {
     /// `bytes first-last/total`: the bytes this answer carries.
@@ -57,6 +69,18 @@ impl FromStr for ContentRange {
 /// Checks a 206's `Content-Range` against the request `bytes=<offset>-`:
 /// it must start at exactly `offset`, name the total size, and agree with the
 /// total already known. Returns the total.
+///
+/// ```
+/// use cfsign::transfer::get::check_partial;
+///
+/// assert_eq!(check_partial(Some("bytes 500-999/1000"), 500, None), Ok(1000));
+/// assert_eq!(check_partial(Some("bytes 500-999/1000"), 500, Some(1000)), Ok(1000));
+/// // Not where we asked, a size that changed, or no size: start over.
+/// assert!(check_partial(Some("bytes 0-999/1000"), 500, None).is_err());
+/// assert!(check_partial(Some("bytes 500-1999/2000"), 500, Some(1000)).is_err());
+/// assert!(check_partial(Some("bytes 500-999/*"), 500, None).is_err());
+/// assert!(check_partial(None, 500, None).is_err());
+/// ```
 pub fn check_partial(
     header: Option<&str>,
     offset: u64,

@@ -41,7 +41,7 @@ pub(super) fn url_key(url: &str) -> String {
 }
 
 impl Record {
-    pub fn new(
+    pub(super) fn new(
         url: &str,
         validator: Option<String>,
         length: Option<u64>,
@@ -60,7 +60,7 @@ impl Record {
 
     /// The record at `path`: `Ok(None)` when there is none, `Err(why)` when
     /// what is there cannot be trusted.
-    pub fn read(path: &Path) -> Result<Option<Record>, &'static str> {
+    pub(super) fn read(path: &Path) -> Result<Option<Record>, &'static str> {
         let file = match files::open_existing(path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -92,7 +92,7 @@ impl Record {
 
     /// Whether this record describes `held` bytes with digest `sha256` of a
     /// download of `url`.
-    pub fn check(&self, url: &str, held: u64, sha256: [u8; 32]) -> Result<(), &'static str> {
+    pub(super) fn check(&self, url: &str, held: u64, sha256: [u8; 32]) -> Result<(), &'static str> {
         if self.url != url_key(url) {
             Err("it was made for another URL")
         } else if self.held != held
@@ -107,7 +107,7 @@ impl Record {
 
     /// Writes the record to `temp` (a file just created for it), then renames
     /// it to `path`: a link at `path` is replaced, never written through.
-    pub fn save(
+    pub(super) fn save(
         &self,
         mut temp: std::fs::File,
         temp_path: &Path,

@@ -42,7 +42,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 impl Sink {
     /// Whether the bytes held are the destination file itself (`--continue`
     /// found no partial file of ours), not yet known to be a prefix.
-    pub fn probed_destination(&self) -> Option<&Path> {
+    pub(super) fn probed_destination(&self) -> Option<&Path> {
         match &self.out {
             Out::File(part) => part.probed(),
             Out::Stdout(_) => None,
@@ -51,7 +51,7 @@ impl Sink {
 
     /// Opens where the bytes of `url` go; returns it with what a partial
     /// file held (its validator and length; the bytes are in `held`).
-    pub async fn open(
+    pub(super) async fn open(
         to: &Destination,
         options: &GetOptions,
         url: &str,
@@ -97,7 +97,7 @@ impl Sink {
     }
 
     /// Writes the next bytes; `false` when stdout's reader has gone.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<bool, Error> {
         match &mut self.out {
             Out::File(part) => blocking(|| part.write(bytes))?,
             Out::Stdout(out) => match blocking(|| out.write_all(bytes)) {
@@ -116,7 +116,7 @@ impl Sink {
     /// The next request asks for the whole object. A file starts over from
     /// zero; stdout cannot take back what it wrote, so it keeps its count and
     /// skips that many bytes of the next answer (see [`Sink::take_whole`]).
-    pub fn start_over(&mut self, state: &mut State) -> Result<(), Error> {
+    pub(super) fn start_over(&mut self, state: &mut State) -> Result<(), Error> {
         if let Out::File(part) = &mut self.out {
             blocking(|| part.truncate())?;
             self.held = 0;
@@ -130,7 +130,7 @@ impl Sink {
 
     /// A 200 (the whole object) arrived while bytes are held: stdout may skip
     /// what it wrote only if the object is provably the same one.
-    pub fn take_whole(
+    pub(super) fn take_whole(
         &mut self,
         state: &mut State,
         validator: &Option<String>,
@@ -151,7 +151,7 @@ impl Sink {
 
     /// A 206 continues the bytes held: if they are the destination's, they
     /// become the start of the partial file now.
-    pub fn adopt_destination(&mut self) -> Result<(), Error> {
+    pub(super) fn adopt_destination(&mut self) -> Result<(), Error> {
         let (held, hash) = (self.held, self.wants_hash && self.hasher.is_none());
         if let Out::File(part) = &mut self.out {
             if let Some(hasher) = blocking(|| part.adopt_destination(held, hash))? {
@@ -162,13 +162,13 @@ impl Sink {
     }
 
     /// The SHA-256 of the bytes held, when one is kept.
-    pub fn digest(&self) -> Option<Sha256Digest> {
+    pub(super) fn digest(&self) -> Option<Sha256Digest> {
         self.hasher
             .as_ref()
             .map(|h| Sha256Digest(h.clone().finalize().into()))
     }
 
-    pub fn commit(self) -> Result<(), Error> {
+    pub(super) fn commit(self) -> Result<(), Error> {
         match self.out {
             Out::File(part) => blocking(|| part.commit()),
             Out::Stdout(mut out) => match blocking(|| out.flush()) {
@@ -182,7 +182,7 @@ impl Sink {
 
     /// After a failure: remove the partial file, or with `keep` leave it
     /// (flushed, with its record) for the next `--continue`.
-    pub fn fail(self, keep: bool, state: &State) {
+    pub(super) fn fail(self, keep: bool, state: &State) {
         let digest = self.digest();
         match self.out {
             Out::File(part) => match digest {

@@ -55,7 +55,7 @@ pub(super) struct Hashed<'a> {
 impl<'a> Hashed<'a> {
     /// Checks the file's size, then reads it once for its SHA-256 (the MD5
     /// starts beside it).
-    pub async fn first_pass(
+    pub(super) async fn first_pass(
         upload: &'a Upload,
         options: &PutOptions,
         progress: &Arc<dyn Progress>,
@@ -96,7 +96,7 @@ impl<'a> Hashed<'a> {
 
     /// One attempt: a freshly signed URL, the file reopened and streamed.
     /// `Err` is final; `Attempt::Failed` is worth another attempt.
-    pub async fn send(
+    pub(super) async fn send(
         &self,
         client: &reqwest::Client,
         signer: &UrlSigner,

@@ -33,7 +33,7 @@ pub(super) struct Activity {
 }
 
 impl Activity {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Activity {
             start: Instant::now(),
             last_ms: Arc::new(AtomicU64::new(0)),
@@ -59,7 +59,7 @@ pub(super) enum SendError {
 }
 
 impl SendError {
-    pub fn retryable(&self) -> bool {
+    pub(super) fn retryable(&self) -> bool {
         match self {
             SendError::Http(e) => retry::retryable_error(e),
             SendError::Stalled(_) => true,
@@ -107,7 +107,7 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn failure(&self) -> Option<Error> {
+    pub(super) fn failure(&self) -> Option<Error> {
         self.failure.lock().ok()?.take()
     }
 }

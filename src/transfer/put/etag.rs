@@ -14,7 +14,7 @@ pub(super) struct Answer {
 }
 
 impl Answer {
-    pub fn of(response: &reqwest::Response) -> Self {
+    pub(super) fn of(response: &reqwest::Response) -> Self {
         let h = response.headers();
         let etag = h
             .get(header::ETAG)
@@ -33,7 +33,7 @@ impl Answer {
 
     /// Checks an ETag that is an MD5 (`"` + 32 hex digits + `"`); others
     /// (multipart-style `…-N`, weak, encrypted objects) are taken as they are.
-    pub fn check_etag(&self, md5: &str, url: &str) -> Result<bool, Error> {
+    pub(super) fn check_etag(&self, md5: &str, url: &str) -> Result<bool, Error> {
         let Some(etag) = &self.etag else {
             return Ok(false);
         };

@@ -69,7 +69,7 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn of(file: &File) -> io::Result<Self> {
+    pub(super) fn of(file: &File) -> io::Result<Self> {
         let meta = file.metadata()?;
         Ok(Snapshot {
             len: meta.len(),

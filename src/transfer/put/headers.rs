@@ -9,9 +9,25 @@ use crate::error::Error;
 
 /// The canned ACL sent unless told otherwise: with an origin access identity
 /// the object belongs to the identity, and this gives the bucket owner control.
+///
+/// ```
+/// use cfsign::transfer::put::{DEFAULT_ACL, PutOptions};
+///
+/// assert_eq!(PutOptions::default().acl.unwrap(), DEFAULT_ACL);
+/// ```
 pub const DEFAULT_ACL: &str = "bucket-owner-full-control";
 
 /// S3's canned ACLs, the values `x-amz-acl` accepts.
+///
+/// ```
+/// use reqwest::header::HeaderValue;
+/// use cfsign::transfer::put::{CANNED_ACLS, PutOptions};
+///
+/// let acl = "public-read";
+/// assert!(CANNED_ACLS.contains(&acl));
+/// let options = PutOptions { acl: Some(HeaderValue::from_static(acl)), ..PutOptions::default() };
+/// # drop(options);
+/// ```
 pub const CANNED_ACLS: [&str; 7] = [
     "private",
     "public-read",
@@ -37,6 +53,18 @@ const RESERVED_HEADERS: [&str; 5] = [
 /// Checks a header a caller wants to add: a valid name and value, and not
 /// one cfsign computes (`Content-Length`, `x-amz-content-sha256`, …).
 /// Surrounding spaces are trimmed from both.
+///
+/// ```
+/// use cfsign::transfer::put::extra_header;
+///
+/// let (name, value) = extra_header(" Cache-Control ", " no-cache ")?;
+/// assert_eq!((name.as_str(), value.to_str().unwrap()), ("cache-control", "no-cache"));
+///
+/// assert!(extra_header("Content-Length", "5").is_err()); // cfsign computes it
+/// assert!(extra_header("x-amz-meta-city", "Zürich").is_err()); // S3 would mangle it
+/// assert!(extra_header("bad name", "x").is_err());
+/// # Ok::<(), cfsign::Error>(())
+/// ```
 pub fn extra_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     let name = name.trim();
     let header_name = HeaderName::from_bytes(name.as_bytes())

@@ -17,6 +17,45 @@
 //! pass), `body.rs` (the second, and its stall watch), `etag.rs` (the check
 //! of the answer), `attempt.rs` (one attempt and what its answer means);
 //! here, the options, the result and the loop of attempts.
+//!
+//! A folder uploaded under a prefix, as `cfsign put -r site/ URL/` does:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use cfsign::transfer::put::{self, PlanOptions, PutOptions, Source};
+//! use cfsign::transfer::{ClientOptions, NoProgress, Progress, UrlSigner};
+//!
+//! # #[cfg(feature = "serve")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use cfsign::serve::{self, Access, Config};
+//! # let root = tempfile::tempdir()?;
+//! # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+//! # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+//! let site = tempfile::tempdir()?;
+//! std::fs::create_dir(site.path().join("css"))?;
+//! std::fs::write(site.path().join("index.html"), "<h1>hi</h1>")?;
+//! std::fs::write(site.path().join("css/main.css"), "h1 { color: teal }")?;
+//!
+//! // `edge` is a local `cfsign::serve` standing in for CloudFront.
+//! let dest = format!("{}/site/", edge.url());
+//! let sources = [Source::Path(site.path().to_path_buf())];
+//! let plan = put::plan(&sources, &dest, PlanOptions { recursive: true, ..PlanOptions::default() })?;
+//! assert_eq!(plan.uploads.len(), 2);
+//!
+//! let client = ClientOptions::default().build()?;
+//! let progress: Arc<dyn Progress> = Arc::new(NoProgress);
+//! for upload in &plan.uploads {
+//!     let done = put::put(&client, &UrlSigner::none(), upload, &PutOptions::default(), &progress).await?;
+//!     assert!(done.etag_checked);
+//! }
+//! # let top = site.path().file_name().unwrap();
+//! # assert!(root.path().join("site").join(top).join("css/main.css").is_file());
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "serve"))]
+//! # fn main() {}
+//! ```
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,11 +77,36 @@ mod etag;
 mod hash;
 mod headers;
 mod plan;
+mod skip;
+mod upload;
 
 pub use headers::{CANNED_ACLS, DEFAULT_ACL, extra_header};
-pub use plan::{FileId, Plan, PlanOptions, SkipReason, Skipped, Source, Upload, plan};
+pub use plan::{Plan, PlanOptions, Source, plan};
+pub use skip::{SkipReason, Skipped};
+pub use upload::{FileId, Upload};
 
-/// What to send with every object besides its bytes.
+/// What to send with every object besides its bytes. The default: the ACL
+/// [`DEFAULT_ACL`], a `Content-Type` guessed from the name, no other
+/// header, [`RetryPolicy::default`], 60 s without progress before an attempt
+/// is given up.
+///
+/// ```
+/// use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+/// use cfsign::transfer::put::{PutOptions, extra_header};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+/// let (name, value) = extra_header("x-amz-meta-build", "1234")?;
+/// headers.insert(name, value);
+/// let options = PutOptions {
+///     acl: None, // the bucket's own rules decide
+///     content_type: Some(HeaderValue::from_static("text/csv")),
+///     headers,
+///     ..PutOptions::default()
+/// };
+/// assert_eq!(options.headers.len(), 2);
+/// # Ok::<(), cfsign::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct PutOptions {
     /// `x-amz-acl`; `None` sends none.
@@ -71,7 +135,42 @@ impl Default for PutOptions {
     }
 }
 
-/// What was uploaded.
+/// What was uploaded. It serialises as the JSON of `cfsign put --format
+/// json`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cfsign::transfer::put::{self, PutOptions, Upload};
+/// use cfsign::transfer::{ClientOptions, NoProgress, UrlSigner};
+///
+/// # #[cfg(feature = "serve")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use cfsign::serve::{self, Access, Config};
+/// # let root = tempfile::tempdir()?;
+/// # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("empty.txt"), "")?;
+/// let upload = Upload {
+///     name: "empty.txt".into(),
+///     path: dir.path().join("empty.txt"),
+///     url: format!("{}/empty.txt", edge.url()),
+///     file_id: None,
+/// };
+/// let client = ClientOptions::default().build()?;
+/// let done = put::put(&client, &UrlSigner::none(), &upload, &PutOptions::default(), &(Arc::new(NoProgress) as _)).await?;
+/// assert_eq!(done.md5, "d41d8cd98f00b204e9800998ecf8427e");
+/// assert_eq!(done.etag.as_deref(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
+/// assert_eq!(done.content_type, "text/plain");
+/// assert_eq!(done.attempts, 1);
+/// let json = serde_json::to_value(&done)?;
+/// assert_eq!(json["sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serve"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Uploaded {
     /// The file as the user named it (`-` for stdin).
@@ -97,6 +196,44 @@ pub struct Uploaded {
 /// Uploads one file to one URL, retrying as [`RetryPolicy`] says.
 /// `progress` counts the first pass, then the bytes sent (afresh for every
 /// attempt), and is finished when the upload ends.
+///
+/// ```
+/// use std::sync::Arc;
+/// use reqwest::header::HeaderValue;
+/// use cfsign::transfer::put::{self, PlanOptions, PutOptions, Source};
+/// use cfsign::transfer::{ClientOptions, NoProgress, Progress, UrlSigner};
+///
+/// # #[cfg(feature = "serve")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use cfsign::serve::{self, Access, Config};
+/// # let root = tempfile::tempdir()?;
+/// # let config = Config { access: Access::Open, ..Config::new(root.path(), Default::default()) };
+/// # let edge = serve::spawn(std::net::TcpListener::bind("127.0.0.1:0")?, config)?;
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("prices.csv");
+/// std::fs::write(&file, "item,price\ntea,3\n")?;
+/// let url = format!("{}/data/prices.csv", edge.url());
+/// let plan = put::plan(&[Source::Path(file)], &url, PlanOptions::default())?;
+///
+/// let options = PutOptions {
+///     content_type: Some(HeaderValue::from_static("text/csv; charset=utf-8")),
+///     ..PutOptions::default()
+/// };
+/// let client = ClientOptions::default().build()?;
+/// let progress: Arc<dyn Progress> = Arc::new(NoProgress);
+/// let done = put::put(&client, &UrlSigner::none(), &plan.uploads[0], &options, &progress).await?;
+/// assert_eq!((done.bytes, done.url.as_str()), (17, url.as_str()));
+///
+/// // The edge stored it, and answers with its type.
+/// let head = client.head(&url).send().await?;
+/// assert_eq!(head.headers()["content-type"], "text/csv; charset=utf-8");
+/// # assert_eq!(std::fs::read(root.path().join("data/prices.csv"))?, b"item,price\ntea,3\n");
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serve"))]
+/// # fn main() {}
+/// ```
 pub async fn put(
     client: &reqwest::Client,
     signer: &UrlSigner,
@@ -147,6 +284,23 @@ pub(super) fn too_big(path: &Path, len: u64) -> Error {
 
 /// `dest` with the percent-encoded `segments` appended to its path (before
 /// any query, so a URL signed for a wildcard prefix stays valid), in wire form.
+///
+/// ```
+/// use cfsign::transfer::put::object_url;
+///
+/// let segments = ["my dir".to_string(), "é?.txt".to_string()];
+/// assert_eq!(
+///     object_url("https://d111111abcdef8.cloudfront.net/up/", &segments)?,
+///     "https://d111111abcdef8.cloudfront.net/up/my%20dir/%C3%A9%3F.txt"
+/// );
+/// // A URL signed for `up/*` keeps its signature after the path.
+/// assert_eq!(
+///     object_url("https://h.net/up/?Policy=P&Signature=S&Key-Pair-Id=K", &["a".into()])?,
+///     "https://h.net/up/a?Policy=P&Signature=S&Key-Pair-Id=K"
+/// );
+/// assert!(object_url("h.net/up/", &[]).is_err());
+/// # Ok::<(), cfsign::Error>(())
+/// ```
 pub fn object_url(dest: &str, segments: &[String]) -> Result<String, Error> {
     let (path, query) = match dest.split_once('?') {
         Some((p, q)) => (p, Some(q)),

@@ -7,19 +7,12 @@
 //! the walk never follows one out of the folder, follows those inside only
 //! with `--follow-symlinks`, and never descends into `/proc`, `/sys` or
 //! `/dev`, whose entries are not files. Every entry left out is reported.
-//!
-//! The walk and the reads are apart in time, so each upload remembers the
-//! file it found (device and inode) and every later open refuses to follow a
-//! final link and checks that it holds that same file: a file swapped for a
-//! link, or a folder on its path swapped for one, is an error, not a read of
-//! whatever the link names.
 
-use std::fmt;
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{display_url, object_url, too_big};
+use super::{FileId, SkipReason, Skipped, Upload, display_url, object_url, too_big};
 use crate::digest::MAX_OBJECT_SIZE;
 use crate::error::Error;
 use crate::error::io_reason;
@@ -27,82 +20,21 @@ use crate::escape::shown_path;
 use crate::sign::url;
 use crate::transfer::signing::UrlSigner;
 
-/// One object to upload: a local file and the URL it goes to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Upload {
-    /// The file as the user named it (`-` for stdin), for messages.
-    pub name: String,
-    /// The file read (for stdin, its spooled copy). It is opened without
-    /// following a final link: [`plan`] gives the resolved path of a link
-    /// it decided to follow.
-    pub path: PathBuf,
-    /// The object's URL in wire form: unsigned, or signed as the user gave it.
-    pub url: String,
-    /// The file found at `path` when the upload was planned; opening
-    /// anything else there fails. `None` checks nothing.
-    pub file_id: Option<FileId>,
-}
-
-impl Upload {
-    /// Opens the file to read: never through a final link, and only when it
-    /// is still the regular file that was planned.
-    pub(crate) fn open(&self) -> io::Result<File> {
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // O_NONBLOCK: a FIFO swapped in must not hang the open before
-            // the checks below refuse it (regular files ignore the flag).
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-        }
-        let file = options.open(&self.path).map_err(|e| {
-            #[cfg(target_os = "linux")]
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                return io::Error::other("it was replaced by a link since it was listed");
-            }
-            e
-        })?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(io::Error::other("it is no longer a regular file"));
-        }
-        if self.file_id.is_some() && self.file_id != FileId::of(&meta) {
-            return Err(io::Error::other(
-                "it was replaced by another file since it was listed",
-            ));
-        }
-        Ok(file)
-    }
-}
-
-/// Which file a path led to: its device and inode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
-impl FileId {
-    /// The file `meta` describes (`None` where the system has no inodes).
-    pub(crate) fn of(meta: &Metadata) -> Option<FileId> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Some(FileId {
-                dev: meta.dev(),
-                ino: meta.ino(),
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = meta;
-            None
-        }
-    }
-}
-
 /// Where the bytes come from.
+///
+/// ```
+/// use std::io::Write;
+/// use cfsign::transfer::put::{self, PlanOptions, Source};
+///
+/// // Standard input is spooled first: the upload needs its length and
+/// // SHA-256 before the first byte is sent.
+/// let mut spool = tempfile::NamedTempFile::new()?;
+/// spool.write_all(b"piped")?;
+/// let sources = [Source::Stdin(spool.path().to_path_buf())];
+/// let plan = put::plan(&sources, "https://h.net/in.txt", PlanOptions::default())?;
+/// assert_eq!(plan.uploads[0].name, "-");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub enum Source {
     /// A file, or with `recursive` a folder.
@@ -111,7 +43,20 @@ pub enum Source {
     Stdin(PathBuf),
 }
 
-/// How folders are read.
+/// How folders are read. The default reads none: a folder is an error.
+///
+/// ```
+/// use cfsign::transfer::put::{self, PlanOptions, Source};
+///
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.txt"), "a")?;
+/// let sources = [Source::Path(dir.path().to_path_buf())];
+/// let dest = "https://h.net/up/";
+/// assert!(put::plan(&sources, dest, PlanOptions::default()).is_err());
+/// let recursive = PlanOptions { recursive: true, follow_symlinks: false };
+/// assert_eq!(put::plan(&sources, dest, recursive)?.uploads.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PlanOptions {
     /// Upload the files in folders (`-r`).
@@ -122,62 +67,29 @@ pub struct PlanOptions {
 }
 
 /// The objects to upload, and what a folder walk left out.
+///
+/// ```
+/// use cfsign::transfer::put::{self, PlanOptions, Source};
+///
+/// let dir = tempfile::tempdir()?;
+/// for name in ["b.txt", "a.txt"] {
+///     std::fs::write(dir.path().join(name), name)?;
+/// }
+/// // `dir/` with a slash: its contents go directly under the prefix.
+/// let sources = [Source::Path(dir.path().join(""))];
+/// let options = PlanOptions { recursive: true, ..PlanOptions::default() };
+/// let plan = put::plan(&sources, "https://h.net/up/", options)?;
+/// let urls: Vec<_> = plan.uploads.iter().map(|u| u.url.as_str()).collect();
+/// assert_eq!(urls, ["https://h.net/up/a.txt", "https://h.net/up/b.txt"]);
+/// assert!(plan.skipped.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     /// The objects, in the order given (a folder's entries sorted by name).
     pub uploads: Vec<Upload>,
     /// The entries left out, each to be reported.
     pub skipped: Vec<Skipped>,
-}
-
-/// An entry of a folder that is not uploaded, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Skipped {
-    /// As the user would name it (the folder as given, then the entry).
-    pub path: PathBuf,
-    /// Why it is left out.
-    pub why: SkipReason,
-}
-
-impl fmt::Display for Skipped {
-    /// `skipped PATH: WHY`, the path escaped for a terminal.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "skipped {}: {}", shown_path(&self.path), self.why)
-    }
-}
-
-/// Why a folder's entry is not uploaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SkipReason {
-    /// A link whose target is not under the folder walked.
-    LinkOutside,
-    /// A link inside the folder, without `--follow-symlinks`.
-    LinkNotFollowed,
-    /// A link that cannot be resolved: its target is missing, or it loops.
-    LinkBroken(String),
-    /// A link to a folder that holds it: following it would never end.
-    LinkLoop,
-    /// `/proc`, `/sys` or `/dev` (a walk of `/`).
-    SystemFolder,
-    /// A FIFO, socket or device: nothing to take a length and hash of.
-    NotRegular,
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SkipReason::LinkOutside => f.write_str("a link to outside the folder"),
-            SkipReason::LinkNotFollowed => f.write_str(
-                "a link (pass --follow-symlinks to follow links that stay inside the folder)",
-            ),
-            SkipReason::LinkBroken(why) => write!(f, "a link that leads nowhere ({why})"),
-            SkipReason::LinkLoop => f.write_str("a link to a folder that holds it (a loop)"),
-            SkipReason::SystemFolder => {
-                f.write_str("cfsign never reads /proc, /sys or /dev: they hold no real files")
-            }
-            SkipReason::NotRegular => f.write_str("not a regular file (a FIFO, socket or device)"),
-        }
-    }
 }
 
 /// The folders whose entries are views of the system, not files: reading
@@ -203,6 +115,25 @@ fn in_system_folder(resolved: &Path) -> bool {
 /// A file named on the command line is read even through a link (the user
 /// named it), but never from `/proc`, `/sys` or `/dev`; in folders, see the
 /// module's documentation.
+///
+/// ```
+/// use cfsign::transfer::put::{self, PlanOptions, Source};
+///
+/// let dir = tempfile::tempdir()?;
+/// let (a, b) = (dir.path().join("a b.txt"), dir.path().join("c.txt"));
+/// std::fs::write(&a, "a")?;
+/// std::fs::write(&b, "c")?;
+/// let sources = [Source::Path(a), Source::Path(b)];
+///
+/// let plan = put::plan(&sources, "https://h.net/up/", PlanOptions::default())?;
+/// assert_eq!(plan.uploads[0].url, "https://h.net/up/a%20b.txt");
+/// assert_eq!(plan.uploads[1].url, "https://h.net/up/c.txt");
+///
+/// // Two files cannot both be one object.
+/// let err = put::plan(&sources, "https://h.net/up/one.txt", PlanOptions::default()).unwrap_err();
+/// assert!(err.to_string().contains("end the URL with /"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn plan(sources: &[Source], dest: &str, options: PlanOptions) -> Result<Plan, Error> {
     check_destination(dest)?;
     let is_prefix = dest
