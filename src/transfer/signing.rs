@@ -15,9 +15,10 @@ use crate::time::{self, Epoch};
 /// use cfsign::transfer::PolicySource;
 ///
 /// // A canned policy that expires five minutes after each attempt starts.
-/// let source: PolicySource = Box::new(|now| Ok(PolicySpec::Canned { expires: now + 300 }));
+/// let source: PolicySource = Box::new(|now| Ok(PolicySpec::canned(now + 300)?));
 /// let spec = source(1_800_000_000)?;
-/// assert!(matches!(spec, PolicySpec::Canned { expires: 1_800_000_300 }));
+/// let policy = spec.policy_for("https://d111111abcdef8.cloudfront.net/a")?;
+/// assert_eq!(policy.expires(), 1_800_000_300);
 /// # Ok::<(), cfsign::Error>(())
 /// ```
 pub type PolicySource = Box<dyn Fn(Epoch) -> Result<PolicySpec, Error> + Send + Sync>;
@@ -47,7 +48,7 @@ pub type PolicySource = Box<dyn Fn(Epoch) -> Result<PolicySpec, Error> + Send + 
 /// let signer = Signer::new(PrivateKey::from_bytes(pem, None)?, "K2JCJMDEHXQW5F".parse()?, None);
 /// let urls = UrlSigner::new(
 ///     Some(signer),
-///     Box::new(|now| Ok(PolicySpec::Canned { expires: now + 300 })),
+///     Box::new(|now| Ok(PolicySpec::canned(now + 300)?)),
 /// );
 ///
 /// let url = format!("{}/private.txt", edge.url());
@@ -86,7 +87,7 @@ impl UrlSigner {
     /// let signer = Signer::new(PrivateKey::from_bytes(pem, None)?, "K2JCJMDEHXQW5F".parse()?, None);
     /// let expires = cfsign::time::now() + 3600;
     /// // One fixed expiry for every attempt.
-    /// let urls = UrlSigner::new(Some(signer), Box::new(move |_| Ok(PolicySpec::Canned { expires })));
+    /// let urls = UrlSigner::new(Some(signer), Box::new(move |_| Ok(PolicySpec::canned(expires)?)));
     /// # drop(urls);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
