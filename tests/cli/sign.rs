@@ -308,7 +308,10 @@ fn wire_form_is_what_gets_signed_and_printed() {
 /// before anything is printed, in every format that prints `Set-Cookie`.
 #[test]
 fn a_host_that_would_break_a_set_cookie_line_is_refused() {
-    for host in ["d111111abcdef8.cloudfront.net;Domain=evil.example", "a,b.example"] {
+    for host in [
+        "d111111abcdef8.cloudfront.net;Domain=evil.example",
+        "a,b.example",
+    ] {
         let url = format!("https://{host}/image.jpg");
         for format in ["cookies", "json"] {
             let out = sign_cmd()
