@@ -8,8 +8,9 @@
 //! `pub trait`, `pub type`, `pub const` or `pub static` (qualifiers such as
 //! `pub const fn` or `pub async fn` included), at any indentation, so methods
 //! count too. `pub(crate)`, fields, `pub use` and `pub mod` are not items
-//! here, and `#[cfg(test)] mod … { }` blocks are skipped. Its doc comment is
-//! the run of `///` lines above it, attributes in between allowed.
+//! here; unit tests (`#[cfg(test)] mod … { }` blocks and `tests.rs` files)
+//! are skipped. Its doc comment is the run of `///` lines above it,
+//! attributes in between allowed.
 
 use std::path::{Path, PathBuf};
 
@@ -125,7 +126,8 @@ fn missing_examples(source: &str) -> Vec<Missing> {
     missing
 }
 
-/// The library's source files (not the binary's) under `dir`.
+/// The library's source files under `dir`: not the binary's, and not a
+/// unit-test module kept in a file of its own (`#[cfg(test)] mod tests;`).
 fn library_sources(dir: &Path, src: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -134,7 +136,10 @@ fn library_sources(dir: &Path, src: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         let relative = path.strip_prefix(src).unwrap();
-        if relative == Path::new("main.rs") || relative.starts_with("cli") {
+        if relative == Path::new("main.rs")
+            || relative.starts_with("cli")
+            || path.file_name().is_some_and(|n| n == "tests.rs")
+        {
             continue;
         }
         if path.is_dir() {
