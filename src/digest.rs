@@ -14,6 +14,10 @@ use md5::Digest;
 
 /// S3's limit for one PUT, 5 GiB: `put` refuses a larger file (CloudFront
 /// cannot carry multipart uploads) and `serve` a larger body.
+///
+/// ```
+/// assert_eq!(cfsign::digest::MAX_OBJECT_SIZE, 5 * 1024 * 1024 * 1024);
+/// ```
 pub const MAX_OBJECT_SIZE: u64 = 5 << 30;
 
 /// A running MD5.
@@ -36,6 +40,11 @@ enum Inner {
 
 impl Md5 {
     /// An MD5 of nothing yet.
+    ///
+    /// ```
+    /// let empty = cfsign::digest::Md5::new().finish();
+    /// assert_eq!(empty[..4], [0xd4, 0x1d, 0x8c, 0xd9]); // d41d8cd98f00b204…
+    /// ```
     pub fn new() -> Self {
         #[cfg(feature = "openssl")]
         if let Ok(h) = openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5()) {
@@ -44,7 +53,17 @@ impl Md5 {
         Md5(Inner::RustCrypto(md5::Md5::new()))
     }
 
-    /// Adds `bytes`.
+    /// Adds `bytes`: adding in pieces gives the digest of the whole.
+    ///
+    /// ```
+    /// use cfsign::digest::Md5;
+    /// let mut pieces = Md5::new();
+    /// pieces.update(b"hello ");
+    /// pieces.update(b"world");
+    /// let mut whole = Md5::new();
+    /// whole.update(b"hello world");
+    /// assert_eq!(pieces.finish(), whole.finish());
+    /// ```
     pub fn update(&mut self, bytes: &[u8]) {
         match &mut self.0 {
             #[cfg(feature = "openssl")]
@@ -54,6 +73,14 @@ impl Md5 {
     }
 
     /// The digest of everything added.
+    ///
+    /// ```
+    /// let mut md5 = cfsign::digest::Md5::new();
+    /// md5.update(b"abc");
+    /// let digest = md5.finish();
+    /// assert_eq!(digest.len(), 16);
+    /// assert_eq!(digest[12..], [0x28, 0xe1, 0x7f, 0x72]); // …28e17f72
+    /// ```
     pub fn finish(self) -> [u8; 16] {
         match self.0 {
             #[cfg(feature = "openssl")]

@@ -6,18 +6,62 @@
 /// Exit codes, as documented in the README.
 pub mod exit {
     /// Success.
+    ///
+    /// ```
+    /// // What a shell reads as success.
+    /// assert_eq!(cfsign::error::exit::OK, 0);
+    /// ```
     pub const OK: u8 = 0;
     /// Any other runtime error.
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// assert_eq!(Error::Runtime("disk full".into()).exit_code(), exit::RUNTIME);
+    /// ```
     pub const RUNTIME: u8 = 1;
     /// A usage or input error: flags, key, policy, time, URL.
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// assert_eq!(Error::usage("unknown flag").exit_code(), exit::USAGE);
+    /// ```
     pub const USAGE: u8 = 2;
     /// The server refused (HTTP 4xx).
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// let denied = Error::Refused {
+    ///     status: 403,
+    ///     code: "AccessDenied".into(),
+    ///     message: String::new(),
+    ///     hint: None,
+    /// };
+    /// assert_eq!(denied.exit_code(), exit::REFUSED);
+    /// assert_eq!(denied.to_string(), "403 AccessDenied");
+    /// ```
     pub const REFUSED: u8 = 3;
     /// A network failure, or HTTP 5xx after retries.
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// assert_eq!(Error::Network("connection refused".into()).exit_code(), exit::NETWORK);
+    /// ```
     pub const NETWORK: u8 = 4;
     /// An integrity failure: checksum, ETag or length mismatch.
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// assert_eq!(Error::Integrity("ETag mismatch".into()).exit_code(), exit::INTEGRITY);
+    /// ```
     pub const INTEGRITY: u8 = 5;
     /// Interrupted (SIGINT).
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// // 128 + SIGINT, as shells report it.
+    /// assert_eq!(Error::Interrupted.exit_code(), exit::INTERRUPTED);
+    /// assert_eq!(exit::INTERRUPTED, 128 + 2);
+    /// ```
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -74,6 +118,13 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error ([`exit`]).
+    ///
+    /// ```
+    /// use cfsign::error::{Error, exit};
+    /// let refused = cfsign::time::Expiry::At("soon".into()).resolve(1_800_000_000, false);
+    /// let e: Error = refused.unwrap_err().into();
+    /// assert_eq!(e.exit_code(), exit::USAGE);
+    /// ```
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::Input(_) => exit::USAGE,
@@ -86,6 +137,12 @@ impl Error {
     }
 
     /// A usage error with this message.
+    ///
+    /// ```
+    /// let e = cfsign::Error::usage(format_args!("--part-size {} is too small", 1));
+    /// assert!(matches!(e, cfsign::Error::Usage(_)));
+    /// assert_eq!(e.to_string(), "--part-size 1 is too small");
+    /// ```
     pub fn usage(message: impl std::fmt::Display) -> Self {
         Error::Usage(message.to_string())
     }

@@ -106,6 +106,12 @@ pub fn shown(text: &str) -> Shown<'_> {
 
 impl Shown<'_> {
     /// The same value shortened to `max` characters instead.
+    ///
+    /// ```
+    /// use cfsign::escape::shown;
+    /// assert_eq!(shown("report.pdf").max(6).to_string(), "report…");
+    /// assert_eq!(shown("a.pdf").max(6).to_string(), "a.pdf");
+    /// ```
     pub fn max(self, max: usize) -> Self {
         Shown { max, ..self }
     }
@@ -187,6 +193,14 @@ pub fn may_be_key(text: &str) -> bool {
 }
 
 /// What a message shows in place of a value for which [`may_be_key`] holds.
+///
+/// ```
+/// use cfsign::escape::KEY_NOT_SHOWN;
+/// use cfsign::time::{HumanDuration, TimeError};
+/// // A key pasted where a duration goes is refused without being shown.
+/// let err = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".parse::<HumanDuration>().unwrap_err();
+/// assert_eq!(err, TimeError::BadDuration(KEY_NOT_SHOWN.into()));
+/// ```
 pub const KEY_NOT_SHOWN: &str = "(a value not shown: it may be a key)";
 
 /// The query parameters whose values are credentials: a signed URL shown in

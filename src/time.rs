@@ -13,6 +13,14 @@ mod parse;
 pub use parse::parse_time;
 
 /// Seconds since the Unix epoch, UTC: the unit of `AWS:EpochTime`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use cfsign::time::{Epoch, When};
+/// let new_year: Epoch = When::At(UNIX_EPOCH + Duration::from_secs(1_893_456_000)).epoch_from(UNIX_EPOCH);
+/// assert_eq!(new_year, 1_893_456_000); // 2030-01-01T00:00:00Z
+/// assert_eq!(When::At(UNIX_EPOCH).epoch_from(UNIX_EPOCH), 0);
+/// ```
 pub type Epoch = i64;
 
 /// Why a time or duration typed by a user is refused. The messages name the
@@ -147,6 +155,15 @@ impl When {
     /// Fractions are dropped (an expiry comes a fraction early, never
     /// late); times before 1970 are negative, which policies refuse; times
     /// beyond what an [`Epoch`] holds saturate.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use cfsign::time::When;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// assert_eq!(When::In(Duration::from_millis(1_500)).epoch_from(now), 1_800_000_001);
+    /// assert_eq!(When::At(UNIX_EPOCH - Duration::from_millis(500)).epoch_from(now), -1);
+    /// assert_eq!(When::In(Duration::MAX).epoch_from(now), i64::MAX);
+    /// ```
     pub fn epoch_from(&self, now: SystemTime) -> Epoch {
         let t = match self {
             When::In(d) => now.checked_add(*d),
@@ -178,11 +195,21 @@ pub struct HumanDuration(u64);
 impl HumanDuration {
     /// A duration of `seconds` (not checked: for durations the program
     /// computed, such as how long ago something expired).
+    ///
+    /// ```
+    /// let d = cfsign::time::HumanDuration::from_seconds(5400);
+    /// assert_eq!(d.to_string(), "1h30m");
+    /// ```
     pub fn from_seconds(seconds: u64) -> Self {
         HumanDuration(seconds)
     }
 
     /// The duration in seconds.
+    ///
+    /// ```
+    /// let d: cfsign::time::HumanDuration = "2d".parse().unwrap();
+    /// assert_eq!(d.seconds(), 2 * 86_400);
+    /// ```
     pub fn seconds(&self) -> u64 {
         self.0
     }
@@ -287,6 +314,17 @@ impl Default for Expiry {
 impl Expiry {
     /// The expiry as an epoch, refusing the values that are almost certainly
     /// mistakes (past, milliseconds, `YYYYMMDD`) unless `allow_past` is set.
+    ///
+    /// ```
+    /// use cfsign::time::{Expiry, TimeError};
+    /// let now = 1_800_000_000;
+    /// let in_an_hour = Expiry::In("1h".parse().unwrap());
+    /// assert_eq!(in_an_hour.resolve(now, false), Ok(now + 3600));
+    /// assert_eq!(Expiry::At("2030-01-01".into()).resolve(now, false), Ok(1_893_456_000));
+    /// // Milliseconds are a mistake unless the caller says otherwise.
+    /// let millis = Expiry::At("1893456000000".into());
+    /// assert!(matches!(millis.resolve(now, false), Err(TimeError::Milliseconds(_))));
+    /// ```
     pub fn resolve(&self, now: Epoch, allow_past: bool) -> Result<Epoch, TimeError> {
         match self {
             Expiry::In(d) => Ok(now.saturating_add(d.0 as i64)),

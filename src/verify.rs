@@ -8,13 +8,16 @@
 //! URLs are split with [`url::split_signed`], the inverse of the signer's
 //! [`url::append_query`].
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
 use crate::escape;
-use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, PublicKey, encode, url};
+use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, encode, url};
 use crate::time::{Epoch, HumanDuration, format_time};
+
+mod keys;
+
+pub use keys::KeyRing;
 
 /// The error codes CloudFront answers a refused request with (HTTP 403).
 ///
@@ -37,6 +40,12 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The `<Code>`.
+    ///
+    /// ```
+    /// use cfsign::verify::ErrorCode;
+    /// assert_eq!(ErrorCode::MissingKey.as_str(), "MissingKey");
+    /// assert_eq!(ErrorCode::AccessDenied.as_str(), "AccessDenied");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             ErrorCode::MissingKey => "MissingKey",
@@ -47,6 +56,12 @@ impl ErrorCode {
     }
 
     /// CloudFront's `<Message>` for the code.
+    ///
+    /// ```
+    /// use cfsign::verify::ErrorCode;
+    /// assert_eq!(ErrorCode::AccessDenied.message(), "Access denied");
+    /// assert_eq!(ErrorCode::MalformedPolicy.message(), "Malformed Policy");
+    /// ```
     pub fn message(&self) -> &'static str {
         match self {
             ErrorCode::MissingKey => "Missing Key-Pair-Id query parameter or cookie value",
@@ -57,52 +72,31 @@ impl ErrorCode {
     }
 }
 
-/// The public keys the distribution trusts, by ID.
+/// A request as CloudFront sees it: the input of [`check`].
 ///
 /// ```
-/// use cfsign::sign::PublicKey;
-/// use cfsign::verify::KeyRing;
+/// use cfsign::sign::{PrivateKey, Signer};
+/// use cfsign::verify::{self, KeyRing, Request};
+/// let key = PrivateKey::from_bytes(include_bytes!("../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
 /// let mut keys = KeyRing::new();
-/// assert!(keys.is_empty());
-/// let pem = include_bytes!("../tests/fixtures/keys/rsa2048-public.pem");
-/// keys.insert("K2JCJMDEHXQW5F", PublicKey::from_bytes(pem)?);
-/// assert_eq!(keys.ids().collect::<Vec<_>>(), ["K2JCJMDEHXQW5F"]);
-/// assert!(keys.get("K2JCJMDEHXQW5F").is_some() && keys.get("KOTHER").is_none());
-/// # Ok::<(), cfsign::sign::KeyError>(())
+/// keys.insert("K2JCJMDEHXQW5F", key.public_key());
+/// let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse()?, None);
+///
+/// use cfsign::sign::{CustomPolicy, Policy};
+/// let policy = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, Some("192.0.2.0/24".parse()?))?;
+/// let cookies = signer.sign(&Policy::Custom(policy)).cookies();
+/// let header = cookies.cookie_header_value();
+/// let request = Request {
+///     url: "https://h/a.jpg",
+///     cookie_header: Some(&header),
+///     client_ip: Some("192.0.2.7".parse()?),
+///     now: 1_800_000_000,
+/// };
+/// assert!(verify::check(&request, &keys).is_ok());
+/// let elsewhere = Request { client_ip: Some("198.51.100.1".parse()?), ..request };
+/// assert_eq!(verify::check(&elsewhere, &keys).unwrap_err().check, "ip-address");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct KeyRing {
-    keys: BTreeMap<String, PublicKey>,
-}
-
-impl KeyRing {
-    /// An empty ring: [`check`] then checks everything but the signature.
-    pub fn new() -> Self {
-        KeyRing::default()
-    }
-
-    /// Trusts `key` under `id` (replacing a key of the same ID).
-    pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
-        self.keys.insert(id.into(), key);
-    }
-
-    /// Whether no key is trusted.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// The trusted IDs, in order.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
-    /// The key trusted under `id`.
-    pub fn get(&self, id: &str) -> Option<&PublicKey> {
-        self.keys.get(id)
-    }
-}
-
-/// A request as CloudFront sees it: the input of [`check`].
 #[derive(Clone, Debug)]
 pub struct Request<'a> {
     /// The full URL the viewer asked for: scheme, host, path and query.
@@ -118,8 +112,31 @@ pub struct Request<'a> {
 /// Where the signature came from. A signed URL takes precedence over cookies.
 pub use crate::sign::Carrier;
 
-/// What an accepted request was signed with: the output of [`check`].
+/// What an accepted request was signed with: the output of [`check`]. Only
+/// [`check`] makes one (`#[non_exhaustive]`): holding one means the checks passed.
+///
+/// ```
+/// use cfsign::sign::{PrivateKey, Signer};
+/// use cfsign::verify::{self, KeyRing, Request};
+/// let key = PrivateKey::from_bytes(include_bytes!("../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+/// let mut keys = KeyRing::new();
+/// keys.insert("K2JCJMDEHXQW5F", key.public_key());
+/// let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse()?, None);
+///
+/// use cfsign::sign::{Carrier, HashAlgorithm};
+/// let url = signer.sign_url("https://h/a.jpg", std::time::Duration::from_secs(60))?;
+/// let request = Request { url: url.as_str(), cookie_header: None, client_ip: None, now: cfsign::time::now() };
+/// let accepted = verify::check(&request, &keys)?;
+/// assert_eq!(accepted.carrier, Carrier::Url);
+/// assert_eq!(accepted.key_pair_id, "K2JCJMDEHXQW5F");
+/// assert_eq!(accepted.hash, HashAlgorithm::Sha1);
+/// assert!(accepted.policy.covers("https://h/a.jpg"));
+/// // No client address was given, and the canned policy has no IP condition.
+/// assert!(accepted.unchecked.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Accepted {
     /// Where the signature came from.
     pub carrier: Carrier,
@@ -135,8 +152,18 @@ pub struct Accepted {
     pub unchecked: Vec<String>,
 }
 
-/// A refusal: CloudFront's code, the check that failed, and why.
+/// A refusal: CloudFront's code, the check that failed, and why. Only
+/// [`check`] makes one (`#[non_exhaustive]`).
+///
+/// ```
+/// use cfsign::verify::{self, ErrorCode, KeyRing, Request};
+/// let request = Request { url: "https://h/a.jpg?Expires=1893456000&Signature=AAAA", cookie_header: None, client_ip: None, now: 1_800_000_000 };
+/// let rejection = verify::check(&request, &KeyRing::new()).unwrap_err();
+/// assert_eq!(rejection.code, ErrorCode::MissingKey);
+/// assert!(rejection.to_string().starts_with(&format!("MissingKey ({}): ", rejection.check)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rejection {
     /// What CloudFront answers.
     pub code: ErrorCode,

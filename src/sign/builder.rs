@@ -65,24 +65,66 @@ impl CustomPolicyBuilder {
     /// When the signature stops being accepted (`DateLessThan`): a
     /// [`Duration`](std::time::Duration) from the moment of building, or a
     /// [`SystemTime`]. Required.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use cfsign::sign::CustomPolicy;
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
+    /// let policy = CustomPolicy::builder("https://h/*").expires(at).build()?;
+    /// assert_eq!(policy.expires(), 1_893_456_000);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn expires(mut self, when: impl Into<When>) -> Self {
         self.expires = Some(when.into());
         self
     }
 
     /// When the signature starts being accepted (`DateGreaterThan`).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use cfsign::sign::CustomPolicy;
+    /// let policy = CustomPolicy::builder("https://h/*")
+    ///     .starts(UNIX_EPOCH + Duration::from_secs(1_893_456_000))
+    ///     .expires(UNIX_EPOCH + Duration::from_secs(1_893_459_600))
+    ///     .build()?;
+    /// assert_eq!(policy.starts(), Some(1_893_456_000));
+    /// assert!(policy.json().contains(r#""DateGreaterThan":{"AWS:EpochTime":1893456000}"#));
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn starts(mut self, when: impl Into<When>) -> Self {
         self.starts = Some(when.into());
         self
     }
 
     /// The only client addresses allowed (`IpAddress`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cfsign::sign::CustomPolicy;
+    /// let policy = CustomPolicy::builder("https://h/*")
+    ///     .expires(Duration::from_secs(60))
+    ///     .ip("203.0.113.7".parse()?)
+    ///     .build()?;
+    /// assert!(policy.json().contains(r#""IpAddress":{"AWS:SourceIp":"203.0.113.7/32"}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ip(mut self, range: IpRange) -> Self {
         self.ip = Some(range);
         self
     }
 
     /// The checked policy, with times counted from now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cfsign::sign::CustomPolicy;
+    /// let before = cfsign::time::now();
+    /// let policy = CustomPolicy::builder("https://h/videos/*").expires(Duration::from_secs(3600)).build()?;
+    /// assert!(policy.expires() >= before + 3600 && policy.expires() <= cfsign::time::now() + 3600);
+    /// assert_eq!(policy.starts(), None);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn build(self) -> Result<CustomPolicy, PolicyError> {
         let now = SystemTime::now();
         let resource: ResourcePattern = self.resource.parse().map_err(PolicyError::Resource)?;

@@ -26,6 +26,13 @@ pub struct SignedCookies {
 
 /// The `SameSite` attribute: whether a browser sends the cookies with
 /// requests that another site starts (see [`CookieAttributes`]).
+///
+/// ```
+/// use cfsign::sign::{CookieAttributes, SameSite};
+/// let attributes = CookieAttributes::default().with_same_site(SameSite::None);
+/// assert_eq!(attributes.same_site(), Some(SameSite::None));
+/// assert_eq!(SameSite::None.as_str(), "None");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SameSite {
     /// Only with requests that this site starts.
@@ -231,6 +238,19 @@ impl SignedCookies {
     /// Cookie names and values, as a web framework's cookie jar takes them
     /// (`.map(|(n, v)| (n, v.to_string())).collect::<Vec<_>>()` for owned
     /// pairs).
+    ///
+    /// ```
+    /// use cfsign::sign::{PrivateKey, Signer, Policy};
+    /// let signer = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// let cookies = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?).cookies();
+    /// let names: Vec<&str> = cookies.pairs().map(|(name, _)| name).collect();
+    /// assert_eq!(
+    ///     names,
+    ///     ["CloudFront-Expires", "CloudFront-Signature", "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"]
+    /// );
+    /// assert!(cookies.pairs().any(|pair| pair == ("CloudFront-Key-Pair-Id", "K2JCJMDEHXQW5F")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.pairs.iter().map(|(n, v)| (*n, v.as_str()))
     }
@@ -242,7 +262,7 @@ impl SignedCookies {
     ///
     /// ```
     /// # use cfsign::sign::*;
-    /// # let key = PrivateKey::from_bytes(&std::fs::read("tests/fixtures/keys/ec-p256-pkcs8.pem").unwrap(), None).unwrap();
+    /// # let key = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None).unwrap();
     /// # let signer = Signer::new(key, "K2JCJMDEHXQW5F".parse().unwrap(), None);
     /// let url = "https://d111111abcdef8.cloudfront.net/a";
     /// let cookies = signer.sign(&Policy::canned(url, 1893456000).unwrap()).cookies();
@@ -280,6 +300,16 @@ impl SignedCookies {
 
     /// One `Cookie` request header value carrying all of them (for a client
     /// that sends the cookies itself).
+    ///
+    /// ```
+    /// use cfsign::sign::{PrivateKey, Signer, Policy};
+    /// let signer = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// let cookies = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?).cookies();
+    /// let header = cookies.cookie_header_value();
+    /// assert!(header.starts_with("CloudFront-Expires=1893456000; CloudFront-Signature="));
+    /// assert!(header.ends_with("; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F; CloudFront-Hash-Algorithm=SHA256"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cookie_header_value(&self) -> String {
         self.pairs()
             .map(|(n, v)| format!("{n}={v}"))

@@ -20,6 +20,12 @@ pub struct IpRange {
 }
 
 /// Why a text is not an IPv4 range.
+///
+/// ```
+/// use cfsign::sign::{IpRange, ip::IpRangeError};
+/// assert_eq!("2001:db8::/32".parse::<IpRange>(), Err(IpRangeError::Ipv6("2001:db8::/32".into())));
+/// assert_eq!("10.0.0.0/33".parse::<IpRange>(), Err(IpRangeError::Invalid("10.0.0.0/33".into())));
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IpRangeError {
@@ -50,6 +56,15 @@ impl IpRange {
     }
 
     /// Whether `ip` is in the range.
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// let office: cfsign::sign::IpRange = "198.51.100.0/22".parse().unwrap();
+    /// assert!(office.contains(Ipv4Addr::new(198, 51, 103, 255)));
+    /// assert!(!office.contains(Ipv4Addr::new(198, 51, 104, 0)));
+    /// let everyone: cfsign::sign::IpRange = "0.0.0.0/0".parse().unwrap();
+    /// assert!(everyone.contains(Ipv4Addr::BROADCAST));
+    /// ```
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         let mask = u32::MAX
             .checked_shl(32 - u32::from(self.prefix))

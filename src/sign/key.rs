@@ -22,6 +22,13 @@ mod load;
 use load::{pem_blocks, private_from_der, private_from_pem_block, private_from_pkcs8};
 
 /// The RSA modulus size CloudFront accepts for public keys.
+///
+/// ```
+/// use cfsign::sign::{PrivateKey, key::CLOUDFRONT_RSA_BITS};
+/// let key = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+/// assert_eq!(key.rsa_bits(), Some(CLOUDFRONT_RSA_BITS));
+/// # Ok::<(), cfsign::sign::KeyError>(())
+/// ```
 pub const CLOUDFRONT_RSA_BITS: usize = 2048;
 
 /// The RSA modulus sizes cfsign signs with. Below 512 bits a PKCS#1 v1.5
@@ -33,6 +40,15 @@ pub(crate) const RSA_BITS_SIGNED: std::ops::RangeInclusive<usize> = 512..=16384;
 
 /// Why a key could not be loaded. Messages are one line, name what was found,
 /// and say how to fix it; they never contain key bytes.
+///
+/// ```
+/// use cfsign::sign::{KeyError, PrivateKey};
+/// assert_eq!(PrivateKey::from_bytes(b"hello", None).unwrap_err(), KeyError::NotAKey);
+/// let public = include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem");
+/// let err = PrivateKey::from_bytes(public, None).unwrap_err();
+/// assert!(matches!(err, KeyError::PublicKey(_)));
+/// assert!(err.to_string().contains("not a private key"));
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -137,6 +153,15 @@ pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
     /// The passphrase `text`.
+    ///
+    /// ```
+    /// use cfsign::sign::{Passphrase, PrivateKey};
+    /// let pem = include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8-encrypted.pem");
+    /// let passphrase = Passphrase::new("correct horse battery staple");
+    /// let key = PrivateKey::from_bytes(pem, Some(&passphrase))?;
+    /// assert_eq!(key.describe(), "RSA-2048");
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn new(text: impl Into<String>) -> Self {
         Passphrase(Zeroizing::new(text.into()))
     }
@@ -235,8 +260,8 @@ impl PrivateKey {
     /// or DER bytes. `passphrase` is only used for an encrypted PKCS#8 key.
     ///
     /// ```
-    /// let pem = std::fs::read("tests/fixtures/keys/rsa2048-pkcs8.pem").unwrap();
-    /// let key = cfsign::sign::PrivateKey::from_bytes(&pem, None).unwrap();
+    /// let pem = include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem");
+    /// let key = cfsign::sign::PrivateKey::from_bytes(pem, None).unwrap();
     /// assert_eq!(key.describe(), "RSA-2048");
     /// ```
     pub fn from_bytes(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Self, KeyError> {
@@ -266,6 +291,13 @@ impl PrivateKey {
     }
 
     /// "RSA-2048", "ECDSA P-256": what the key is, for messages.
+    ///
+    /// ```
+    /// use cfsign::sign::PrivateKey;
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?.describe(), "ECDSA P-256");
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?.describe(), "RSA-2048");
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn describe(&self) -> String {
         match &self.0 {
             Private::Rsa(k) => format!("RSA-{}", k.key.n().bits()),
@@ -274,6 +306,13 @@ impl PrivateKey {
     }
 
     /// The RSA modulus size in bits, `None` for ECDSA keys.
+    ///
+    /// ```
+    /// use cfsign::sign::PrivateKey;
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?.rsa_bits(), Some(2048));
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?.rsa_bits(), None);
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn rsa_bits(&self) -> Option<usize> {
         match &self.0 {
             Private::Rsa(k) => Some(k.key.n().bits()),
@@ -283,6 +322,13 @@ impl PrivateKey {
 
     /// The hash CloudFront assumes when no `Hash-Algorithm` is sent is SHA-1;
     /// ECDSA keys default to SHA-256, which every current SDK uses for them.
+    ///
+    /// ```
+    /// use cfsign::sign::{HashAlgorithm, PrivateKey};
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?.default_hash(), HashAlgorithm::Sha1);
+    /// assert_eq!(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?.default_hash(), HashAlgorithm::Sha256);
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn default_hash(&self) -> HashAlgorithm {
         match &self.0 {
             Private::Rsa(_) => HashAlgorithm::Sha1,
@@ -291,6 +337,14 @@ impl PrivateKey {
     }
 
     /// The matching public key.
+    ///
+    /// ```
+    /// use cfsign::sign::{PrivateKey, PublicKey};
+    /// let key = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+    /// let public = PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem"))?;
+    /// assert_eq!(key.public_key(), public);
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn public_key(&self) -> PublicKey {
         match &self.0 {
             Private::Rsa(k) => PublicKey::rsa(k.key.to_public_key()),
@@ -300,6 +354,19 @@ impl PrivateKey {
 
     /// Signs `message`: RSA PKCS#1 v1.5 (deterministic, with blinding), or
     /// ECDSA with a DER-encoded signature (RFC 6979 nonces).
+    ///
+    /// ```
+    /// use cfsign::sign::{HashAlgorithm, PrivateKey};
+    /// let rsa = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+    /// let signature = rsa.sign(b"policy", HashAlgorithm::Sha1);
+    /// assert_eq!(signature.len(), 256); // one RSA-2048 block
+    /// assert_eq!(signature, rsa.sign(b"policy", HashAlgorithm::Sha1)); // deterministic
+    /// let ec = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?;
+    /// let signature = ec.sign(b"policy", HashAlgorithm::Sha256);
+    /// assert_eq!(signature[0], 0x30); // a DER SEQUENCE
+    /// assert!(ec.public_key().verify(b"policy", HashAlgorithm::Sha256, &signature));
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
         match &self.0 {
             Private::Rsa(k) => k.sign(message, hash),
@@ -344,6 +411,18 @@ impl PublicKey {
     /// Loads a public key from PEM (`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`)
     /// or SPKI DER. A private key is accepted too (its public half is used),
     /// unless it is encrypted: no passphrase is asked for a public key.
+    ///
+    /// ```
+    /// use cfsign::sign::{KeyError, PublicKey};
+    /// let key = PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem"))?;
+    /// assert_eq!(key.describe(), "RSA-2048");
+    /// // A private key gives its public half.
+    /// let private = include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem");
+    /// assert_eq!(PublicKey::from_bytes(private)?.describe(), "ECDSA P-256");
+    /// let encrypted = include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8-encrypted.pem");
+    /// assert!(matches!(PublicKey::from_bytes(encrypted), Err(KeyError::Invalid(_))));
+    /// # Ok::<(), KeyError>(())
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         load::public_from_bytes(bytes).map_err(|e| match e {
             // The private-key wording would point at the wrong fix here.
@@ -361,6 +440,13 @@ impl PublicKey {
     }
 
     /// "RSA-2048", "ECDSA P-256".
+    ///
+    /// ```
+    /// use cfsign::sign::PublicKey;
+    /// let key = PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-public.pem"))?;
+    /// assert_eq!(key.describe(), "ECDSA P-256");
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn describe(&self) -> String {
         match &self.0 {
             Public::Rsa(k) => format!("RSA-{}", k.n().bits()),
@@ -369,6 +455,17 @@ impl PublicKey {
     }
 
     /// Checks a raw (decoded) signature over `message`.
+    ///
+    /// ```
+    /// use cfsign::sign::{HashAlgorithm, PrivateKey, PublicKey};
+    /// let key = PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?;
+    /// let public = PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem"))?;
+    /// let signature = key.sign(b"policy", HashAlgorithm::Sha256);
+    /// assert!(public.verify(b"policy", HashAlgorithm::Sha256, &signature));
+    /// assert!(!public.verify(b"policy", HashAlgorithm::Sha1, &signature)); // another hash
+    /// assert!(!public.verify(b"policy!", HashAlgorithm::Sha256, &signature)); // another message
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
     pub fn verify(&self, message: &[u8], hash: HashAlgorithm, signature: &[u8]) -> bool {
         match &self.0 {
             Public::Rsa(k) => {

@@ -67,6 +67,12 @@ pub enum HashAlgorithm {
 
 impl HashAlgorithm {
     /// The value of `Hash-Algorithm` / `CloudFront-Hash-Algorithm`.
+    ///
+    /// ```
+    /// use cfsign::sign::HashAlgorithm;
+    /// assert_eq!(HashAlgorithm::Sha256.as_str(), "SHA256");
+    /// assert_eq!(HashAlgorithm::from_param(HashAlgorithm::Sha1.as_str()), Some(HashAlgorithm::Sha1));
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             HashAlgorithm::Sha1 => "SHA1",
@@ -75,6 +81,13 @@ impl HashAlgorithm {
     }
 
     /// Parses a `Hash-Algorithm` value exactly as CloudFront takes it.
+    ///
+    /// ```
+    /// use cfsign::sign::HashAlgorithm;
+    /// assert_eq!(HashAlgorithm::from_param("SHA1"), Some(HashAlgorithm::Sha1));
+    /// assert_eq!(HashAlgorithm::from_param("SHA512"), None);
+    /// assert_eq!(HashAlgorithm::from_param(" SHA256"), None);
+    /// ```
     pub fn from_param(value: &str) -> Option<Self> {
         match value {
             "SHA1" => Some(HashAlgorithm::Sha1),
@@ -112,6 +125,15 @@ pub struct KeyPairId(String);
 
 /// A key ID that a URL or cookie cannot carry as is. The message shows the
 /// value, unless it may be a key.
+///
+/// ```
+/// use cfsign::sign::{KeyPairId, KeyPairIdError};
+/// let err: KeyPairIdError = "K2 JCJ".parse::<KeyPairId>().unwrap_err();
+/// assert!(err.to_string().starts_with("`K2 JCJ` is not a CloudFront key ID"));
+/// // A private key pasted in its place is not repeated.
+/// let pasted = "-----BEGIN PRIVATE KEY-----".parse::<KeyPairId>().unwrap_err();
+/// assert!(!pasted.to_string().contains("BEGIN"));
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
     "{0} is not a CloudFront key ID that a URL or cookie can carry as is: use the public key's ID from the CloudFront console, such as K2JCJMDEHXQW5F (letters, digits and -._~ only)"
@@ -143,6 +165,12 @@ impl FromStr for KeyPairId {
 
 impl KeyPairId {
     /// The ID.
+    ///
+    /// ```
+    /// let id: cfsign::sign::KeyPairId = "APKAEIBAERJR2EXAMPLE".parse()?;
+    /// assert_eq!(id.as_str(), "APKAEIBAERJR2EXAMPLE");
+    /// # Ok::<(), cfsign::sign::KeyPairIdError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -150,6 +178,13 @@ impl KeyPairId {
     /// True for IDs of CloudFront's own shape: upper-case ASCII letters and
     /// digits (`K2JCJMDEHXQW5F`, `APKAEIBAERJR2EXAMPLE`). Others sign, but
     /// CloudFront will not know them.
+    ///
+    /// ```
+    /// use cfsign::sign::KeyPairId;
+    /// assert!("APKAEIBAERJR2EXAMPLE".parse::<KeyPairId>()?.looks_like_cloudfront());
+    /// assert!(!"k2jcjmdehxqw5f".parse::<KeyPairId>()?.looks_like_cloudfront());
+    /// # Ok::<(), cfsign::sign::KeyPairIdError>(())
+    /// ```
     pub fn looks_like_cloudfront(&self) -> bool {
         self.0
             .bytes()
@@ -215,11 +250,28 @@ impl From<CustomPolicy> for Policy {
 impl Policy {
     /// A canned policy for `url`, which is first put in wire form
     /// ([`CannedPolicy::new`]).
+    ///
+    /// ```
+    /// use cfsign::sign::Policy;
+    /// let policy = Policy::canned("https://h/a b.jpg", 1_893_456_000)?;
+    /// assert!(policy.covers("https://h/a%20b.jpg"));
+    /// assert!(Policy::canned("https://h/a.jpg", -1).is_err()); // before 1970
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn canned(url: &str, expires: Epoch) -> Result<Self, PolicyError> {
         CannedPolicy::new(url, expires).map(Policy::Canned)
     }
 
     /// The exact bytes that are signed.
+    ///
+    /// ```
+    /// let policy = cfsign::sign::Policy::canned("https://h/a.jpg", 1_893_456_000)?;
+    /// assert_eq!(
+    ///     policy.to_json(),
+    ///     r#"{"Statement":[{"Resource":"https://h/a.jpg","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#
+    /// );
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn to_json(&self) -> String {
         match self {
             Policy::Canned(p) => p.to_json(),
@@ -228,6 +280,12 @@ impl Policy {
     }
 
     /// When the signature stops being accepted.
+    ///
+    /// ```
+    /// let policy = cfsign::sign::Policy::canned("https://h/a.jpg", 1_893_456_000)?;
+    /// assert_eq!(policy.expires(), 1_893_456_000);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn expires(&self) -> Epoch {
         match self {
             Policy::Canned(p) => p.expires(),
@@ -236,6 +294,14 @@ impl Policy {
     }
 
     /// Whether this policy covers the wire-form `url`.
+    ///
+    /// ```
+    /// use cfsign::sign::{CustomPolicy, Policy};
+    /// let custom: Policy = CustomPolicy::new("https://h/videos/*".parse()?, 1_893_456_000, None, None)?.into();
+    /// assert!(custom.covers("https://h/videos/a.mp4"));
+    /// assert!(!custom.covers("https://h/images/a.jpg"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self, url: &str) -> bool {
         match self {
             Policy::Canned(p) => p.url() == url,
@@ -245,6 +311,16 @@ impl Policy {
 
     /// Whether the guide allows this policy in `carrier`: a canned policy's
     /// resource is a URL, fine for both; a custom one's may not be.
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, CustomPolicy, Policy};
+    /// // A resource that begins with `*` is for signed URLs only.
+    /// let custom: Policy = CustomPolicy::new("*://h/videos/*".parse()?, 1_893_456_000, None, None)?.into();
+    /// assert!(custom.allowed_in(Carrier::Url).is_ok());
+    /// assert!(custom.allowed_in(Carrier::Cookies).is_err());
+    /// assert!(Policy::canned("https://h/a", 1_893_456_000)?.allowed_in(Carrier::Cookies).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allowed_in(&self, carrier: Carrier) -> Result<(), PolicyError> {
         match self {
             Policy::Canned(_) => Ok(()),

@@ -20,6 +20,18 @@ use super::url::{self, UrlError};
 use crate::time::{Epoch, When, format_time};
 
 /// Why a policy is refused. Messages are one line and say what to fix.
+///
+/// ```
+/// use cfsign::sign::{CustomPolicy, PolicyError};
+/// let two = r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":9}}},{}]}"#;
+/// assert_eq!(CustomPolicy::parse(two), Err(PolicyError::StatementCount(2)));
+/// assert_eq!(CustomPolicy::parse(r#"{"Statements":[]}"#), Err(PolicyError::NoStatement));
+/// assert!(matches!(CustomPolicy::parse("{"), Err(PolicyError::Json(_))));
+/// let late = CustomPolicy::new("https://h/*".parse()?, 10, Some(20), None);
+/// assert_eq!(late, Err(PolicyError::StartNotBeforeExpiry(20, 10)));
+/// assert!(!late.unwrap_err().to_string().contains('\n'));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
@@ -120,6 +132,14 @@ pub struct CannedPolicy {
 impl CannedPolicy {
     /// A canned policy for `url`, which is first put in wire form
     /// ([`url::to_wire`]), expiring at `expires` (not before 1970).
+    ///
+    /// ```
+    /// use cfsign::sign::{CannedPolicy, PolicyError};
+    /// let p = CannedPolicy::new("https://h/caf\u{e9}.jpg", 1_893_456_000)?;
+    /// assert_eq!(p.url(), "https://h/caf%C3%A9.jpg");
+    /// assert_eq!(CannedPolicy::new("https://h/a", -5), Err(PolicyError::NegativeTime(-5)));
+    /// # Ok::<(), PolicyError>(())
+    /// ```
     pub fn new(url: &str, expires: Epoch) -> Result<Self, PolicyError> {
         Ok(CannedPolicy {
             url: url::to_wire(url)?,
@@ -134,11 +154,23 @@ impl CannedPolicy {
     }
 
     /// The URL, in wire form.
+    ///
+    /// ```
+    /// let p = cfsign::sign::CannedPolicy::new("https://h/a b.jpg?size=large", 1_893_456_000)?;
+    /// assert_eq!(p.url(), "https://h/a%20b.jpg?size=large");
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// When the signature stops being accepted.
+    ///
+    /// ```
+    /// let p = cfsign::sign::CannedPolicy::new("https://h/a", 1_893_456_000)?;
+    /// assert_eq!(p.expires(), 1_893_456_000);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn expires(&self) -> Epoch {
         self.expires
     }
@@ -184,6 +216,19 @@ impl CustomPolicy {
     /// botocore's order (DateLessThan, IpAddress, DateGreaterThan) so output
     /// matches the AWS CLI. [`CustomPolicy::builder`] takes durations and
     /// system times instead.
+    ///
+    /// ```
+    /// use cfsign::sign::CustomPolicy;
+    /// let p = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, Some(1_893_452_400), Some("192.0.2.0/24".parse()?))?;
+    /// assert_eq!(
+    ///     p.json(),
+    ///     concat!(
+    ///         r#"{"Statement":[{"Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000},"#,
+    ///         r#""IpAddress":{"AWS:SourceIp":"192.0.2.0/24"},"DateGreaterThan":{"AWS:EpochTime":1893452400}}}]}"#
+    ///     )
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         resource: ResourcePattern,
         date_less_than: Epoch,
@@ -311,31 +356,78 @@ impl CustomPolicy {
     }
 
     /// The exact policy bytes that are signed and sent.
+    ///
+    /// ```
+    /// use cfsign::sign::CustomPolicy;
+    /// // A parsed policy keeps its bytes as given, spaces and all.
+    /// let text = r#"{ "Statement": [ { "Resource": "https://h/*", "Condition": { "DateLessThan": { "AWS:EpochTime": 1893456000 } } } ] }"#;
+    /// assert_eq!(CustomPolicy::parse(text)?.json(), text);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn json(&self) -> &str {
         &self.json
     }
 
     /// The `Resource`: a pattern, or none.
+    ///
+    /// ```
+    /// use cfsign::sign::{CustomPolicy, Resource};
+    /// let p = CustomPolicy::new("https://h/videos/*".parse()?, 1_893_456_000, None, None)?;
+    /// assert_eq!(p.resource(), &Resource::Pattern("https://h/videos/*".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resource(&self) -> &Resource {
         &self.resource
     }
 
     /// When the signature stops being accepted (`DateLessThan`).
+    ///
+    /// ```
+    /// let p = cfsign::sign::CustomPolicy::parse(
+    ///     r#"{"Statement":[{"Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000}}}]}"#,
+    /// )?;
+    /// assert_eq!(p.expires(), 1_893_456_000);
+    /// # Ok::<(), cfsign::sign::PolicyError>(())
+    /// ```
     pub fn expires(&self) -> Epoch {
         self.date_less_than
     }
 
     /// When the signature starts being accepted (`DateGreaterThan`), if set.
+    ///
+    /// ```
+    /// use cfsign::sign::CustomPolicy;
+    /// let later = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, Some(1_893_452_400), None)?;
+    /// assert_eq!(later.starts(), Some(1_893_452_400));
+    /// let now = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, None)?;
+    /// assert_eq!(now.starts(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn starts(&self) -> Option<Epoch> {
         self.date_greater_than
     }
 
     /// The addresses allowed (`IpAddress`), if restricted.
+    ///
+    /// ```
+    /// use cfsign::sign::CustomPolicy;
+    /// let p = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, Some("10.0.0.0/8".parse()?))?;
+    /// assert!(p.ip().is_some_and(|range| range.contains([10, 1, 2, 3].into())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ip(&self) -> Option<IpRange> {
         self.ip
     }
 
     /// Whether the guide allows this policy's resource in `carrier`.
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, CustomPolicy, PolicyError};
+    /// let p = CustomPolicy::new("*".parse()?, 1_893_456_000, None, None)?;
+    /// assert!(p.allowed_in(Carrier::Url).is_ok());
+    /// assert!(matches!(p.allowed_in(Carrier::Cookies), Err(PolicyError::Resource(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allowed_in(&self, carrier: Carrier) -> Result<(), PolicyError> {
         self.resource
             .allowed_in(carrier)
@@ -434,121 +526,4 @@ fn policy_json(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pattern(s: &str) -> ResourcePattern {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn custom_json_matches_botocore_order() {
-        let p = CustomPolicy::new(
-            pattern("https://h/*"),
-            1893456000,
-            Some(1767225600),
-            Some("192.0.2.0/24".parse().unwrap()),
-        )
-        .unwrap();
-        assert_eq!(
-            p.json(),
-            r#"{"Statement":[{"Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":1893456000},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"},"DateGreaterThan":{"AWS:EpochTime":1767225600}}}]}"#
-        );
-        assert_eq!(CustomPolicy::parse(p.json()).unwrap(), p);
-    }
-
-    #[test]
-    fn start_must_precede_expiry() {
-        assert!(matches!(
-            CustomPolicy::new(pattern("https://h/*"), 10, Some(10), None),
-            Err(PolicyError::StartNotBeforeExpiry(10, 10))
-        ));
-    }
-
-    #[test]
-    fn parse_refusals() {
-        for (text, needle) in [
-            ("not json", "not valid JSON"),
-            ("[]", "exactly one key"),
-            (r#"{"Statement":[]}"#, "0 statements"),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}},{"Resource":"https://h/b","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "2 statements",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{}}]}"#,
-                "no DateLessThan",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":"2"}}}]}"#,
-                "invalid DateLessThan",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"Bogus":1}}]}"#,
-                "unknown key `Bogus`",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "Resource is invalid",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"IpAddress":{"AWS:SourceIp":"::1"}}}]}"#,
-                "IPv6",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"DateGreaterThan":{"AWS:EpochTime":3}}}]}"#,
-                "not before",
-            ),
-            (
-                r#"{"Statement":[{"Resource":["https://h/a"],"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "only one value for Resource",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "must begin with http://, https:// or *",
-            ),
-            // Duplicate keys, at every depth: serde_json alone keeps the last.
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "names the key `Resource` twice",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2},"DateLessThan":{"AWS:EpochTime":9}}}]}"#,
-                "names the key `DateLessThan` twice",
-            ),
-            (
-                r#"{"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2,"AWS:EpochTime":9}}}]}"#,
-                "names the key `AWS:EpochTime` twice",
-            ),
-            (
-                r#"{"Statement":[],"Statement":[{"Resource":"https://h/a","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#,
-                "give each key once",
-            ),
-        ] {
-            let err = CustomPolicy::parse(text).unwrap_err().to_string();
-            assert!(err.contains(needle), "{text}: {err}");
-        }
-    }
-
-    /// A statement without Resource: both guide pages allow it, and it covers
-    /// every URL. `*` alone: signed URLs only.
-    #[test]
-    fn resource_forms_by_carrier() {
-        let none = r#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
-        for carrier in [Carrier::Url, Carrier::Cookies] {
-            let p = CustomPolicy::parse_for(none, carrier).unwrap();
-            assert_eq!(p.resource, Resource::Omitted);
-            assert_eq!(p.json(), none);
-        }
-        let star =
-            r#"{"Statement":[{"Resource":"*","Condition":{"DateLessThan":{"AWS:EpochTime":2}}}]}"#;
-        let p = CustomPolicy::parse(star).unwrap();
-        assert!(p.resource.matches("http://other.example/x?y=1"));
-        assert_eq!(CustomPolicy::new(pattern("*"), 2, None, None).unwrap(), p);
-        let err = CustomPolicy::parse_for(star, Carrier::Cookies)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("must begin with http:// or https://"), "{err}");
-        assert!(p.allowed_in(Carrier::Cookies).is_err());
-    }
-}
+mod tests;

@@ -49,6 +49,17 @@ const COOKIE_RULE: &str = "a signed cookie's Resource must begin with http:// or
 pub struct ResourcePattern(String);
 
 /// Why a text is not a `Resource` (for the carrier).
+///
+/// ```
+/// use cfsign::sign::{Carrier, ResourcePattern, resource::ResourceError};
+/// assert_eq!("".parse::<ResourcePattern>(), Err(ResourceError::Empty));
+/// assert!(matches!("ftp://h/a".parse::<ResourcePattern>(), Err(ResourceError::Scheme(_))));
+/// assert!(matches!("https:///a".parse::<ResourcePattern>(), Err(ResourceError::NoHost(_))));
+/// assert!(matches!("https://h/\"a".parse::<ResourcePattern>(), Err(ResourceError::Character(..))));
+/// let star: ResourcePattern = "*".parse()?;
+/// assert_eq!(star.allowed_in(Carrier::Cookies), Err(ResourceError::CookieScheme("*".into())));
+/// # Ok::<(), ResourceError>(())
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResourceError {
@@ -75,22 +86,55 @@ pub enum ResourceError {
 
 impl ResourcePattern {
     /// The pattern as written.
+    ///
+    /// ```
+    /// let p: cfsign::sign::ResourcePattern = "https://h/images/*.jpg".parse()?;
+    /// assert_eq!(p.as_str(), "https://h/images/*.jpg");
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Whether the pattern uses `*` or `?` (and so needs a custom policy).
+    ///
+    /// ```
+    /// use cfsign::sign::ResourcePattern;
+    /// assert!("https://h/images/*".parse::<ResourcePattern>()?.is_wildcard());
+    /// assert!("https://h/a?.jpg".parse::<ResourcePattern>()?.is_wildcard());
+    /// assert!(!"https://h/a.jpg".parse::<ResourcePattern>()?.is_wildcard());
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn is_wildcard(&self) -> bool {
         self.0.contains(['*', '?'])
     }
 
     /// Whether `url` (in wire form) matches this pattern as CloudFront would.
+    ///
+    /// ```
+    /// let p: cfsign::sign::ResourcePattern = "https://h/v?/*.mp4".parse()?;
+    /// assert!(p.matches("https://h/v1/a/b.mp4"));
+    /// assert!(p.matches("https://h/v2/a.mp4?x=1.mp4")); // the query string too
+    /// assert!(!p.matches("https://h/v10/a.mp4")); // `?` is exactly one character
+    /// assert!(!p.matches("http://h/v1/a.mp4"));
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn matches(&self, url: &str) -> bool {
         glob_match(self.0.as_bytes(), url.as_bytes())
     }
 
     /// Whether the guide allows this resource for `carrier`: every parsed
     /// pattern suits a signed URL; signed cookies need http:// or https://.
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, ResourcePattern};
+    /// let any_scheme: ResourcePattern = "*://h/*".parse()?;
+    /// assert!(any_scheme.allowed_in(Carrier::Url).is_ok());
+    /// assert!(any_scheme.allowed_in(Carrier::Cookies).is_err());
+    /// let https: ResourcePattern = "https://h/*".parse()?;
+    /// assert!(https.allowed_in(Carrier::Cookies).is_ok());
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn allowed_in(&self, carrier: Carrier) -> Result<(), ResourceError> {
         match carrier {
             Carrier::Url => Ok(()),
@@ -160,6 +204,15 @@ pub enum Resource {
 
 impl Resource {
     /// Whether `url` (in wire form) is covered.
+    ///
+    /// ```
+    /// use cfsign::sign::Resource;
+    /// let images = Resource::Pattern("https://h/images/*".parse()?);
+    /// assert!(images.matches("https://h/images/a.jpg"));
+    /// assert!(!images.matches("https://h/videos/a.mp4"));
+    /// assert!(Resource::Omitted.matches("https://h/videos/a.mp4"));
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn matches(&self, url: &str) -> bool {
         match self {
             Resource::Pattern(p) => p.matches(url),
@@ -168,6 +221,14 @@ impl Resource {
     }
 
     /// The pattern, if the statement has one.
+    ///
+    /// ```
+    /// use cfsign::sign::Resource;
+    /// let r = Resource::Pattern("https://h/*".parse()?);
+    /// assert_eq!(r.pattern().map(|p| p.as_str()), Some("https://h/*"));
+    /// assert_eq!(Resource::Omitted.pattern(), None);
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn pattern(&self) -> Option<&ResourcePattern> {
         match self {
             Resource::Pattern(p) => Some(p),
@@ -176,6 +237,14 @@ impl Resource {
     }
 
     /// Whether the guide allows this resource for `carrier`.
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, Resource};
+    /// assert!(Resource::Pattern("*".parse()?).allowed_in(Carrier::Cookies).is_err());
+    /// // No Resource at all is allowed for both.
+    /// assert!(Resource::Omitted.allowed_in(Carrier::Cookies).is_ok());
+    /// # Ok::<(), cfsign::sign::resource::ResourceError>(())
+    /// ```
     pub fn allowed_in(&self, carrier: Carrier) -> Result<(), ResourceError> {
         self.pattern().map_or(Ok(()), |p| p.allowed_in(carrier))
     }

@@ -50,16 +50,40 @@ impl Signer {
     }
 
     /// The private key.
+    ///
+    /// ```
+    /// use cfsign::sign::{PrivateKey, Signer};
+    /// let signer = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// assert_eq!(signer.key().rsa_bits(), Some(2048));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key(&self) -> &PrivateKey {
         &self.key
     }
 
     /// The ID that goes into `Key-Pair-Id`.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// assert_eq!(signer.key_pair_id().to_string(), "K2JCJMDEHXQW5F");
+    /// let url = signer.sign_url("https://h/a", std::time::Duration::from_secs(60))?;
+    /// assert!(url.as_str().ends_with(&format!("&Key-Pair-Id={}", signer.key_pair_id())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_pair_id(&self) -> &KeyPairId {
         &self.key_pair_id
     }
 
     /// The hash signed with.
+    ///
+    /// ```
+    /// use cfsign::sign::{HashAlgorithm, PrivateKey, Signer};
+    /// let rsa = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// assert_eq!(rsa.hash(), HashAlgorithm::Sha1); // CloudFront's default
+    /// let url = rsa.sign_url("https://h/a", std::time::Duration::from_secs(60))?;
+    /// assert!(!url.as_str().contains("Hash-Algorithm"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hash(&self) -> HashAlgorithm {
         self.hash
     }
@@ -166,6 +190,23 @@ pub struct SignedPolicy {
 }
 
 /// Why a URL could not be signed.
+///
+/// ```
+/// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+/// use std::time::Duration;
+/// use cfsign::sign::{Policy, PolicyError, SignError};
+/// assert!(matches!(
+///     signer.sign_url("https://h/a", Duration::ZERO),
+///     Err(SignError::Policy(PolicyError::NotInFuture { .. }))
+/// ));
+/// let signed = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?);
+/// assert!(matches!(signed.apply_to("h/a"), Err(SignError::Url(_))));
+/// assert_eq!(
+///     signed.apply_to("https://h/b"),
+///     Err(SignError::NotCovered { url: "https://h/b".into(), resource: "https://h/a".into() })
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignError {
@@ -188,36 +229,102 @@ pub enum SignError {
 }
 
 /// The error of [`SignedPolicy::apply_to`], under its first name.
+///
+/// ```
+/// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+/// use cfsign::sign::{ApplyError, Policy};
+/// let signed = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?);
+/// let err: ApplyError = signed.apply_to("https://h/b").unwrap_err();
+/// assert!(matches!(err, cfsign::sign::SignError::NotCovered { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type ApplyError = SignError;
 
 impl SignedPolicy {
     /// The policy signed.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// use cfsign::sign::Policy;
+    /// let policy = Policy::canned("https://h/a", 1_893_456_000)?;
+    /// assert_eq!(signer.sign(&policy).policy(), &policy);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
     /// The CloudFront-encoded policy (custom policies only: CloudFront
     /// rebuilds a canned one from the URL).
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// use cfsign::sign::{CustomPolicy, Policy, encode};
+    /// let custom = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, None)?;
+    /// let signed = signer.sign(&Policy::Custom(custom.clone()));
+    /// let encoded = signed.encoded_policy().expect("a custom policy is sent");
+    /// assert_eq!(encode::decode(encoded).as_deref(), Some(custom.json().as_bytes()));
+    /// assert!(signed.query().starts_with(&format!("Policy={encoded}&")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encoded_policy(&self) -> Option<&str> {
         self.encoded_policy.as_deref()
     }
 
     /// The CloudFront-encoded signature.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// use cfsign::sign::{HashAlgorithm, Policy, encode};
+    /// let policy = Policy::canned("https://h/a", 1_893_456_000)?;
+    /// let signed = signer.sign(&policy);
+    /// let raw = encode::decode(signed.signature()).expect("CloudFront's base64");
+    /// let public = signer.key().public_key();
+    /// assert!(public.verify(policy.to_json().as_bytes(), HashAlgorithm::Sha1, &raw));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn signature(&self) -> &str {
         &self.signature
     }
 
     /// The key ID that goes with the signature.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// use cfsign::sign::Policy;
+    /// let signed = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?);
+    /// assert_eq!(signed.key_pair_id(), signer.key_pair_id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_pair_id(&self) -> &KeyPairId {
         &self.key_pair_id
     }
 
     /// The hash signed with.
+    ///
+    /// ```
+    /// use cfsign::sign::{HashAlgorithm, Policy, PrivateKey, Signer};
+    /// let signer = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, Some(HashAlgorithm::Sha256));
+    /// let signed = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?);
+    /// assert_eq!(signed.hash(), HashAlgorithm::Sha256);
+    /// assert!(signed.query().ends_with("&Hash-Algorithm=SHA256"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hash(&self) -> HashAlgorithm {
         self.hash
     }
 
     /// The signing query parameters, in botocore's order.
+    ///
+    /// ```
+    /// use cfsign::sign::{CustomPolicy, Policy, PrivateKey, Signer};
+    /// let signer = Signer::new(PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/ec-p256-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// let custom = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, None)?;
+    /// let query = signer.sign(&Policy::Custom(custom)).query();
+    /// let names: Vec<&str> = query.split('&').map(|p| p.split('=').next().unwrap()).collect();
+    /// assert_eq!(names, ["Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn query(&self) -> String {
         let mut q = match (&self.policy, &self.encoded_policy) {
             (Policy::Custom(_), Some(p)) => format!("Policy={p}"),
@@ -266,6 +373,16 @@ impl SignedPolicy {
     /// resources than signed URLs: check
     /// [`Policy::allowed_in`]`(Carrier::Cookies)` before signing for them,
     /// or sign with [`Signer::sign_cookies`], which does.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// use cfsign::sign::Policy;
+    /// let signed = signer.sign(&Policy::canned("https://h/a", 1_893_456_000)?);
+    /// let cookies = signed.cookies();
+    /// assert!(cookies.pairs().any(|pair| pair == ("CloudFront-Signature", signed.signature())));
+    /// assert!(cookies.pairs().any(|pair| pair == ("CloudFront-Expires", "1893456000")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cookies(&self) -> SignedCookies {
         SignedCookies::from_signed(self)
     }
@@ -288,11 +405,27 @@ pub struct SignedUrl {
 
 impl SignedUrl {
     /// The signed URL.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// let url = signer.sign_url("https://h/a.jpg?w=100", std::time::Duration::from_secs(60))?;
+    /// assert!(url.as_str().starts_with("https://h/a.jpg?w=100&Expires="));
+    /// assert!(url.as_str().ends_with("&Key-Pair-Id=K2JCJMDEHXQW5F"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.signed
     }
 
     /// The URL that was signed, in wire form.
+    ///
+    /// ```
+    /// # let signer = cfsign::sign::Signer::new(cfsign::sign::PrivateKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-pkcs8.pem"), None)?, "K2JCJMDEHXQW5F".parse()?, None);
+    /// let url = signer.sign_url("https://h/a b.jpg", std::time::Duration::from_secs(60))?;
+    /// assert_eq!(url.unsigned(), "https://h/a%20b.jpg");
+    /// assert!(url.as_str().starts_with(url.unsigned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unsigned(&self) -> &str {
         &self.url
     }

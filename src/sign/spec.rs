@@ -39,6 +39,14 @@ enum Spec {
 
 impl PolicySpec {
     /// A canned policy per URL, expiring at `expires`.
+    ///
+    /// ```
+    /// use cfsign::sign::{Policy, PolicySpec};
+    /// let spec = PolicySpec::canned(1_893_456_000)?;
+    /// assert_eq!(spec.policy_for("https://h/a.jpg")?, Policy::canned("https://h/a.jpg", 1_893_456_000)?);
+    /// assert!(PolicySpec::canned(-1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn canned(expires: Epoch) -> Result<Self, PolicyError> {
         Ok(PolicySpec(Spec::Canned {
             expires: non_negative(expires)?,
@@ -48,6 +56,16 @@ impl PolicySpec {
     /// A custom policy per URL (its resource is the URL), with a start time
     /// or an IP range; the times are checked as [`CustomPolicy::new`] checks
     /// them.
+    ///
+    /// ```
+    /// use cfsign::sign::{Policy, PolicySpec};
+    /// let spec = PolicySpec::per_url(1_893_456_000, Some(1_893_452_400), None)?;
+    /// let Policy::Custom(policy) = spec.policy_for("https://h/a.jpg")? else { unreachable!() };
+    /// assert_eq!(policy.resource().to_string(), "https://h/a.jpg");
+    /// assert_eq!(policy.starts(), Some(1_893_452_400));
+    /// assert!(spec.shared().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn per_url(
         expires: Epoch,
         start: Option<Epoch>,
@@ -59,11 +77,30 @@ impl PolicySpec {
     }
 
     /// One custom policy for every URL.
+    ///
+    /// ```
+    /// use cfsign::sign::{CustomPolicy, Policy, PolicySpec};
+    /// let policy = CustomPolicy::new("https://h/docs/*".parse()?, 1_893_456_000, None, None)?;
+    /// let spec = PolicySpec::shared_by_all(policy.clone());
+    /// assert_eq!(spec.policy_for("https://h/docs/a.html")?, Policy::Custom(policy.clone()));
+    /// assert_eq!(spec.policy_for("https://h/docs/b.html")?, Policy::Custom(policy));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shared_by_all(policy: CustomPolicy) -> Self {
         PolicySpec(Spec::Shared(policy))
     }
 
     /// The policy to sign for one URL (already in wire form).
+    ///
+    /// ```
+    /// use cfsign::sign::{Policy, PolicySpec, url::to_wire};
+    /// let spec = PolicySpec::canned(1_893_456_000)?;
+    /// let wire = to_wire("https://h/a b.jpg")?;
+    /// assert!(spec.policy_for(&wire)?.covers("https://h/a%20b.jpg"));
+    /// // Not in wire form: the policy would not cover what the request carries.
+    /// assert!(spec.policy_for("https://h/a b.jpg").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy_for(&self, wire_url: &str) -> Result<Policy, Error> {
         Ok(match &self.0 {
             Spec::Canned { expires } => {
@@ -88,6 +125,16 @@ impl PolicySpec {
 
     /// Whether the guide allows this spec's resource in `carrier`. Only a
     /// shared policy can fail: a per-URL policy's resource is an http(s) URL.
+    ///
+    /// ```
+    /// use cfsign::sign::{Carrier, CustomPolicy, PolicySpec};
+    /// let any = CustomPolicy::new("*".parse()?, 1_893_456_000, None, None)?;
+    /// let spec = PolicySpec::shared_by_all(any);
+    /// assert!(spec.check_for(Carrier::Url).is_ok());
+    /// assert!(spec.check_for(Carrier::Cookies).is_err());
+    /// assert!(PolicySpec::canned(1_893_456_000)?.check_for(Carrier::Cookies).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_for(&self, carrier: Carrier) -> Result<(), Error> {
         match &self.0 {
             Spec::Shared(p) => Ok(p.allowed_in(carrier)?),
@@ -96,6 +143,14 @@ impl PolicySpec {
     }
 
     /// The one policy shared by all URLs, if there is one.
+    ///
+    /// ```
+    /// use cfsign::sign::{CustomPolicy, PolicySpec};
+    /// let policy = CustomPolicy::new("https://h/*".parse()?, 1_893_456_000, None, None)?;
+    /// assert_eq!(PolicySpec::shared_by_all(policy.clone()).shared(), Some(&policy));
+    /// assert_eq!(PolicySpec::canned(1_893_456_000)?.shared(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shared(&self) -> Option<&CustomPolicy> {
         match &self.0 {
             Spec::Shared(p) => Some(p),

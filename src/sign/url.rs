@@ -18,6 +18,17 @@ pub const SIGNING_PARAMS: [&str; 5] = [
 ];
 
 /// Why a URL cannot be signed. Messages show the URL shortened, or not at all when it may be a key.
+///
+/// ```
+/// use cfsign::sign::url::{UrlError, to_wire};
+/// assert_eq!(to_wire(""), Err(UrlError::Empty));
+/// assert_eq!(to_wire("d111.cloudfront.net/a"), Err(UrlError::NoScheme("d111.cloudfront.net/a".into())));
+/// assert!(matches!(to_wire("https://h/a#top"), Err(UrlError::Fragment(_))));
+/// assert_eq!(
+///     to_wire("https://h/a?Signature=x"),
+///     Err(UrlError::AlreadySigned("https://h/a?Signature=x".into(), "Signature".into()))
+/// );
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UrlError {
