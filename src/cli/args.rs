@@ -210,27 +210,15 @@ fn parse_cookie_domain(s: &str) -> Result<String, String> {
                 .to_string(),
         );
     }
-    let label_ok =
-        |l: &str| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if !host.split('.').all(label_ok) {
-        return Err(
-            "a cookie Domain is a host name: letters, digits, hyphens and dots, such as d111111abcdef8.cloudfront.net"
-                .to_string(),
-        );
-    }
-    Ok(s.to_string())
+    let checked = cfsign::sign::CookieAttributes::default().with_domain(s);
+    checked.map(|_| s.to_string()).map_err(|e| e.to_string())
 }
 
-/// `--cookie-path`: begins with `/`, and holds no `;` (which would start
-/// another attribute) and no control characters (RFC 6265, section 4.1.1).
+/// `--cookie-path`: the library's rule (begins with `/`; ASCII without `;`
+/// or control characters, RFC 6265, section 4.1.1).
 fn parse_cookie_path(s: &str) -> Result<String, String> {
-    if !s.starts_with('/') || s.chars().any(|c| c == ';' || c.is_control()) {
-        return Err(
-            "a cookie Path begins with / and holds no ; or control characters, such as /videos/"
-                .to_string(),
-        );
-    }
-    Ok(s.to_string())
+    let checked = cfsign::sign::CookieAttributes::default().with_path(s);
+    checked.map(|_| s.to_string()).map_err(|e| e.to_string())
 }
 
 impl CookieArgs {
@@ -256,6 +244,10 @@ impl CookieArgs {
         let mut attributes = cfsign::sign::CookieAttributes::default()
             .with_path(self.cookie_path.as_deref().unwrap_or("/"))?
             .with_session(self.session_cookie);
+        // A URL's host is the default Domain, except an IP literal
+        // (`[::1]`), which a Domain cannot name: those cookies stay the
+        // host's own.
+        let default_domain = default_domain.filter(|host| !host.starts_with('['));
         if let Some(domain) = self.cookie_domain.clone().or(default_domain) {
             attributes = attributes.with_domain(domain)?;
         }

@@ -84,6 +84,8 @@ struct PolicyOptions {
     /// `--policy`: the whole policy, read from its file.
     file: Option<CustomPolicy>,
     expiry: Expires,
+    /// `--allow-past`: an expiry in the past is signed as given.
+    allow_past: bool,
     start: Option<Epoch>,
     ip: Option<IpRange>,
     resource: Option<ResourcePattern>,
@@ -104,6 +106,7 @@ impl PolicyOptions {
             let policy = CustomPolicy::parse(text.trim_end())?;
             return Ok(PolicyOptions {
                 expiry: Expires::At(policy.expires()),
+                allow_past: true,
                 file: Some(policy),
                 start: None,
                 ip: None,
@@ -152,6 +155,7 @@ impl PolicyOptions {
                 Expiry::In(d) => Expires::In(d),
                 Expiry::At(_) => Expires::At(expires),
             },
+            allow_past: args.allow_past,
             start,
             ip,
             resource,
@@ -165,6 +169,15 @@ impl PolicyOptions {
         }
         let expires = match self.expiry {
             Expires::In(d) => Expiry::In(d).resolve(now, false)?,
+            // A time that has passed since the flags were read (a transfer
+            // retrying past it) is refused as it would have been at first.
+            Expires::At(t) if t <= now && !self.allow_past => {
+                return Err(time::TimeError::Past(
+                    time::format_time(t),
+                    HumanDuration::from_seconds((now - t) as u64).rough(),
+                )
+                .into());
+            }
             Expires::At(t) => t,
         };
         if let Some(resource) = &self.resource {

@@ -62,8 +62,8 @@ impl SameSite {
 /// always set: the cookies carry a credential, and no script needs them.
 ///
 /// `Domain` and `Path` go into the header, so they are checked when set: a
-/// `;` would start another attribute, and a control character (a line
-/// break) another header.
+/// `;` would start another attribute, a line break another header, and a
+/// Domain that is not a host name makes every cookie jar drop the cookie.
 ///
 /// ```
 /// use cfsign::sign::{CookieAttributes, SameSite};
@@ -74,6 +74,7 @@ impl SameSite {
 /// assert_eq!(attributes.path(), "/members/");
 /// assert!(CookieAttributes::default().with_path("/\r\nSet-Cookie: admin=1").is_err());
 /// assert!(CookieAttributes::default().with_domain("h; Domain=evil.example").is_err());
+/// assert!(CookieAttributes::default().with_path("/a\u{2028}Set-Cookie: admin=1").is_err());
 /// # Ok::<(), cfsign::sign::CookieError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,13 +94,17 @@ pub struct CookieAttributes {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CookieError {
-    /// A `Domain` that is empty or holds a `;`, a space or a control
-    /// character.
-    #[error("a cookie Domain is a host name, without ;, spaces or control characters")]
+    /// A `Domain` that is not a host name (letters, digits, hyphens and
+    /// dots).
+    #[error(
+        "a cookie Domain is a host name: letters, digits, hyphens and dots, such as d111111abcdef8.cloudfront.net"
+    )]
     Domain,
-    /// A `Path` that does not begin with `/`, or holds a `;` or a control
-    /// character (RFC 6265, section 4.1.1).
-    #[error("a cookie Path begins with / and holds no ; or control characters, such as /videos/")]
+    /// A `Path` that does not begin with `/`, or holds a `;`, a control
+    /// character or a character beyond ASCII (RFC 6265, section 4.1.1).
+    #[error(
+        "a cookie Path begins with / and holds only ASCII, without ; or control characters, such as /videos/"
+    )]
     Path,
 }
 
@@ -125,8 +130,17 @@ impl CookieAttributes {
     /// ```
     pub fn with_domain(mut self, domain: impl Into<String>) -> Result<Self, CookieError> {
         let domain = domain.into();
-        let bad = |c: char| c == ';' || c == ',' || c.is_whitespace() || c.is_control();
-        if domain.is_empty() || domain.chars().any(bad) {
+        // A host name: labels of letters, digits, `-` and `_`, joined by
+        // dots (a leading dot is what older tools write, and jars take it).
+        // Anything else is dropped by every cookie jar, or adds attributes
+        // or headers of its own.
+        let host = domain.strip_prefix('.').unwrap_or(&domain);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !host.split('.').all(label_ok) {
             return Err(CookieError::Domain);
         }
         self.domain = Some(domain);
@@ -142,7 +156,10 @@ impl CookieAttributes {
     /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, CookieError> {
         let path = path.into();
-        if !path.starts_with('/') || path.chars().any(|c| c == ';' || c.is_control()) {
+        // RFC 6265's path-value: US-ASCII without controls or `;`. Other
+        // characters (U+2028, say) are line breaks to some readers.
+        let allowed = |b: u8| (b' '..=b'~').contains(&b) && b != b';';
+        if !path.starts_with('/') || !path.bytes().all(allowed) {
             return Err(CookieError::Path);
         }
         self.path = path;

@@ -102,19 +102,18 @@ impl PolicySpec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn policy_for(&self, wire_url: &str) -> Result<Policy, Error> {
+        if let Spec::Shared(p) = &self.0 {
+            return Ok(Policy::Custom(p.clone()));
+        }
+        // The policy names the URL as the request carries it: a URL not
+        // already in wire form would sign other bytes than are sent.
+        if super::url::to_wire(wire_url)? != wire_url {
+            return Err(Error::usage(
+                "the URL is not in wire form: pass it through sign::url::to_wire first",
+            ));
+        }
         Ok(match &self.0 {
-            Spec::Canned { expires } => {
-                // Checked as the signer checks any canned policy; a URL that
-                // is not already in wire form would sign other bytes than
-                // the request carries.
-                let policy = CannedPolicy::new(wire_url, *expires)?;
-                if policy.url() != wire_url {
-                    return Err(Error::usage(
-                        "the URL is not in wire form: pass it through sign::url::to_wire first",
-                    ));
-                }
-                Policy::Canned(policy)
-            }
+            Spec::Canned { expires } => Policy::Canned(CannedPolicy::new(wire_url, *expires)?),
             Spec::PerUrl { expires, start, ip } => {
                 let resource: ResourcePattern = wire_url.parse()?;
                 Policy::Custom(CustomPolicy::new(resource, *expires, *start, *ip)?)

@@ -311,6 +311,7 @@ fn a_host_that_would_break_a_set_cookie_line_is_refused() {
     for host in [
         "d111111abcdef8.cloudfront.net;Domain=evil.example",
         "a,b.example",
+        "a=b.example",
     ] {
         let url = format!("https://{host}/image.jpg");
         for format in ["cookies", "json"] {
@@ -326,6 +327,20 @@ fn a_host_that_would_break_a_set_cookie_line_is_refused() {
             .unwrap();
         assert_ok(&out);
     }
+}
+
+/// An IP literal cannot be a cookie Domain: the cookies are the host's own.
+#[test]
+fn an_ip_literal_host_sets_no_domain() {
+    let out = sign_cmd()
+        .args(["https://[::1]:8443/a", "--date-less-than", "2030-01-01"])
+        .args(["--format", "cookies"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains("Domain="), "{text}");
 }
 
 #[test]

@@ -625,6 +625,7 @@ fn cookie_attributes_no_jar_would_take_are_refused() {
         ("--cookie-domain", ""),
         ("--cookie-domain", "h..example"),
         ("--cookie-path", "/a;Domain=evil.example"),
+        ("--cookie-path", "/a\u{2028}Set-Cookie: admin=1"),
         ("--cookie-path", "videos/"),
         ("--cookie-path", ""),
     ];
