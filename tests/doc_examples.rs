@@ -7,7 +7,8 @@
 //! An item is a line starting with `pub fn`, `pub struct`, `pub enum`,
 //! `pub trait`, `pub type`, `pub const` or `pub static` (qualifiers such as
 //! `pub const fn` or `pub async fn` included), at any indentation, so methods
-//! count too. `pub(crate)`, fields, `pub use` and `pub mod` are not items
+//! count too, and so do the methods of a `pub trait`. `pub(crate)`,
+//! fields, `pub use` and `pub mod` are not items
 //! here; unit tests (`#[cfg(test)] mod … { }` blocks and `tests.rs` files)
 //! are skipped. Its doc comment is the run of `///` lines above it,
 //! attributes in between allowed.
@@ -58,10 +59,15 @@ fn has_example(doc: &[&str]) -> bool {
             continue;
         }
         inside = true;
-        let first = info.split(',').next().unwrap_or_default().trim();
-        let runs = matches!(first, "" | "rust" | "no_run" | "should_panic")
+        let words: Vec<&str> = info.split(',').map(str::trim).collect();
+        let first = words[0];
+        let rust = matches!(first, "" | "rust" | "no_run" | "should_panic")
             || first.starts_with("edition");
-        if runs {
+        // `ignore` and `compile_fail` blocks never run as examples.
+        let runs = !words
+            .iter()
+            .any(|w| matches!(*w, "ignore" | "compile_fail" | "text"));
+        if rust && runs {
             return true;
         }
     }
@@ -80,7 +86,7 @@ fn doc_above<'a>(lines: &[&'a str], index: usize) -> Vec<&'a str> {
             doc.push(text);
         } else if line.starts_with("#[") {
             continue;
-        } else if line.ends_with(']') && doc.is_empty() {
+        } else if line.ends_with(']') && !line.starts_with("//") && doc.is_empty() {
             // The last line of an attribute spread over several lines.
             while i > 0 && !lines[i].trim().starts_with("#[") {
                 i -= 1;
@@ -97,9 +103,15 @@ fn doc_above<'a>(lines: &[&'a str], index: usize) -> Vec<&'a str> {
 fn missing_examples(source: &str) -> Vec<Missing> {
     let lines: Vec<&str> = source.lines().collect();
     let mut missing = Vec::new();
+    // The closing line of the public trait being read: its methods are
+    // public without saying `pub`.
+    let mut trait_end: Option<String> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        if trait_end.as_deref() == Some(line.trim_end()) {
+            trait_end = None;
+        }
         // A test module ends at the `}` with its own indentation (rustfmt).
         if line.trim() == "#[cfg(test)]" {
             if let Some(next) = lines.get(i + 1) {
@@ -115,7 +127,15 @@ fn missing_examples(source: &str) -> Vec<Missing> {
                 }
             }
         }
-        if is_public_item(line) && !has_example(&doc_above(&lines, i)) {
+        let in_trait = trait_end.is_some() && line.trim_start().starts_with("fn ");
+        if is_public_item(line)
+            && line.trim_start().starts_with("pub trait ")
+            && line.ends_with('{')
+        {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            trait_end = Some(format!("{indent}}}"));
+        }
+        if (is_public_item(line) || in_trait) && !has_example(&doc_above(&lines, i)) {
             missing.push(Missing {
                 line: i + 1,
                 item: line.trim().trim_end_matches('{').trim_end().to_owned(),
@@ -228,6 +248,15 @@ pub const LIMIT: u32 = 1;
 pub static NAME: &str = "x";
 pub type Alias = u8;
 pub trait Bare {}
+
+/// A trait with an example, whose method has none.
+/// ```
+/// let _ = 1;
+/// ```
+pub trait Receiver {
+    /// No example.
+    fn receive(&self);
+}
 pub use std::fmt;
 pub mod inner {}
 
@@ -251,6 +280,7 @@ mod tests {
             "pub static NAME: &str = \"x\";",
             "pub type Alias = u8;",
             "pub trait Bare {}",
+            "fn receive(&self);",
             "pub struct Fields",
         ]
     );
@@ -275,5 +305,7 @@ fn the_scanner_reads_kinds_and_fences() {
     assert!(has_example(&[" ```text", " x", " ```", " ```"]));
     assert!(!has_example(&[" ```text", " x", " ```"]));
     assert!(!has_example(&[" ```ignore", " x", " ```"]));
+    assert!(!has_example(&[" ```rust,ignore", " x", " ```"]));
+    assert!(!has_example(&[" ```rust,compile_fail", " x", " ```"]));
     assert!(!has_example(&[" no fence at all"]));
 }

@@ -63,18 +63,134 @@ pub trait Progress: Send + Sync {
     /// (escaped for a terminal already), `total` how many bytes, if known.
     /// An upload starts a phase for its first pass and again for every
     /// attempt (a retry starts afresh).
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.start("a.bin", Some(3));
+    /// assert_eq!(log.said(), ["start a.bin Some(3)"]);
+    /// ```
     fn start(&self, label: &str, total: Option<u64>);
     /// The phase's total, learnt after it began.
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.start("a.bin", None);
+    /// log.set_total(3);
+    /// assert_eq!(log.said(), ["start a.bin None", "total 3"]);
+    /// ```
     fn set_total(&self, total: u64);
     /// `bytes` more are done.
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.advance(2);
+    /// log.advance(1);
+    /// assert_eq!(log.said(), ["advance 2", "advance 1"]);
+    /// ```
     fn advance(&self, bytes: u64);
     /// `bytes` are done in all (a download that starts over goes back).
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.set_position(0);
+    /// assert_eq!(log.said(), ["position 0"]);
+    /// ```
     fn set_position(&self, bytes: u64);
     /// The transfer ended, well or not: nothing more is reported.
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.finish();
+    /// assert_eq!(log.said(), ["finish"]);
+    /// ```
     fn finish(&self);
     /// Something the user should know that does not stop the transfer
     /// (`get --continue` starting over), as one line of text from outside
     /// (the receiver escapes it).
+    ///
+    /// ```
+    /// # use std::sync::Mutex;
+    /// # use cfsign::transfer::Progress;
+    /// # #[derive(Default)]
+    /// # struct Log(Mutex<Vec<String>>);
+    /// # impl Log { fn said(&self) -> Vec<String> { self.0.lock().unwrap().clone() } }
+    /// # impl Progress for Log {
+    /// #     fn start(&self, l: &str, t: Option<u64>) { self.0.lock().unwrap().push(format!("start {l} {t:?}")) }
+    /// #     fn set_total(&self, t: u64) { self.0.lock().unwrap().push(format!("total {t}")) }
+    /// #     fn advance(&self, b: u64) { self.0.lock().unwrap().push(format!("advance {b}")) }
+    /// #     fn set_position(&self, b: u64) { self.0.lock().unwrap().push(format!("position {b}")) }
+    /// #     fn finish(&self) { self.0.lock().unwrap().push("finish".into()) }
+    /// #     fn warn(&self, l: &str) { self.0.lock().unwrap().push(format!("warn {l}")) }
+    /// # }
+    /// let log = Log::default();
+    /// log.warn("starting over");
+    /// assert_eq!(log.said(), ["warn starting over"]);
+    /// ```
     fn warn(&self, line: &str);
 }
 
