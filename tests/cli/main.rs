@@ -20,7 +20,6 @@ mod usage;
 mod vectors;
 mod verify;
 
-// The shared helpers (servers, fixtures, the binary in a scrubbed
-// environment) live in `tests/support/`, outside this target's folder.
-#[path = "../support/mod.rs"]
+// The shared helpers: servers, fixtures, the binary in a scrubbed
+// environment.
 mod support;

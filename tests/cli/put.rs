@@ -1,7 +1,7 @@
 //! `cfsign put` against a loopback server: what arrives, what goes on the
 //! wire, retries and refusals, several objects, integrity failures.
 //!
-//! The server is the fault-injecting one (tests/support/faulty.rs): in its
+//! The server is the fault-injecting one (tests/cli/support/faulty.rs): in its
 //! well-behaved mode it stores the PUT body and records every request.
 
 use std::path::{Path, PathBuf};
