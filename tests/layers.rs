@@ -12,7 +12,8 @@
 //! layer upwards: a module outside the CLI that names clap, indicatif, an
 //! environment variable, the terminal, or a module of the CLI; a bottom
 //! module that names tokio, hyper, reqwest, `transfer` or `serve`; and
-//! `transfer` and `serve` naming each other.
+//! `transfer` and `serve` naming each other. It also keeps the rooms small:
+//! no source file over 600 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -428,4 +429,26 @@ fn the_check_sees_each_kind_of_crossing() {
             "{path}: {line}"
         );
     }
+}
+
+/// Small rooms: no source file of the crate over 600 lines (unit tests kept
+/// in a `tests.rs` file of their own are tests, not rooms).
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "tests.rs"))
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > 600).then(|| format!("{} ({lines} lines)", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over 600 lines:\n{}",
+        long.join("\n")
+    );
 }
