@@ -213,7 +213,7 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                     "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n"
                 )?;
             }
-            Fault::CutAfter(n) => {
+            Fault::CutAfter(n) | Fault::ShortBody(n) => {
                 write!(
                     out,
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\n\r\n",
@@ -221,17 +221,9 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 )?;
                 out.write_all(&object[..n.min(object.len())])?;
                 out.flush()?;
-                return Ok(());
-            }
-            Fault::ShortBody(n) => {
-                write!(
-                    out,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\n\r\n",
-                    object.len()
-                )?;
-                out.write_all(&object[..n.min(object.len())])?;
-                out.flush()?;
-                let _ = out.shutdown(std::net::Shutdown::Both);
+                if matches!(fault, Fault::ShortBody(_)) {
+                    let _ = out.shutdown(std::net::Shutdown::Both);
+                }
                 return Ok(());
             }
             Fault::IgnoreRange => {
