@@ -98,8 +98,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
             }
         }
     } else {
-        for (n, chunk) in jobs.chunks(BLOCK * workers()).enumerate() {
-            let rendered = sign_parallel(&signer, chunk, n == 0, &output);
+        // One signature is made on this thread: asking how many cores there
+        // are (cgroup files) and starting a thread cost more than it.
+        let workers = if jobs.len() > 1 { workers() } else { 1 };
+        for (n, chunk) in jobs.chunks(BLOCK * workers).enumerate() {
+            let rendered = sign_parallel(&signer, chunk, n == 0, &output, workers);
             for block in rendered {
                 if !super::write_stdout(&mut out, block.as_bytes())? {
                     return Ok(ExitCode::SUCCESS);
@@ -141,28 +144,32 @@ fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Signs `jobs` on all cores; returns the rendered output in input order.
+/// Signs `jobs` on `workers` threads (on this one when it is 1); returns the
+/// rendered output in input order.
 fn sign_parallel(
     signer: &Signer,
     jobs: &[(String, Policy)],
     starts_output: bool,
     output: &Output,
+    workers: usize,
 ) -> Vec<String> {
-    let per_worker = jobs.len().div_ceil(workers()).max(1);
+    let render = |w: usize, part: &[(String, Policy)]| {
+        let mut buf = String::with_capacity(part.len() * 256);
+        for (i, (wire, policy)) in part.iter().enumerate() {
+            let first = starts_output && w == 0 && i == 0;
+            output.render(&mut buf, first, wire, &signer.sign(policy));
+        }
+        buf
+    };
+    if workers == 1 {
+        return vec![render(0, jobs)];
+    }
+    let per_worker = jobs.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks(per_worker)
             .enumerate()
-            .map(|(w, part)| {
-                scope.spawn(move || {
-                    let mut buf = String::with_capacity(part.len() * 256);
-                    for (i, (wire, policy)) in part.iter().enumerate() {
-                        let first = starts_output && w == 0 && i == 0;
-                        output.render(&mut buf, first, wire, &signer.sign(policy));
-                    }
-                    buf
-                })
-            })
+            .map(|(w, part)| scope.spawn(move || render(w, part)))
             .collect();
         handles
             .into_iter()

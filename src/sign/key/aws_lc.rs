@@ -59,7 +59,10 @@ impl Rsa {
                 self.0.as_ptr(),
             )
         };
-        assert_eq!(ok, 1, "PKCS#1 v1.5 signing with a loaded key and a SHA digest cannot fail");
+        assert_eq!(
+            ok, 1,
+            "PKCS#1 v1.5 signing with a loaded key and a SHA digest cannot fail"
+        );
         signature.truncate(len as usize);
         signature
     }
