@@ -95,14 +95,14 @@ impl BackgroundMd5 {
                         match head.advance(&file, &mut buf, len) {
                             Ok(0) | Err(_) => break,
                             Ok(_) => {
-                                // Copy before locking and free the old copy
-                                // after: the lock is held for a swap only.
+                                // Copy before locking: the lock is held for
+                                // a store only (an MD5 state is plain data,
+                                // with nothing to free).
                                 let copy = head.clone();
-                                let old = match theirs.published.lock() {
-                                    Ok(mut published) => std::mem::replace(&mut *published, copy),
+                                match theirs.published.lock() {
+                                    Ok(mut published) => *published = copy,
                                     Err(_) => break,
-                                };
-                                drop(old);
+                                }
                             }
                         }
                     }
