@@ -55,6 +55,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
+mod cpu;
+pub use cpu::Cpu;
+
 /// The key pair ID the server trusts the fixture key under.
 pub const KEY_PAIR_ID: &str = "K2JCJMDEHXQW5F";
 
@@ -339,6 +342,10 @@ pub struct Report {
     pub bytes_received: u64,
     /// Connections opened again after a transport error (each one an error).
     pub reconnects: usize,
+    /// CPU time of the whole process while the load ran (client + server).
+    pub cpu: Cpu,
+    /// The client's part of [`Report::cpu`].
+    pub client_cpu: Cpu,
 }
 
 impl Report {
@@ -373,6 +380,18 @@ impl Report {
             ms(self.all.p50),
             ms(self.all.p99),
             ms(self.all.max)
+        );
+        let per_request = |d: Duration| d.as_secs_f64() * 1e3 / o.requests as f64;
+        let server_cpu = self.cpu.total().saturating_sub(self.client_cpu.total());
+        let _ = writeln!(
+            out,
+            "cpu {:.2} s (user {:.2} s, sys {:.2} s), {:.3} ms per request; server {:.3} ms, client {:.3} ms per request",
+            self.cpu.total().as_secs_f64(),
+            self.cpu.user.as_secs_f64(),
+            self.cpu.system.as_secs_f64(),
+            per_request(self.cpu.total()),
+            per_request(server_cpu),
+            per_request(self.client_cpu.total())
         );
         let _ = writeln!(
             out,
@@ -479,10 +498,16 @@ pub fn run(options: Options) -> Report {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_name("serve-load-client")
+        .thread_name(CLIENT_THREADS)
         .build()
         .expect("a tokio runtime");
-    let (logs, elapsed, finals) = runtime.block_on(drive(shared.clone()));
+    let Driven {
+        logs,
+        elapsed,
+        cpu,
+        client_cpu,
+        finals,
+    } = runtime.block_on(drive(shared.clone()));
     drop(runtime);
     handle.stop();
 
@@ -551,16 +576,32 @@ pub fn run(options: Options) -> Report {
         bytes_sent: log.bytes_sent,
         bytes_received: log.bytes_received,
         reconnects: log.reconnects,
+        cpu,
+        client_cpu,
     }
 }
 
 /// Opens every connection, then lets all the tasks go at once.
-async fn drive(shared: Arc<Shared>) -> (Vec<TaskLog>, Duration, Vec<Option<Final>>) {
+/// The client's runtime threads, by name (its blocking pool's too).
+const CLIENT_THREADS: &str = "serve-load-client";
+
+/// What [`drive`] measured.
+struct Driven {
+    logs: Vec<TaskLog>,
+    elapsed: Duration,
+    /// The process's CPU time during the load, and the client's part of it.
+    cpu: Cpu,
+    client_cpu: Cpu,
+    finals: Vec<Option<Final>>,
+}
+
+async fn drive(shared: Arc<Shared>) -> Driven {
     let connections = shared.options.connections;
     let mut senders = Vec::with_capacity(connections);
     for _ in 0..connections {
         senders.push(connect(shared.addr).await.expect("connect to the server"));
     }
+    let (cpu_start, client_start) = (cpu::process(), cpu::threads(CLIENT_THREADS));
     let start = Instant::now();
     let tasks: Vec<_> = senders
         .into_iter()
@@ -572,7 +613,15 @@ async fn drive(shared: Arc<Shared>) -> (Vec<TaskLog>, Duration, Vec<Option<Final
         logs.push(task.await.expect("a client task panicked"));
     }
     let elapsed = start.elapsed();
-    (logs, elapsed, final_heads(&shared).await)
+    let cpu = cpu::process().since(cpu_start);
+    let client_cpu = cpu::threads(CLIENT_THREADS).since(client_start);
+    Driven {
+        logs,
+        elapsed,
+        cpu,
+        client_cpu,
+        finals: final_heads(&shared).await,
+    }
 }
 
 /// What a HEAD of a key says once the load is over.
