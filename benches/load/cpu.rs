@@ -48,6 +48,8 @@ pub fn process() -> Cpu {
 pub fn threads(prefix: &str) -> Cpu {
     // SAFETY: `sysconf` has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // Linux keeps 15 bytes of a thread's name.
+    let prefix = &prefix[..prefix.len().min(15)];
     let mut cpu = Cpu::default();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return cpu;
