@@ -271,6 +271,32 @@ impl Params {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejection> {
+    check_with(request, keys, |key, s| {
+        key.verify(s.message, s.hash, s.signature)
+    })
+}
+
+/// One cryptographic check [`check_with`] asks for: what a cache of verified
+/// signatures must key on (the policy's exact bytes, the hash, the signature
+/// and the key pair ID; the key ring is the caller's) and how long a positive
+/// answer may be kept.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+pub(crate) struct SignatureCheck<'a> {
+    pub(crate) key_pair_id: &'a str,
+    pub(crate) message: &'a [u8],
+    pub(crate) hash: HashAlgorithm,
+    pub(crate) signature: &'a [u8],
+    pub(crate) expires: Epoch,
+}
+
+/// [`check`], with the signature verified by `verify_signature` (`serve`
+/// remembers signatures that verified). Every other check (resource, expiry,
+/// start, IP) runs on every call.
+pub(crate) fn check_with(
+    request: &Request<'_>,
+    keys: &KeyRing,
+    verify_signature: impl Fn(&PublicKey, &SignatureCheck<'_>) -> bool,
+) -> Result<Accepted, Rejection> {
     let (unsigned_url, url_params) = url::split_signed(request.url);
     let mut params = Params::default();
     for (name, value) in &url_params {
@@ -417,7 +443,14 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
             )
         })?;
         let message = policy.to_json();
-        if !key.verify(message.as_bytes(), hash, &signature) {
+        let wanted = SignatureCheck {
+            key_pair_id: &key_pair_id,
+            message: message.as_bytes(),
+            hash,
+            signature: &signature,
+            expires: policy.expires(),
+        };
+        if !verify_signature(key, &wanted) {
             return Err(reject(
                 ErrorCode::AccessDenied,
                 "signature",

@@ -2,7 +2,9 @@
 //! limits on the URL and the head, then the signature. The signature check
 //! itself is [`verify::check`], the one validation core shared with
 //! `cfsign verify`; this file only rebuilds what CloudFront would see (the
-//! URL the client asked for, its cookies, its IPv4 address).
+//! URL the client asked for, its cookies, its IPv4 address), and keeps the
+//! signatures that verified ([`VerifiedSignatures`]) so that the RSA
+//! operation runs once per signature, not once per request.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -10,6 +12,7 @@ use hyper::Request;
 use hyper::header;
 
 use super::Access;
+use super::verified::VerifiedSignatures;
 use super::xml::ErrorResponse;
 use crate::verify;
 
@@ -24,11 +27,16 @@ pub(super) struct Edge {
     access: Access,
     /// Validated scheme and host, without a trailing slash.
     base_url: Option<String>,
+    verified: VerifiedSignatures,
 }
 
 impl Edge {
     pub(super) fn new(access: Access, base_url: Option<String>) -> Self {
-        Edge { access, base_url }
+        Edge {
+            access,
+            base_url,
+            verified: VerifiedSignatures::new(),
+        }
     }
 
     /// CloudFront's checks, in its order: limits, then signature.
@@ -78,13 +86,14 @@ impl Edge {
             IpAddr::V4(ip) => Some(ip),
             IpAddr::V6(ip) => ip.to_ipv4_mapped(),
         };
+        let now = crate::time::now();
         let request = verify::Request {
             url: &url,
             cookie_header: (!cookies.is_empty()).then_some(cookies.as_str()),
             client_ip,
-            now: crate::time::now(),
+            now,
         };
-        verify::check(&request, keys)
+        verify::check_with(&request, keys, |key, s| self.verified.verify(key, s, now))
             .map(|_| ())
             .map_err(|rejection| ErrorResponse::refused(&rejection))
     }

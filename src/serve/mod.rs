@@ -79,6 +79,7 @@ mod put;
 mod range;
 mod server;
 mod store;
+mod verified;
 mod xml;
 
 pub use config::{Access, Config, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_UPLOADS, ServeError};
