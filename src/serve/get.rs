@@ -2,24 +2,34 @@
 //! (honoured only while `If-Range` still matches), with the headers its PUT
 //! stored. The body is streamed from the open file, so a reader sees the
 //! version it opened even if a PUT replaces it meanwhile.
+//!
+//! The first piece is read by the blocking task that opens the file, so an
+//! object of up to [`READ_CHUNK`] bytes (most of them) costs one hand-off to
+//! a blocking thread, and each piece is read straight into the buffer that
+//! goes to the socket (no intermediate copy). Why not `sendfile`: hyper 1
+//! owns the connection and writes only the `Bytes` a body yields (it has no
+//! file frames, and the stream cannot be taken back for one response while
+//! keeping the connection), so zero-copy would mean an HTTP/1.1 writer of
+//! our own beside hyper; see `benches/README.md`.
 
-use std::io::{Seek, SeekFrom};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
+use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use tokio::io::AsyncReadExt;
 
-use super::server::{Body, empty, join_error};
+use super::server::{Body, empty, full, join_error};
 use super::store::Object;
 use super::xml::ErrorResponse;
 use super::{ObjectKey, RangeRequest, Server, if_range_matches, parse_range};
 
-/// The largest piece of a file read at once for an answer.
-const READ_CHUNK: usize = 256 * 1024;
+/// The largest piece of a file read at once for an answer: what one
+/// connection holds in memory while its client reads.
+const READ_CHUNK: u64 = 256 * 1024;
 
 impl Server {
     pub(super) async fn get(
@@ -30,15 +40,35 @@ impl Server {
         let key = ObjectKey::from_request_path(req.uri().path())?;
         let server = self.clone();
         let lookup = key.clone();
-        let object = tokio::task::spawn_blocking(move || server.store.open(&lookup))
-            .await
-            .map_err(join_error)??;
-        let Some(mut object) = object else {
+        let headers = req.headers();
+        let asked = headers.get(header::RANGE).cloned();
+        let if_range = headers.get(header::IF_RANGE).cloned();
+        let opened = tokio::task::spawn_blocking(move || {
+            let Some(mut object) = server.store.open(&lookup)? else {
+                return Ok(None);
+            };
+            let range = requested_range(asked.as_ref(), if_range.as_ref(), &object);
+            let (start, len) = match &range {
+                _ if head => (0, 0),
+                RangeRequest::Whole => (0, object.len),
+                RangeRequest::Part(r) => (r.start, r.length()),
+                RangeRequest::Unsatisfiable => (0, 0),
+            };
+            let first = if len == 0 {
+                Bytes::new()
+            } else {
+                let file = &mut object.file;
+                file.seek(SeekFrom::Start(start))
+                    .and_then(|_| read_piece(file, len.min(READ_CHUNK)))
+                    .map_err(|e| ErrorResponse::internal(e.to_string()))?
+            };
+            Ok::<_, ErrorResponse>(Some((object, range, first)))
+        })
+        .await
+        .map_err(join_error)??;
+        let Some((object, range, first)) = opened else {
             return Err(ErrorResponse::no_such_key(key.as_str()));
         };
-
-        let headers = req.headers();
-        let range = requested_range(headers, &object);
         let mut response = Response::builder()
             .header(header::ETAG, format!("\"{}\"", object.etag))
             .header(
@@ -68,11 +98,11 @@ impl Server {
         });
         response = response.header(header::CONTENT_TYPE, content_type);
 
-        let (status, start, len) = match range {
-            RangeRequest::Whole => (StatusCode::OK, 0, object.len),
+        let (status, len) = match range {
+            RangeRequest::Whole => (StatusCode::OK, object.len),
             RangeRequest::Part(r) => {
                 response = response.header(header::CONTENT_RANGE, r.content_range(object.len));
-                (StatusCode::PARTIAL_CONTENT, r.start, r.length())
+                (StatusCode::PARTIAL_CONTENT, r.length())
             }
             RangeRequest::Unsatisfiable => {
                 let requested = headers
@@ -84,14 +114,14 @@ impl Server {
         };
         let body = if head || len == 0 {
             empty()
+        } else if first.len() as u64 == len {
+            full(first)
         } else {
-            object
-                .file
-                .seek(SeekFrom::Start(start))
-                .map_err(|e| ErrorResponse::internal(e.to_string()))?;
-            let file = tokio::fs::File::from_std(object.file).take(len);
-            let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
-            StreamBody::new(stream.map_ok(Frame::data)).boxed()
+            let rest = len - first.len() as u64;
+            let first =
+                futures_util::stream::once(async { Ok::<_, io::Error>(Frame::data(first)) });
+            let stream = futures_util::StreamExt::chain(first, pieces(object.file, rest));
+            StreamBody::new(stream).boxed()
         };
         response
             .status(status)
@@ -101,14 +131,52 @@ impl Server {
     }
 }
 
+/// The rest of a body after its first piece: `len` bytes from where `file`
+/// stands, one piece per blocking task.
+fn pieces(
+    file: File,
+    len: u64,
+) -> impl futures_util::Stream<Item = io::Result<Frame<Bytes>>> + Send {
+    futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let size = left.min(READ_CHUNK);
+        let (file, piece) = tokio::task::spawn_blocking(move || {
+            read_piece(&mut file, size).map(|piece| (file, piece))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(Some((Frame::data(piece), (file, left - size))))
+    })
+}
+
+/// Exactly `size` bytes from where `file` stands, read into the buffer that
+/// is sent. A file cut short meanwhile is an error: the client must not take
+/// a short body for the object (hyper then drops the connection).
+fn read_piece(file: &mut File, size: u64) -> io::Result<Bytes> {
+    let mut piece = Vec::with_capacity(size as usize);
+    file.take(size).read_to_end(&mut piece)?;
+    if (piece.len() as u64) < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file is shorter than when it was opened",
+        ));
+    }
+    Ok(piece.into())
+}
+
 /// The part of the object to send: the `Range` asked for, unless an
 /// `If-Range` says the client holds another version.
-fn requested_range(headers: &HeaderMap, object: &Object) -> RangeRequest {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+fn requested_range(
+    range: Option<&HeaderValue>,
+    if_range: Option<&HeaderValue>,
+    object: &Object,
+) -> RangeRequest {
+    let Some(value) = range.and_then(|v| v.to_str().ok()) else {
         return RangeRequest::Whole;
     };
-    let still_valid = headers
-        .get(header::IF_RANGE)
+    let still_valid = if_range
         .map(|v| {
             v.to_str()
                 .is_ok_and(|v| if_range_matches(v, &object.etag, object.modified))

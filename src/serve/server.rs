@@ -163,7 +163,7 @@ pub(super) fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
-fn full(bytes: impl Into<Bytes>) -> Body {
+pub(super) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
