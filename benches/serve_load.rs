@@ -1,7 +1,8 @@
 //! `cfsign serve` under load: an in-process server with signature checks on,
 //! 64 keep-alive connections and 20,000 mixed GET/HEAD/PUT requests on
 //! loopback, every answer checked (no errors, no torn, stale or lost objects,
-//! no leftover temp files). Prints requests/s and latency percentiles; exits
+//! no leftover temp files). Prints requests/s, latency percentiles and CPU
+//! time per request (the server's and the client's); exits
 //! 1 on any error. What is generated and checked: `benches/load/mod.rs`.
 //!
 //! `cargo bench --bench serve_load -- --requests 20000 --connections 64`
