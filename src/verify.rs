@@ -12,12 +12,14 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use crate::escape;
-use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, encode, url};
+use crate::sign::{CannedPolicy, CustomPolicy, HashAlgorithm, Policy, PublicKey, encode, url};
 use crate::time::{Epoch, HumanDuration, format_time};
 
 mod keys;
+mod params;
 
 pub use keys::KeyRing;
+use params::Params;
 
 /// The error codes CloudFront answers a refused request with (HTTP 403).
 ///
@@ -195,58 +197,6 @@ fn reject(code: ErrorCode, check: &'static str, reason: impl Into<String>) -> Re
     }
 }
 
-/// The signing values of a request, from its URL or its cookies.
-#[derive(Debug, Default)]
-struct Params {
-    expires: Option<String>,
-    policy: Option<String>,
-    signature: Option<String>,
-    key_pair_id: Option<String>,
-    hash_algorithm: Option<String>,
-    /// The first signing parameter that came twice. CloudFront documents no
-    /// rule for a second `Signature=` or `Expires=`; taking the first (or the
-    /// last) would let anyone append a value after signing that some other
-    /// reader of the URL takes instead, so such a request is refused.
-    repeated: Option<&'static str>,
-}
-
-impl Params {
-    fn set(&mut self, name: &str, value: &str) {
-        let (name, slot) = match name {
-            "Expires" => ("Expires", &mut self.expires),
-            "Policy" => ("Policy", &mut self.policy),
-            "Signature" => ("Signature", &mut self.signature),
-            "Key-Pair-Id" => ("Key-Pair-Id", &mut self.key_pair_id),
-            "Hash-Algorithm" => ("Hash-Algorithm", &mut self.hash_algorithm),
-            _ => return,
-        };
-        if slot.is_some() {
-            self.repeated.get_or_insert(name);
-        } else {
-            *slot = Some(value.to_string());
-        }
-    }
-
-    fn from_cookies(header: &str) -> Self {
-        let mut params = Params::default();
-        for pair in header.split(';') {
-            let (name, value) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
-            if let Some(name) = name.strip_prefix("CloudFront-") {
-                params.set(name, value);
-            }
-        }
-        params
-    }
-
-    fn is_empty(&self) -> bool {
-        self.expires.is_none()
-            && self.policy.is_none()
-            && self.signature.is_none()
-            && self.key_pair_id.is_none()
-            && self.hash_algorithm.is_none()
-    }
-}
-
 /// Checks a request as CloudFront would. With an empty `keys`, everything but
 /// the signature is checked and [`Accepted::key`] is `None`.
 ///
@@ -280,12 +230,15 @@ pub fn check(request: &Request<'_>, keys: &KeyRing) -> Result<Accepted, Rejectio
 /// signatures must key on (the policy's exact bytes, the hash, the signature
 /// and the key pair ID; the key ring is the caller's) and how long a positive
 /// answer may be kept.
-#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) struct SignatureCheck<'a> {
+    // The ID and the expiry are read only by serve's cache of verified
+    // signatures: unused in a build without it.
+    #[allow(dead_code)]
     pub(crate) key_pair_id: &'a str,
     pub(crate) message: &'a [u8],
     pub(crate) hash: HashAlgorithm,
     pub(crate) signature: &'a [u8],
+    #[allow(dead_code)]
     pub(crate) expires: Epoch,
 }
 
