@@ -24,7 +24,12 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
     };
     let mode = ProgressMode::from_flags(args.progress, args.quiet);
     let client = config::client_options(args.cacert.clone())?.build()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the connection task that reads the socket and the loop
+    // that writes the file take turns on it, so no chunk is handed between
+    // threads (a futex wake and an epoll round per chunk on a multi-thread
+    // runtime) and the file writes need no `block_in_place`. Opening the
+    // partial file still goes to tokio's blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
