@@ -8,16 +8,59 @@ first stdout line, as `cfsign serve` does.
     put-sink.py [--s3] [PORT]
 
 Without --s3 the bytes are thrown away unhashed, so that a benchmark measures
-the client alone. With --s3 it does what S3 does with a PUT: recomputes the
+the client alone: on Linux they are spliced from the socket through a pipe
+into /dev/null, never copied to user space (the sink's CPU time is a small
+fraction of the client's; elsewhere, `recv_into` one 4 MiB buffer). With --s3 it does what S3 does with a PUT: recomputes the
 SHA-256 (400 XAmzContentSHA256Mismatch when it differs from the header) and
 answers with the MD5 as the ETag.
 """
+import fcntl
 import hashlib
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 S3 = "--s3" in sys.argv[1:]
 CHUNK = 1 << 20
+DISCARD_CHUNK = 4 << 20
+SPLICE = hasattr(os, "splice")
+
+
+def discard(handler, left):
+    """Throws away the next `left` bytes of the body: False if it ended early."""
+    # What the header parser read ahead is in rfile's buffer; the rest is on
+    # the socket.
+    first = handler.rfile.read1(min(left, 1 << 16))
+    if not first:
+        return False
+    left -= len(first)
+    sock = handler.connection
+    if SPLICE:
+        r, w = os.pipe()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            try:
+                fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+            except OSError:
+                pass  # the default 64 KiB pipe works too, in smaller pieces
+            while left:
+                n = os.splice(sock.fileno(), w, min(left, 1 << 20))
+                if not n:
+                    return False
+                left -= n
+                while n:
+                    n -= os.splice(r, null, n)
+            return True
+        finally:
+            for fd in (r, w, null):
+                os.close(fd)
+    buf = memoryview(bytearray(DISCARD_CHUNK))
+    while left:
+        n = sock.recv_into(buf[: min(left, DISCARD_CHUNK)])
+        if not n:
+            return False
+        left -= n
+    return True
 
 
 class Sink(BaseHTTPRequestHandler):
@@ -37,18 +80,19 @@ class Sink(BaseHTTPRequestHandler):
             self.close_connection = True
             return self.answer(411)
         left = int(length)
+        if not S3:
+            if left and not discard(self, left):
+                return
+            return self.answer(200)
         buf = memoryview(bytearray(CHUNK))
-        sha, md5 = (hashlib.sha256(), hashlib.md5()) if S3 else (None, None)
+        sha, md5 = hashlib.sha256(), hashlib.md5()
         while left:
             n = self.rfile.readinto(buf[: min(left, CHUNK)])
             if not n:
                 return
-            if S3:
-                sha.update(buf[:n])
-                md5.update(buf[:n])
+            sha.update(buf[:n])
+            md5.update(buf[:n])
             left -= n
-        if not S3:
-            return self.answer(200)
         if sha.hexdigest() != self.headers.get("x-amz-content-sha256"):
             return self.answer(
                 400,

@@ -150,13 +150,13 @@ pub(super) fn stream_file(
                 return fail(&tx, unreadable(name, &e));
             }
         };
+        let pool = Pool::new();
         let mut sent = 0u64;
         while sent < len {
             let want = (len - sent).min(SEND_CHUNK as u64) as usize;
-            // Read into fresh, uninitialised capacity: nothing to zero first.
-            let mut chunk = Vec::with_capacity(want);
-            match (&mut file).take(want as u64).read_to_end(&mut chunk) {
-                Ok(n) if n == want => {}
+            let mut chunk = pool.take();
+            match read_full(&mut file, &mut chunk.buf[..want]) {
+                Ok(n) if n == want => chunk.len = want,
                 Ok(_) => return fail(&tx, file_changed(name, "became shorter")),
                 Err(e) => {
                     return fail(&tx, unreadable(name, &e));
@@ -171,7 +171,7 @@ pub(super) fn stream_file(
                     return fail(&tx, file_changed(name, "grew"));
                 }
             }
-            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+            if tx.blocking_send(Ok(Bytes::from_owner(chunk))).is_err() {
                 return ReadEnd::Cancelled;
             }
             progress.advance(want as u64);
@@ -184,6 +184,70 @@ pub(super) fn stream_file(
         activity,
     };
     (body, Reader { handle, failure })
+}
+
+/// Reads until `buf` is full or the file ends: the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(m) => n += m,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The second pass's buffers, recycled: a chunk goes back to the pool when
+/// hyper drops it, written. A fresh allocation per chunk cost page faults
+/// (the allocator hands large blocks back to the system), and reading into
+/// fresh capacity with `read_to_end` took seven reads a chunk.
+struct Pool {
+    home: std::sync::mpsc::SyncSender<Vec<u8>>,
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+/// One chunk of the body, its buffer borrowed from a [`Pool`].
+struct Chunk {
+    buf: Vec<u8>,
+    len: usize,
+    home: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl Pool {
+    fn new() -> Pool {
+        // Enough for the queue, the chunk being written and the one being read.
+        let (home, free) = std::sync::mpsc::sync_channel(SEND_QUEUE + 2);
+        Pool { home, free }
+    }
+
+    /// A free buffer, or a new one: never a wait for hyper to let one go.
+    fn take(&self) -> Chunk {
+        let buf = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| vec![0u8; SEND_CHUNK]);
+        Chunk {
+            buf,
+            len: 0,
+            home: self.home.clone(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // A full pool, or one whose reader is gone, lets the buffer go.
+        let _ = self.home.try_send(std::mem::take(&mut self.buf));
+    }
 }
 
 /// A request body of exactly `remaining` bytes, fed by the reader.
