@@ -27,6 +27,11 @@
 #      runs just before and just after them; the canned rates are compared
 #      with the mean of its two sign/s figures (the load on a shared machine
 #      moves both by tens of percent within a minute).
+#   4. 10,000 URLs on stdin, canned policies signed with ECDSA P-256
+#      (tests/fixtures/keys/ec-p256-pkcs8.pem, SHA-256), between two runs of
+#      `openssl speed -seconds 5 -multi <cores> ecdsap256`; the ratio is
+#      reported, with no target (the p256 crate signs in portable Rust, with
+#      RFC 6979 nonces: see benches/README.md).
 # Every process is timed wall-clock by scripts/bench_timer.py
 # (time.perf_counter around subprocess.run); cases run interleaved, rotated
 # each round; figures are medians and ratios of medians. For the canned batch
@@ -36,7 +41,8 @@
 # Targets (exit 1 when one is missed, unless --no-targets), issue 16:
 #   one process: aws / cfsign >= 150 and cfsign / `/bin/true` <= 2;
 #   canned SHA-1 and SHA-256 >= 95 % of `openssl speed -multi <cores> rsa2048`
-#   and >= 1,000 URLs/s; one wildcard policy >= 100,000 URLs/s.
+#   and >= 1,000 URLs/s; one wildcard policy >= 100,000 URLs/s. ECDSA P-256
+#   batches are measured beside `openssl speed ecdsap256`, with no target.
 # Tools: bash, cargo, python3 (stdlib), openssl; aws (awscli) optional.
 set -euo pipefail
 
@@ -48,7 +54,7 @@ while (($#)); do
     --runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
     --batch-runs) BATCH_RUNS=${2:?--batch-runs needs a number}; shift 2 ;;
     --no-targets) TARGETS=0; shift ;;
-    -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,46p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-sign.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -96,9 +102,9 @@ CASES=(--case "cfsign|-|1|$(q "$BIN" sign "${SIGN_ARGS[@]}")" --case "true|-|-|$
 if [[ -z $AWS ]]; then
   note "aws not found: skipping the AWS CLI comparison (install it with: python3 -m pip install awscli)"
   RESULT[one]="skipped (no aws)"
-  note "1/3: one URL, cfsign vs $TRUE, $RUNS interleaved runs"
+  note "1/4: one URL, cfsign vs $TRUE, $RUNS interleaved runs"
 else
-  note "1/3: one URL, cfsign vs $("$AWS" --version 2>&1 | cut -d' ' -f1) vs $TRUE, $RUNS interleaved runs"
+  note "1/4: one URL, cfsign vs $("$AWS" --version 2>&1 | cut -d' ' -f1) vs $TRUE, $RUNS interleaved runs"
   export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1
   CASES+=(--case "aws|-|1|$(q "$AWS" cloudfront sign "${SIGN_ARGS[@]}")")
 fi
@@ -146,7 +152,7 @@ while IFS= read -r url; do
   printf '%s%sExpires=%s&Signature=%s&Key-Pair-Id=%s\n' "$url" "$sep" "$EXPIRES" "$sig" "$KPID"
 done
 EOF
-note "2/3: $LOOP_URLS URLs, cfsign vs openssl shell loop, $RUNS interleaved runs"
+note "2/4: $LOOP_URLS URLs, cfsign vs openssl shell loop, $RUNS interleaved runs"
 mkdir "$TMP/loop"
 export EXPIRES KEY KPID
 "${TIMER[@]}" --runs "$RUNS" --keep-output "$TMP/loop" \
@@ -161,21 +167,24 @@ RESULT[loop_cf]=$(calc "$LOOP_URLS / $t_cf" ,.0f)
 RESULT[loop_ssl]=$(calc "$LOOP_URLS / $t_ssl" ,.0f)
 
 # ------------------------------------------------------------ 3. batches
-# OpenSSL's own RSA-2048 signing rate on every core, the ceiling for the
-# canned batches; -mr's `+F2:k:2048:sign/s:verify/s` line is the total.
-openssl_speed() {
-  openssl speed -seconds 5 -multi "$(nproc)" -mr rsa2048 2>/dev/null |
-    awk -F: '$1 == "+F2" && $3 == 2048 { print $4 }' | tail -n 1
+# OpenSSL's own signing rate on every core, the ceiling for the canned
+# batches; -mr prints the total as `+F2:k:2048:sign/s:verify/s` for rsa2048
+# and `+F4:k:256:sign/s:verify/s` for ecdsap256.
+openssl_speed() { # ALGORITHM (rsa2048 or ecdsap256)
+  local tag=+F2 bits=2048
+  [[ $1 == ecdsap256 ]] && tag=+F4 bits=256
+  openssl speed -seconds 5 -multi "$(nproc)" -mr "$1" 2>/dev/null |
+    awk -F: -v t="$tag" -v b="$bits" '$1 == t && $3 == b { print $4 }' | tail -n 1
 }
-note "3/3: openssl speed -multi $(nproc) rsa2048, then $BATCH URLs from stdin (canned SHA-1, SHA-256, one wildcard policy), $BATCH_RUNS interleaved runs, then openssl speed again"
-ssl_before=$(openssl_speed)
+note "3/4: openssl speed -multi $(nproc) rsa2048, then $BATCH URLs from stdin (canned SHA-1, SHA-256, one wildcard policy), $BATCH_RUNS interleaved runs, then openssl speed again"
+ssl_before=$(openssl_speed rsa2048)
 SIGN=(sign --key-pair-id "$KPID" --private-key "$KEY" --date-less-than 2030-01-01)
 "${TIMER[@]}" --runs "$BATCH_RUNS" \
   --case "canned|$TMP/urls.txt|$BATCH|$(q "$BIN" "${SIGN[@]}")" \
   --case "sha256|$TMP/urls.txt|$BATCH|$(q "$BIN" "${SIGN[@]}" --hash-algorithm SHA256)" \
   --case "wildcard|$TMP/urls.txt|$BATCH|$(q "$BIN" "${SIGN[@]}" --resource "$HOST/assets/*")" \
   >"$TMP/batch.tsv"
-ssl_after=$(openssl_speed)
+ssl_after=$(openssl_speed rsa2048)
 [[ -n $ssl_before && -n $ssl_after ]] || die "could not read openssl speed's sign/s"
 ssl=$(calc "($ssl_before + $ssl_after) / 2" .0f)
 canned=$(calc "$BATCH / $(field canned 2 "$TMP/batch.tsv")" .0f)
@@ -196,6 +205,22 @@ for c in canned sha256; do
     FAILED+=("$c batch: ${RESULT[$c]} URLs/s = ${RESULT[${c}_pct]} % of openssl speed's $ssl sign/s (mean) < 95 %")
 done
 ((wild >= 100000)) || FAILED+=("one wildcard policy: $wild URLs/s < 100,000")
+
+# ------------------------------------------------------------ 4. ECDSA batch
+EC_KEY=tests/fixtures/keys/ec-p256-pkcs8.pem
+note "4/4: openssl speed -multi $(nproc) ecdsap256, then $BATCH URLs signed with ECDSA P-256, $BATCH_RUNS runs, then openssl speed again"
+ec_before=$(openssl_speed ecdsap256)
+"${TIMER[@]}" --runs "$BATCH_RUNS" \
+  --case "ecdsa|$TMP/urls.txt|$BATCH|$(q "$BIN" sign --key-pair-id "$KPID" --private-key "$EC_KEY" --date-less-than 2030-01-01)" \
+  >"$TMP/ecdsa.tsv"
+ec_after=$(openssl_speed ecdsap256)
+[[ -n $ec_before && -n $ec_after ]] || die "could not read openssl speed's ecdsap256 sign/s"
+ec_ssl=$(calc "($ec_before + $ec_after) / 2" .0f)
+ecdsa=$(calc "$BATCH / $(field ecdsa 2 "$TMP/ecdsa.tsv")" .0f)
+RESULT[ec_ssl]="$(calc "$ec_before" ,.0f) before, $(calc "$ec_after" ,.0f) after"
+RESULT[ecdsa_pct]=$(calc "100 * $ecdsa / $ec_ssl" .0f)
+ec_cpu_ms=$(calc "$(field ecdsa 6 "$TMP/ecdsa.tsv") * 1e3 / $BATCH" .3f)
+RESULT[ecdsa_cpu]="$ec_cpu_ms ms CPU/URL, $(calc "$(nproc) * 1e3 / $ec_cpu_ms" ,.0f) URLs/s on $(nproc) idle cores"
 
 # ------------------------------------------------------------ summary
 fmt() { python3 -c "print(f'{$1:,}')"; }
@@ -219,6 +244,9 @@ row "$(fmt "$BATCH") URLs, canned RSA-2048 SHA-1" "$(fmt "$canned") URLs/s, ${RE
 row "$(fmt "$BATCH") URLs, canned RSA-2048 SHA-256" "$(fmt "$sha256") URLs/s, ${RESULT[sha256_pct]} %" ">= 95 % of openssl"
 printf '%-46s %s\n' "  canned: CPU cost, and the idle ceiling" "${RESULT[canned_cpu]}"
 row "$(fmt "$BATCH") URLs, one wildcard policy" "$(fmt "$wild") URLs/s" ">= 100,000"
+row "openssl speed -multi $(nproc) ecdsap256 (sign/s)" "${RESULT[ec_ssl]}" ""
+row "$(fmt "$BATCH") URLs, canned ECDSA P-256 SHA-256" "$(fmt "$ecdsa") URLs/s, ${RESULT[ecdsa_pct]} %" "(measured, no target)"
+printf '%-46s %s\n' "  ECDSA: CPU cost, and the idle ceiling" "${RESULT[ecdsa_cpu]}"
 
 if ((${#FAILED[@]})); then
   for f in "${FAILED[@]}"; do echo "target missed: $f"; done

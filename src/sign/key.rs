@@ -211,11 +211,25 @@ impl RsaKey {
     fn new(key: RsaPrivateKey) -> Result<Self, KeyError> {
         #[cfg(feature = "aws-lc")]
         {
-            use rsa::pkcs1::EncodeRsaPrivateKey;
-            let der = key
-                .to_pkcs1_der()
-                .map_err(|_| KeyError::Malformed("RSA PRIVATE KEY".into()))?;
-            let fast = aws_lc::Rsa::from_pkcs1_der(der.as_bytes());
+            use rsa::traits::PrivateKeyParts;
+            // Two-prime keys only (AWS-LC has no multi-prime RSA); the CRT
+            // values are the ones `rsa` computed when it loaded the key.
+            let fast = match (key.primes(), key.dp(), key.dq(), key.qinv()) {
+                ([p, q], Some(dp), Some(dq), Some(qinv)) => {
+                    let qinv = qinv.to_biguint().map(Zeroizing::new);
+                    let numbers = [key.n(), key.e(), key.d(), p, q, dp, dq];
+                    let bytes: Vec<Zeroizing<Vec<u8>>> = numbers
+                        .iter()
+                        .map(|n| n.to_bytes_be())
+                        .chain(qinv.map(|q| q.to_bytes_be()))
+                        .map(Zeroizing::new)
+                        .collect();
+                    <[&[u8]; 8]>::try_from(bytes.iter().map(|b| b.as_slice()).collect::<Vec<_>>())
+                        .ok()
+                        .and_then(aws_lc::Rsa::from_parts)
+                }
+                _ => None,
+            };
             Ok(RsaKey { key, fast })
         }
         #[cfg(not(feature = "aws-lc"))]
@@ -224,8 +238,12 @@ impl RsaKey {
 
     fn sign(&self, message: &[u8], hash: HashAlgorithm) -> Vec<u8> {
         #[cfg(feature = "aws-lc")]
-        if let Some(fast) = &self.fast {
-            return fast.sign(&digest(message, hash), hash);
+        if let Some(signature) = self
+            .fast
+            .as_ref()
+            .and_then(|k| k.sign(&digest(message, hash), hash))
+        {
+            return signature;
         }
         self.sign_pure(message, hash)
     }
