@@ -70,6 +70,8 @@
 
 mod config;
 mod edge;
+#[cfg(target_os = "linux")]
+mod fast;
 mod get;
 mod idle;
 mod listen;
