@@ -139,11 +139,13 @@ impl Server {
 pub(super) struct FileBody {
     pub(super) file: File,
     pub(super) first: Bytes,
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(super) offset: u64,
     pub(super) rest: u64,
 }
 
 impl FileBody {
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(super) fn len(&self) -> u64 {
         self.first.len() as u64 + self.rest
     }
@@ -185,7 +187,7 @@ pub(super) fn pieces(
 /// Exactly `size` bytes from where `file` stands, read into the buffer that
 /// is sent. A file cut short meanwhile is an error: the client must not take
 /// a short body for the object (hyper then drops the connection).
-pub(super) fn read_piece(file: &mut File, size: u64) -> io::Result<Bytes> {
+fn read_piece(file: &mut File, size: u64) -> io::Result<Bytes> {
     let mut piece = Vec::with_capacity(size as usize);
     file.take(size).read_to_end(&mut piece)?;
     if (piece.len() as u64) < size {

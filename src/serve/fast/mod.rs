@@ -111,7 +111,7 @@ async fn read_more(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
 enum Head {
     /// A plain GET or HEAD of `used` bytes, answered here.
     Plain {
-        req: Request<()>,
+        req: Box<Request<()>>,
         used: usize,
         keep_alive: bool,
     },
@@ -181,7 +181,7 @@ fn parse(buf: &[u8]) -> Head {
         req.headers_mut().append(name, value);
     }
     Head::Plain {
-        req,
+        req: Box::new(req),
         used,
         keep_alive,
     }
