@@ -135,17 +135,16 @@ impl Server {
 }
 
 /// A body still in its file: `first` (already read), then `rest` bytes
-/// from `offset`, where the file's position stands.
+/// from `offset`.
 pub(super) struct FileBody {
     pub(super) file: File,
     pub(super) first: Bytes,
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(super) offset: u64,
     pub(super) rest: u64,
 }
 
 impl FileBody {
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(target_os = "linux")]
     pub(super) fn len(&self) -> u64 {
         self.first.len() as u64 + self.rest
     }
@@ -158,29 +157,33 @@ impl FileBody {
         let first = (!self.first.is_empty()).then(|| Ok::<_, io::Error>(Frame::data(self.first)));
         let stream = futures_util::StreamExt::chain(
             futures_util::stream::iter(first),
-            pieces(self.file, self.rest),
+            pieces(self.file, self.offset, self.rest),
         );
         StreamBody::new(stream).boxed()
     }
 }
 
-/// The rest of a body after its first piece: `len` bytes from where `file`
-/// stands, one piece per blocking task.
+/// The rest of a body after its first piece: `len` bytes of `file` from
+/// `offset`, one piece per blocking task.
 pub(super) fn pieces(
     file: File,
+    offset: u64,
     len: u64,
 ) -> impl futures_util::Stream<Item = io::Result<Frame<Bytes>>> + Send {
-    futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
+    let state = (file, offset, len);
+    futures_util::stream::try_unfold(state, |(mut file, at, left)| async move {
         if left == 0 {
             return Ok(None);
         }
         let size = left.min(READ_CHUNK);
         let (file, piece) = tokio::task::spawn_blocking(move || {
-            read_piece(&mut file, size).map(|piece| (file, piece))
+            file.seek(SeekFrom::Start(at))
+                .and_then(|_| read_piece(&mut file, size))
+                .map(|piece| (file, piece))
         })
         .await
         .map_err(io::Error::other)??;
-        Ok(Some((Frame::data(piece), (file, left - size))))
+        Ok(Some((Frame::data(piece), (file, at + size, left - size))))
     })
 }
 

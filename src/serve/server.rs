@@ -132,7 +132,7 @@ impl Server {
     /// A GET or HEAD read by our own HTTP/1.1 reader (`fast`): the same
     /// checks, answer and log line as [`Server::handle`], with a file's bytes
     /// left unread for the caller to send (`sendfile`).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(target_os = "linux")]
     pub(super) async fn handle_read(
         self: Arc<Self>,
         req: &Request<()>,
@@ -205,7 +205,7 @@ impl Reply {
     }
 
     /// The body's length, which hyper would take from the body itself.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(target_os = "linux")]
     pub(super) fn len(&self) -> u64 {
         match self {
             Reply::Bytes(bytes) => bytes.len() as u64,

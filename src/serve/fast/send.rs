@@ -59,10 +59,10 @@ pub(super) async fn file(stream: &TcpStream, body: FileBody, timeout: Duration) 
         bytes(stream, &first, rest > 0, timeout).await?;
     }
     let Ok(mut position) = libc::off_t::try_from(offset) else {
-        return copy(stream, file, rest, timeout).await;
+        return copy(stream, file, offset, rest, timeout).await;
     };
     if !sendfile_safe() {
-        return copy(stream, file, rest, timeout).await;
+        return copy(stream, file, offset, rest, timeout).await;
     }
     let (socket, source) = (stream.as_raw_fd(), file.as_raw_fd());
     let mut left = rest;
@@ -90,7 +90,7 @@ pub(super) async fn file(stream: &TcpStream, body: FileBody, timeout: Duration) 
                 if left == rest
                     && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) =>
             {
-                return copy(stream, file, rest, timeout).await;
+                return copy(stream, file, offset, rest, timeout).await;
             }
             Err(e) => return Err(e),
         }
@@ -98,10 +98,15 @@ pub(super) async fn file(stream: &TcpStream, body: FileBody, timeout: Duration) 
     Ok(())
 }
 
-/// Without `sendfile`: read in pieces (blocking tasks), then `send`. The
-/// file's position is where the part starts.
-async fn copy(stream: &TcpStream, file: File, rest: u64, timeout: Duration) -> io::Result<()> {
-    let mut pieces = std::pin::pin!(pieces(file, rest));
+/// Without `sendfile`: read in pieces (blocking tasks), then `send`.
+pub(super) async fn copy(
+    stream: &TcpStream,
+    file: File,
+    offset: u64,
+    rest: u64,
+    timeout: Duration,
+) -> io::Result<()> {
+    let mut pieces = std::pin::pin!(pieces(file, offset, rest));
     while let Some(piece) = pieces.next().await {
         let piece = piece?.into_data().unwrap_or_default();
         bytes(stream, &piece, false, timeout).await?;

@@ -101,7 +101,7 @@ fn answers_are_hypers_byte_for_byte() {
         let fast = answer(&mut mine, to_head);
         let mut theirs = connect(&edge);
         send(&mut theirs, TO_HYPER);
-        answer(&mut theirs, false);
+        assert!(answer(&mut theirs, false).0.starts_with("HTTP/1.1 404"));
         send(&mut theirs, request.as_bytes());
         let hyper = answer(&mut theirs, to_head);
         assert_eq!(fast.0, hyper.0, "{request}");
@@ -229,6 +229,31 @@ fn a_file_cut_short_while_sent_ends_the_connection_not_the_body() {
     let mut rest = Vec::new();
     conn.read_to_end(&mut rest).unwrap();
     assert!(((1 << 20) + rest.len() as u64) < BIG, "{}", rest.len());
+}
+
+/// Where `sendfile` cannot be used: the same part, read and sent.
+#[tokio::test]
+async fn without_sendfile_the_part_is_read_and_sent_from_its_offset() {
+    use tokio::io::AsyncReadExt;
+    let data: Vec<u8> = (0..=255u8).cycle().take(600_000).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), &data).unwrap();
+    let file = std::fs::File::open(dir.path().join("f")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        got
+    });
+    super::send::copy(&server, file, 1000, 500_000, Duration::from_secs(5))
+        .await
+        .unwrap();
+    drop(server);
+    assert!(reader.await.unwrap() == data[1000..501_000]);
 }
 
 #[test]
