@@ -3,14 +3,14 @@
 //! stored. The body is streamed from the open file, so a reader sees the
 //! version it opened even if a PUT replaces it meanwhile.
 //!
-//! The first piece is read by the blocking task that opens the file, so an
-//! object of up to [`READ_CHUNK`] bytes (most of them) costs one hand-off to
-//! a blocking thread, and each piece is read straight into the buffer that
-//! goes to the socket (no intermediate copy). Why not `sendfile`: hyper 1
-//! owns the connection and writes only the `Bytes` a body yields (it has no
-//! file frames, and the stream cannot be taken back for one response while
-//! keeping the connection), so zero-copy would mean an HTTP/1.1 writer of
-//! our own beside hyper; see `benches/README.md`.
+//! The answer leaves the body as a part of the open file ([`FileBody`]), so
+//! that each connection driver sends it its own way. `fast`, our HTTP/1.1
+//! reader for plain GETs and HEADs, sends it with `sendfile` (no copy through
+//! user space). hyper, which serves everything else, can only write the
+//! `Bytes` a body yields: for it the first piece is read by the blocking task
+//! that opens the file, so an object of up to [`READ_CHUNK`] bytes costs one
+//! hand-off to a blocking thread, and each piece is read straight into the
+//! buffer that goes to the socket.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
-use super::server::{Body, empty, full, join_error};
+use super::server::{Body, Reply, full, join_error};
 use super::store::Object;
 use super::xml::ErrorResponse;
 use super::{ObjectKey, RangeRequest, Server, if_range_matches, parse_range};
@@ -32,11 +32,13 @@ use super::{ObjectKey, RangeRequest, Server, if_range_matches, parse_range};
 const READ_CHUNK: u64 = 256 * 1024;
 
 impl Server {
-    pub(super) async fn get(
+    /// `prefetch`: read the first piece now (for hyper, see above).
+    pub(super) async fn get<B>(
         self: &Arc<Self>,
-        req: Request<Incoming>,
+        req: &Request<B>,
         head: bool,
-    ) -> Result<Response<Body>, ErrorResponse> {
+        prefetch: bool,
+    ) -> Result<Response<Reply>, ErrorResponse> {
         let key = ObjectKey::from_request_path(req.uri().path())?;
         let server = self.clone();
         let lookup = key.clone();
@@ -58,15 +60,16 @@ impl Server {
                 Bytes::new()
             } else {
                 let file = &mut object.file;
+                let first = if prefetch { len.min(READ_CHUNK) } else { 0 };
                 file.seek(SeekFrom::Start(start))
-                    .and_then(|_| read_piece(file, len.min(READ_CHUNK)))
+                    .and_then(|_| read_piece(file, first))
                     .map_err(|e| ErrorResponse::internal(e.to_string()))?
             };
-            Ok::<_, ErrorResponse>(Some((object, range, first)))
+            Ok::<_, ErrorResponse>(Some((object, range, start, first)))
         })
         .await
         .map_err(join_error)??;
-        let Some((object, range, first)) = opened else {
+        let Some((object, range, start, first)) = opened else {
             return Err(ErrorResponse::no_such_key(key.as_str()));
         };
         let mut response = Response::builder()
@@ -113,15 +116,15 @@ impl Server {
             }
         };
         let body = if head || len == 0 {
-            empty()
-        } else if first.len() as u64 == len {
-            full(first)
+            Reply::empty()
         } else {
-            let rest = len - first.len() as u64;
-            let first =
-                futures_util::stream::once(async { Ok::<_, io::Error>(Frame::data(first)) });
-            let stream = futures_util::StreamExt::chain(first, pieces(object.file, rest));
-            StreamBody::new(stream).boxed()
+            let read = first.len() as u64;
+            Reply::File(FileBody {
+                file: object.file,
+                first,
+                offset: start + read,
+                rest: len - read,
+            })
         };
         response
             .status(status)
@@ -131,23 +134,56 @@ impl Server {
     }
 }
 
-/// The rest of a body after its first piece: `len` bytes from where `file`
-/// stands, one piece per blocking task.
-fn pieces(
+/// A body still in its file: `first` (already read), then `rest` bytes
+/// from `offset`.
+pub(super) struct FileBody {
+    pub(super) file: File,
+    pub(super) first: Bytes,
+    pub(super) offset: u64,
+    pub(super) rest: u64,
+}
+
+impl FileBody {
+    #[cfg(target_os = "linux")]
+    pub(super) fn len(&self) -> u64 {
+        self.first.len() as u64 + self.rest
+    }
+
+    /// For hyper: the first piece, then the rest in pieces.
+    pub(super) fn into_body(self) -> Body {
+        if self.rest == 0 {
+            return full(self.first);
+        }
+        let first = (!self.first.is_empty()).then(|| Ok::<_, io::Error>(Frame::data(self.first)));
+        let stream = futures_util::StreamExt::chain(
+            futures_util::stream::iter(first),
+            pieces(self.file, self.offset, self.rest),
+        );
+        StreamBody::new(stream).boxed()
+    }
+}
+
+/// The rest of a body after its first piece: `len` bytes of `file` from
+/// `offset`, one piece per blocking task.
+pub(super) fn pieces(
     file: File,
+    offset: u64,
     len: u64,
 ) -> impl futures_util::Stream<Item = io::Result<Frame<Bytes>>> + Send {
-    futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
+    let state = (file, offset, len);
+    futures_util::stream::try_unfold(state, |(mut file, at, left)| async move {
         if left == 0 {
             return Ok(None);
         }
         let size = left.min(READ_CHUNK);
         let (file, piece) = tokio::task::spawn_blocking(move || {
-            read_piece(&mut file, size).map(|piece| (file, piece))
+            file.seek(SeekFrom::Start(at))
+                .and_then(|_| read_piece(&mut file, size))
+                .map(|piece| (file, piece))
         })
         .await
         .map_err(io::Error::other)??;
-        Ok(Some((Frame::data(piece), (file, left - size))))
+        Ok(Some((Frame::data(piece), (file, at + size, left - size))))
     })
 }
 

@@ -7,12 +7,15 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
@@ -25,7 +28,7 @@ use super::{Config, ServeError, Server};
 /// 1 GiB PUT is four thousand reads and hand-offs to the writer thread instead
 /// of sixteen thousand at 64 KiB, whose wake-ups cost the server a fifth of
 /// its CPU.
-const READ_BUFFER: usize = 256 * 1024;
+pub(super) const READ_BUFFER: usize = 256 * 1024;
 
 /// A server running on its own threads. Dropping it stops it.
 ///
@@ -274,6 +277,14 @@ pub async fn serve(
 async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, server: Arc<Server>) {
     let local = stream.local_addr().unwrap_or(peer);
     let _ = stream.set_nodelay(true);
+    // Plain GETs and HEADs are answered with `sendfile` until a request
+    // needs hyper; hyper then has the connection, and what was read of it.
+    #[cfg(target_os = "linux")]
+    let Some((stream, buffered)) = super::fast::drive(stream, peer, local, &server).await else {
+        return;
+    };
+    #[cfg(not(target_os = "linux"))]
+    let buffered = Vec::new();
     // Also the wait for the next request on a kept-alive connection.
     let idle_timeout = server.idle_timeout;
     let service = service_fn(move |req| {
@@ -287,10 +298,81 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, serve
         .max_buf_size(READ_BUFFER);
     // A client that stops reading an answer is dropped like one that stops
     // sending: the open file and the buffers go with it.
-    let stream = idle::WriteTimeout::new(stream, idle_timeout);
+    let stream = idle::WriteTimeout::new(Replay::new(buffered, stream), idle_timeout);
     let _ = builder
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A stream whose first reads give back bytes already read from it: the
+/// part of a connection `fast` read before handing it to hyper.
+struct Replay<T> {
+    buffered: Vec<u8>,
+    /// How much of `buffered` has been given back.
+    replayed: usize,
+    inner: T,
+}
+
+impl<T> Replay<T> {
+    fn new(buffered: Vec<u8>, inner: T) -> Self {
+        Replay {
+            buffered,
+            replayed: 0,
+            inner,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Replay<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let left = &this.buffered[this.replayed..];
+        if left.is_empty() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
+        let n = left.len().min(buf.remaining());
+        buf.put_slice(&left[..n]);
+        this.replayed += n;
+        if this.replayed == this.buffered.len() {
+            this.buffered = Vec::new();
+            this.replayed = 0;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Replay<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]

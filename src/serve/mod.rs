@@ -10,6 +10,10 @@
 //! origin never reads or writes outside its root: `path` is the only way
 //! from a request to a file, and `store` the only code that writes.
 //!
+//! Connections are hyper's, except that on Linux plain GETs and HEADs are
+//! read by our own HTTP/1.1 reader (`fast`), which sends files with
+//! `sendfile`, until a request needs hyper.
+//!
 //! It stays available to honest clients whatever a few others do: a client
 //! that stalls in its request head or body, or stops reading an answer, is
 //! disconnected after [`Config::idle_timeout`], and at most
@@ -70,6 +74,8 @@
 
 mod config;
 mod edge;
+#[cfg(target_os = "linux")]
+mod fast;
 mod get;
 mod idle;
 mod listen;

@@ -16,7 +16,7 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
-use super::server::{Body, empty, join_error};
+use super::server::{Reply, join_error};
 use super::store::{Expected, PutError, Upload};
 use super::xml::ErrorResponse;
 use super::{ObjectKey, Server};
@@ -39,7 +39,7 @@ impl Server {
     pub(super) async fn put(
         self: &Arc<Self>,
         req: Request<Incoming>,
-    ) -> Result<Response<Body>, ErrorResponse> {
+    ) -> Result<Response<Reply>, ErrorResponse> {
         if self.read_only {
             return Err(ErrorResponse::s3_access_denied().reason("the server is --read-only"));
         }
@@ -110,7 +110,7 @@ impl Server {
             .status(StatusCode::OK)
             .header(header::ETAG, format!("\"{etag}\""))
             .header(header::CONTENT_LENGTH, 0)
-            .body(empty())
+            .body(Reply::empty())
             .map_err(|e| ErrorResponse::internal(e.to_string()))
     }
 }

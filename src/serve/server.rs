@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::config::parse_base_url;
 use super::edge::Edge;
+use super::get::FileBody;
 use super::log::LogSink;
 use super::store::Store;
 use super::xml::ErrorResponse;
@@ -124,14 +125,46 @@ impl Server {
     ) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let head = method == Method::HEAD;
-        let (response, reason) = match self.respond(req, peer, local).await {
+        let answer = self.respond(req, peer, local).await;
+        self.answered(&method, &path, answer).map(Reply::into_body)
+    }
+
+    /// A GET or HEAD read by our own HTTP/1.1 reader (`fast`): the same
+    /// checks, answer and log line as [`Server::handle`], with a file's bytes
+    /// left unread for the caller to send (`sendfile`).
+    #[cfg(target_os = "linux")]
+    pub(super) async fn handle_read(
+        self: Arc<Self>,
+        req: &Request<()>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Response<Reply> {
+        let head = req.method() == Method::HEAD;
+        let answer = async {
+            self.edge.check(req, peer, local)?;
+            self.get(req, head, false).await
+        }
+        .await;
+        self.answered(req.method(), req.uri().path(), answer)
+    }
+
+    /// The answer to send, an error turned into its XML, and the log line.
+    fn answered(
+        &self,
+        method: &Method,
+        path: &str,
+        answer: Result<Response<Reply>, ErrorResponse>,
+    ) -> Response<Reply> {
+        let (response, reason) = match answer {
             Ok(response) => (response, None),
-            Err(e) => (error_response(&e, head), Some(e.log_text())),
+            Err(e) => (
+                error_response(&e, method == Method::HEAD),
+                Some(e.log_text()),
+            ),
         };
         self.log(|| {
             let status = response.status().as_u16();
-            let path = escape::shown(&path);
+            let path = escape::shown(path);
             match reason {
                 Some(reason) => format!("{method} {path} {status} {reason}"),
                 None => format!("{method} {path} {status}"),
@@ -145,13 +178,46 @@ impl Server {
         req: Request<Incoming>,
         peer: SocketAddr,
         local: SocketAddr,
-    ) -> Result<Response<Body>, ErrorResponse> {
+    ) -> Result<Response<Reply>, ErrorResponse> {
         self.edge.check(&req, peer, local)?;
         match *req.method() {
-            Method::GET => self.get(req, false).await,
-            Method::HEAD => self.get(req, true).await,
+            // hyper sends what it is given: the first piece is read with the
+            // file's opening.
+            Method::GET => self.get(&req, false, true).await,
+            Method::HEAD => self.get(&req, true, true).await,
             Method::PUT => self.put(req).await,
             ref other => Err(ErrorResponse::method_not_allowed(other)),
+        }
+    }
+}
+
+/// An answer's body before it is sent: bytes in memory, or a part of an
+/// open file, which hyper streams in pieces ([`FileBody::into_body`]) and
+/// `fast` sends with `sendfile`.
+pub(super) enum Reply {
+    Bytes(Bytes),
+    File(FileBody),
+}
+
+impl Reply {
+    pub(super) fn empty() -> Self {
+        Reply::Bytes(Bytes::new())
+    }
+
+    /// The body's length, which hyper would take from the body itself.
+    #[cfg(target_os = "linux")]
+    pub(super) fn len(&self) -> u64 {
+        match self {
+            Reply::Bytes(bytes) => bytes.len() as u64,
+            Reply::File(file) => file.len(),
+        }
+    }
+
+    fn into_body(self) -> Body {
+        match self {
+            Reply::Bytes(bytes) if bytes.is_empty() => empty(),
+            Reply::Bytes(bytes) => full(bytes),
+            Reply::File(file) => file.into_body(),
         }
     }
 }
@@ -159,7 +225,7 @@ impl Server {
 /// The body of every answer: a file streamed, or bytes in memory.
 pub(super) type Body = BoxBody<Bytes, io::Error>;
 
-pub(super) fn empty() -> Body {
+fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
@@ -174,7 +240,7 @@ pub(super) fn join_error(e: tokio::task::JoinError) -> ErrorResponse {
     ErrorResponse::internal(format!("worker failed: {e}"))
 }
 
-fn error_response(e: &ErrorResponse, head: bool) -> Response<Body> {
+fn error_response(e: &ErrorResponse, head: bool) -> Response<Reply> {
     let content_type = if e.from_cloudfront {
         "text/xml"
     } else {
@@ -187,8 +253,8 @@ fn error_response(e: &ErrorResponse, head: bool) -> Response<Body> {
     for (name, value) in &e.headers {
         response = response.header(*name, value);
     }
-    let body = if head { empty() } else { full(body) };
+    let body = if head { Bytes::new() } else { body.into() };
     response
-        .body(body)
-        .unwrap_or_else(|_| Response::new(full("internal error")))
+        .body(Reply::Bytes(body))
+        .unwrap_or_else(|_| Response::new(Reply::Bytes("internal error".into())))
 }
