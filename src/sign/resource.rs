@@ -440,20 +440,15 @@ mod tests {
     fn pathological_patterns_take_linear_time() {
         let host = "https://d111111abcdef8.cloudfront.net/";
         let text = format!("{host}{}", "a".repeat(125_000));
-        // The CPU time of this thread, not the wall clock: other tenants of
-        // a shared machine must not fail the test. A matcher that
-        // backtracks or is quadratic in these inputs takes seconds to
-        // forever; the linear one takes milliseconds.
+        // This thread's CPU time, not the wall clock, which other tenants of
+        // a shared machine move: a backtracking or quadratic matcher takes
+        // seconds to forever here, the linear one milliseconds.
         let thread_cpu = || {
-            let mut now = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: `now` is a valid timespec for the call to fill.
-            assert_eq!(
-                unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) },
-                0
-            );
+            let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+            // SAFETY: `now` is a valid timespec for the call to fill (and
+            // all-zero bytes are a valid timespec).
+            let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+            assert_eq!(ok, 0);
             std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
         };
         let timed = |pattern: &str, text: &str| {
