@@ -248,8 +248,14 @@ fn response_head(
     out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
     out.extend_from_slice(b"\r\n");
     let headers = response.headers();
+    // hyper writes the length itself, after the headers (`connection`
+    // included), where the response sets none or the body is empty: a
+    // `content-length` set on an empty body it drops, except for HEAD.
+    let implicit_len = !head && (body_len == 0 || !headers.contains_key(header::CONTENT_LENGTH));
     for (name, value) in headers {
-        line(&mut out, name.as_str(), value.as_bytes());
+        if !(implicit_len && name == header::CONTENT_LENGTH) {
+            line(&mut out, name.as_str(), value.as_bytes());
+        }
     }
     // hyper: to an HTTP/1.0 client that asked to keep the connection, it
     // says it keeps it; to an HTTP/1.1 one that asked to close, it says it
@@ -259,7 +265,7 @@ fn response_head(
     } else if version == Version::HTTP_11 && !keep_alive {
         line(&mut out, "connection", b"close");
     }
-    if !headers.contains_key(header::CONTENT_LENGTH) && (body_len > 0 || !head) {
+    if implicit_len {
         line(&mut out, "content-length", body_len.to_string().as_bytes());
     }
     if !headers.contains_key(header::DATE) {

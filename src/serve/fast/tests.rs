@@ -15,6 +15,7 @@ fn edge(idle: Duration) -> (tempfile::TempDir, Handle) {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("a.txt"), "hello world").unwrap();
     std::fs::write(root.path().join("b.json"), "{}").unwrap();
+    std::fs::write(root.path().join("empty"), "").unwrap();
     // Sparse: sent like any file, costs no disk.
     let big = std::fs::File::create(root.path().join("big.bin")).unwrap();
     big.set_len(BIG).unwrap();
@@ -92,6 +93,10 @@ fn answers_are_hypers_byte_for_byte() {
         "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
         "GET /a.txt HTTP/1.0\r\n\r\n",
         "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        // An empty body: hyper writes its own `content-length: 0`, last.
+        "GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /empty HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "HEAD /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ];
     for request in requests {
         let to_head = request.starts_with("HEAD");
