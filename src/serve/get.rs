@@ -56,13 +56,13 @@ impl Server {
                 RangeRequest::Part(r) => (r.start, r.length()),
                 RangeRequest::Unsatisfiable => (0, 0),
             };
-            let first = if len == 0 {
+            // Without a first piece, `sendfile` reads from `start` itself.
+            let first = if len == 0 || !prefetch {
                 Bytes::new()
             } else {
                 let file = &mut object.file;
-                let first = if prefetch { len.min(READ_CHUNK) } else { 0 };
                 file.seek(SeekFrom::Start(start))
-                    .and_then(|_| read_piece(file, first))
+                    .and_then(|_| read_piece(file, len.min(READ_CHUNK)))
                     .map_err(|e| ErrorResponse::internal(e.to_string()))?
             };
             Ok::<_, ErrorResponse>(Some((object, range, start, first)))

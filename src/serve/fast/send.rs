@@ -49,15 +49,14 @@ pub(super) async fn bytes(
 /// (`ENOSYS`), or cannot be used safely (see [`sendfile_safe`]), the part is
 /// copied as for hyper.
 pub(super) async fn file(stream: &TcpStream, body: FileBody, timeout: Duration) -> io::Result<()> {
+    // The fast path asks `get` for no first piece: the whole part is here.
     let FileBody {
         file,
         first,
         offset,
         rest,
     } = body;
-    if !first.is_empty() {
-        bytes(stream, &first, rest > 0, timeout).await?;
-    }
+    debug_assert!(first.is_empty(), "the fast path reads no first piece");
     let Ok(mut position) = libc::off_t::try_from(offset) else {
         return copy(stream, file, offset, rest, timeout).await;
     };
