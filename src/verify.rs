@@ -381,7 +381,7 @@ pub(crate) fn check_with(
         )
     })?;
 
-    let key_checked = if keys.is_empty() {
+    let key_checked = if !keys.checks_signatures() {
         None
     } else {
         let key = keys.get(&key_pair_id).ok_or_else(|| {

@@ -4,7 +4,7 @@
 
 mod transfers;
 
-pub use transfers::{GetArgs, PutArgs, PutFormat, ServeArgs};
+pub use transfers::{GetArgs, OriginOperation, PutArgs, PutFormat, ServeArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 

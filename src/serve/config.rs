@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::log::LogSink;
+use super::rehearse::{AllowedMethods, OriginDeny};
+use crate::sign::KeyPairId;
 use crate::verify::KeyRing;
 
 /// The default of [`Config::idle_timeout`].
@@ -145,11 +147,25 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How many PUTs may be received at once; more get 503 `SlowDown`.
     pub max_uploads: usize,
+    /// The cache behaviour's allowed methods: others get CloudFront's 403
+    /// page. `None`: every method reaches the origin (which takes GET, HEAD
+    /// and PUT).
+    pub allowed_methods: Option<AllowedMethods>,
+    /// What the origin refuses after the edge let the request through, as
+    /// a bucket policy lacking `s3:GetObject` or `s3:PutObject` would.
+    pub origin_deny: OriginDeny,
+    /// Key IDs that are not in a trusted key group: their signatures get
+    /// `InvalidKey` even if [`Access::Signed`] has their keys.
+    pub unknown_keys: Vec<KeyPairId>,
+    /// Seconds the edge's clock is ahead of this machine's (negative:
+    /// behind): signatures are checked against it, and `Date` says it.
+    pub clock_skew: i64,
 }
 
 impl Config {
     /// A configuration with signature checks against `keys`, no base URL,
-    /// no log, the default limits, reads and writes allowed.
+    /// no log, the default limits, reads and writes allowed, no setup step
+    /// missing.
     ///
     /// ```
     /// use cfsign::serve::{Access, Config, DEFAULT_MAX_UPLOADS};
@@ -169,6 +185,10 @@ impl Config {
             log: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_uploads: DEFAULT_MAX_UPLOADS,
+            allowed_methods: None,
+            origin_deny: OriginDeny::default(),
+            unknown_keys: Vec::new(),
+            clock_skew: 0,
         }
     }
 }

@@ -12,6 +12,7 @@ use hyper::Request;
 use hyper::header;
 
 use super::Access;
+use super::rehearse::AllowedMethods;
 use super::verified::VerifiedSignatures;
 use super::xml::ErrorResponse;
 use crate::verify;
@@ -27,19 +28,31 @@ pub(super) struct Edge {
     access: Access,
     /// Validated scheme and host, without a trailing slash.
     base_url: Option<String>,
+    /// The cache behaviour's allowed methods; `None`: all.
+    methods: Option<AllowedMethods>,
+    /// Seconds the edge's clock is ahead of the machine's (negative: behind).
+    clock_skew: i64,
     verified: VerifiedSignatures,
 }
 
 impl Edge {
-    pub(super) fn new(access: Access, base_url: Option<String>) -> Self {
+    pub(super) fn new(
+        access: Access,
+        base_url: Option<String>,
+        methods: Option<AllowedMethods>,
+        clock_skew: i64,
+    ) -> Self {
         Edge {
             access,
             base_url,
+            methods,
+            clock_skew,
             verified: VerifiedSignatures::new(),
         }
     }
 
-    /// CloudFront's checks, in its order: limits, then signature.
+    /// CloudFront's checks, in its order: limits, the cache behaviour's
+    /// methods, then signature.
     pub(super) fn check<B>(
         &self,
         req: &Request<B>,
@@ -47,6 +60,11 @@ impl Edge {
         local: SocketAddr,
     ) -> Result<(), ErrorResponse> {
         check_limits(req)?;
+        if let Some(allowed) = &self.methods {
+            if !allowed.allows(req.method()) {
+                return Err(ErrorResponse::method_refused(req.method(), allowed));
+            }
+        }
         self.authorize(req, peer, local)
     }
 
@@ -86,7 +104,7 @@ impl Edge {
             IpAddr::V4(ip) => Some(ip),
             IpAddr::V6(ip) => ip.to_ipv4_mapped(),
         };
-        let now = crate::time::now();
+        let now = crate::time::now().saturating_add(self.clock_skew);
         let request = verify::Request {
             url: &url,
             cookie_header: (!cookies.is_empty()).then_some(cookies.as_str()),

@@ -22,9 +22,10 @@ use super::config::parse_base_url;
 use super::edge::Edge;
 use super::get::FileBody;
 use super::log::LogSink;
+use super::rehearse::OriginDeny;
 use super::store::Store;
 use super::xml::ErrorResponse;
-use super::{Config, ServeError};
+use super::{Access, Config, ServeError};
 use crate::escape;
 
 /// A validated configuration, ready to answer requests: what [`serve`]
@@ -46,6 +47,9 @@ use crate::escape;
 #[derive(Debug)]
 pub struct Server {
     edge: Edge,
+    origin_deny: OriginDeny,
+    /// Seconds the edge's clock is ahead (negative: behind).
+    clock_skew: i64,
     pub(super) store: Store,
     pub(super) read_only: bool,
     log: Option<LogSink>,
@@ -83,8 +87,16 @@ impl Server {
             return Err(ServeError::Root(shown, "it is not a folder".into()));
         }
         let base_url = config.base_url.as_deref().map(parse_base_url).transpose()?;
+        let mut access = config.access;
+        if let Access::Signed(keys) = &mut access {
+            for id in &config.unknown_keys {
+                keys.remove(id.as_str());
+            }
+        }
         Ok(Server {
-            edge: Edge::new(config.access, base_url),
+            edge: Edge::new(access, base_url, config.allowed_methods, config.clock_skew),
+            origin_deny: config.origin_deny,
+            clock_skew: config.clock_skew,
             store: Store::new(root),
             read_only: config.read_only,
             log: config.log,
@@ -141,11 +153,23 @@ impl Server {
     ) -> Response<Reply> {
         let head = req.method() == Method::HEAD;
         let answer = async {
-            self.edge.check(req, peer, local)?;
+            self.admit(req, peer, local)?;
             self.get(req, head, false).await
         }
         .await;
         self.answered(req.method(), req.uri().path(), answer)
+    }
+
+    /// What stands before the origin's own work: the edge's checks, then
+    /// the origin's permissions.
+    fn admit<B>(
+        &self,
+        req: &Request<B>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(), ErrorResponse> {
+        self.edge.check(req, peer, local)?;
+        self.origin_deny.check(req.method())
     }
 
     /// The answer to send, an error turned into its XML, and the log line.
@@ -155,13 +179,22 @@ impl Server {
         path: &str,
         answer: Result<Response<Reply>, ErrorResponse>,
     ) -> Response<Reply> {
-        let (response, reason) = match answer {
+        let (mut response, reason) = match answer {
             Ok(response) => (response, None),
             Err(e) => (
                 error_response(&e, method == Method::HEAD),
                 Some(e.log_text()),
             ),
         };
+        // A skewed edge says its own time, which is what a client compares
+        // with its clock (otherwise hyper, or `fast`, writes the true one).
+        if self.clock_skew != 0 {
+            let date =
+                crate::time::format_http_date(crate::time::now().saturating_add(self.clock_skew));
+            if let Ok(date) = header::HeaderValue::from_str(&date) {
+                response.headers_mut().insert(header::DATE, date);
+            }
+        }
         self.log(|| {
             let status = response.status().as_u16();
             let path = escape::shown(path);
@@ -179,7 +212,7 @@ impl Server {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Result<Response<Reply>, ErrorResponse> {
-        self.edge.check(&req, peer, local)?;
+        self.admit(&req, peer, local)?;
         match *req.method() {
             // hyper sends what it is given: the first piece is read with the
             // file's opening.
@@ -241,15 +274,10 @@ pub(super) fn join_error(e: tokio::task::JoinError) -> ErrorResponse {
 }
 
 fn error_response(e: &ErrorResponse, head: bool) -> Response<Reply> {
-    let content_type = if e.from_cloudfront {
-        "text/xml"
-    } else {
-        "application/xml"
-    };
     let body = e.body();
     let mut response = Response::builder()
         .status(e.status)
-        .header(header::CONTENT_TYPE, content_type);
+        .header(header::CONTENT_TYPE, e.content_type());
     for (name, value) in &e.headers {
         response = response.header(*name, value);
     }

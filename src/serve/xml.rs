@@ -11,6 +11,7 @@ use hyper::{Method, StatusCode};
 
 use super::path::{MAX_SEGMENT_BYTES, PathError, ResolveError};
 use super::range::unsatisfied_content_range;
+use super::rehearse::AllowedMethods;
 use super::store::PutError;
 use crate::verify::{ErrorCode, Rejection};
 
@@ -24,8 +25,19 @@ pub(super) struct ErrorResponse {
     fields: Vec<(&'static str, String)>,
     pub(super) headers: Vec<(&'static str, String)>,
     reason: Option<String>,
-    /// CloudFront's own refusals are `text/xml`; S3's `application/xml`.
-    pub(super) from_cloudfront: bool,
+    shape: Shape,
+}
+
+/// Who answers, and so the body's form and content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// S3: `application/xml`.
+    S3,
+    /// CloudFront's refused signatures: `text/xml`.
+    CloudFrontXml,
+    /// CloudFront's HTML error page ("The request could not be
+    /// satisfied"), whose text is the message.
+    CloudFrontHtml,
 }
 
 impl ErrorResponse {
@@ -37,7 +49,7 @@ impl ErrorResponse {
             fields: Vec::new(),
             headers: Vec::new(),
             reason: None,
-            from_cloudfront: false,
+            shape: Shape::S3,
         }
     }
 
@@ -66,9 +78,53 @@ impl ErrorResponse {
 
     fn cloudfront(code: ErrorCode) -> Self {
         ErrorResponse {
-            from_cloudfront: true,
+            shape: Shape::CloudFrontXml,
             ..ErrorResponse::new(StatusCode::FORBIDDEN, code.as_str(), code.message())
         }
+    }
+
+    /// CloudFront's refusal of a method the cache behaviour does not allow
+    /// (`serve --methods`): a 403 HTML page from the edge itself.
+    ///
+    /// Follows "HTTP 403 status code (Invalid method)", Amazon CloudFront
+    /// Developer Guide,
+    /// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-403-invalid-method.html>
+    /// (the status and cause; the `<Code>`-less page has no code, so the
+    /// log says `InvalidMethod`, the page's title). The page's markup and
+    /// headers (`Server: CloudFront`, `X-Cache: Error from cloudfront`,
+    /// `Via`, `X-Amz-Cf-Id`) are those of CloudFront's error pages as
+    /// quoted in "CloudFront custom origin distribution returns 502 error
+    /// the request could not be satisfied",
+    /// <https://stackoverflow.com/questions/20664018>, and the sentence is
+    /// the one CloudFront prints for this refusal (quoted in
+    /// DFE-Digital/teaching-vacancies pull request 750).
+    pub(super) fn method_refused(method: &Method, allowed: &AllowedMethods) -> Self {
+        let cf_id = cloudfront_id();
+        ErrorResponse {
+            shape: Shape::CloudFrontHtml,
+            ..ErrorResponse::new(
+                StatusCode::FORBIDDEN,
+                "InvalidMethod",
+                "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.",
+            )
+        }
+        .header("server", "CloudFront")
+        .cloudfront_headers(&cf_id)
+        .field("Request ID", cf_id)
+        .reason(format!(
+            "the cache behaviour allows {allowed}, not {method} (--methods)"
+        ))
+    }
+
+    /// What CloudFront adds to an error it sends, its own or the origin's.
+    fn cloudfront_headers(self, cf_id: &str) -> Self {
+        let via = format!(
+            "1.1 {:032x}.cloudfront.net (CloudFront)",
+            rand::random::<u128>()
+        );
+        self.header("x-cache", "Error from cloudfront")
+            .header("via", via)
+            .header("x-amz-cf-id", cf_id)
     }
 
     /// CloudFront's limit on the request URL.
@@ -94,6 +150,34 @@ impl ErrorResponse {
     /// S3's 403 (note the capital D: S3 and CloudFront differ here).
     pub(super) fn s3_access_denied() -> Self {
         ErrorResponse::new(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied")
+    }
+
+    /// S3's 403 when the bucket policy does not grant the distribution's
+    /// origin access identity (or control) `permission`
+    /// (`serve --origin-deny`), passed on by CloudFront: S3's body and
+    /// headers, then CloudFront's own.
+    ///
+    /// Follows "Error responses", Amazon S3 API Reference,
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>
+    /// (`application/xml`, `<RequestId>`/`<HostId>`, the `x-amz-request-id`
+    /// and `x-amz-id-2` headers; `AccessDenied` / "Access Denied" / 403 in
+    /// its list of error codes).
+    pub(super) fn origin_access_denied(permission: &str) -> Self {
+        let request_id = format!("{:016X}", rand::random::<u64>());
+        let host_id = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            random_bytes::<57>(),
+        );
+        ErrorResponse::s3_access_denied()
+            .field("RequestId", request_id.clone())
+            .field("HostId", host_id.clone())
+            .header("server", "AmazonS3")
+            .header("x-amz-request-id", request_id)
+            .header("x-amz-id-2", host_id)
+            .cloudfront_headers(&cloudfront_id())
+            .reason(format!(
+                "the origin refused: the bucket policy does not grant {permission} (--origin-deny)"
+            ))
     }
 
     pub(super) fn no_such_key(key: &str) -> Self {
@@ -243,8 +327,21 @@ impl ErrorResponse {
         }
     }
 
-    /// The XML body.
+    /// CloudFront's own refusals are `text/xml` (its page `text/html`);
+    /// S3's `application/xml`.
+    pub(super) fn content_type(&self) -> &'static str {
+        match self.shape {
+            Shape::S3 => "application/xml",
+            Shape::CloudFrontXml => "text/xml",
+            Shape::CloudFrontHtml => "text/html",
+        }
+    }
+
+    /// The body: XML, or CloudFront's HTML page.
     pub(super) fn body(&self) -> String {
+        if self.shape == Shape::CloudFrontHtml {
+            return self.html_page();
+        }
         let mut out = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Error>"#);
         element(&mut out, "Code", self.code);
         element(&mut out, "Message", &self.message);
@@ -254,6 +351,48 @@ impl ErrorResponse {
         out.push_str("</Error>");
         out
     }
+}
+
+impl ErrorResponse {
+    /// CloudFront's error page: the message, then its fields as `Name: value`.
+    fn html_page(&self) -> String {
+        let mut out = String::from(concat!(
+            r#"<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">"#,
+            "\n",
+            r#"<HTML><HEAD><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=iso-8859-1">"#,
+            "\n<TITLE>ERROR: The request could not be satisfied</TITLE>\n</HEAD><BODY>\n<H1>",
+        ));
+        out.push_str(self.status.as_str());
+        out.push_str(" ERROR</H1>\n<H2>The request could not be satisfied.</H2>\n");
+        out.push_str("<HR noshade size=\"1px\">\n");
+        escape_into(&mut out, &self.message);
+        out.push_str("\n<BR clear=\"all\">\n<HR noshade size=\"1px\">\n<PRE>\nGenerated by cloudfront (CloudFront)\n");
+        for (name, value) in &self.fields {
+            out.push_str(name);
+            out.push_str(": ");
+            escape_into(&mut out, value);
+            out.push('\n');
+        }
+        out.push_str("</PRE>\n<ADDRESS>\n</ADDRESS>\n</BODY></HTML>");
+        out
+    }
+}
+
+/// An `X-Amz-Cf-Id`: URL-safe base64, as CloudFront's.
+fn cloudfront_id() -> String {
+    // 40 bytes: 56 characters, the last two padding, as in theirs.
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE,
+        random_bytes::<40>(),
+    )
+}
+
+/// Random bytes for the IDs CloudFront and S3 put in an answer (only
+/// their look matters).
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut bytes[..]);
+    bytes
 }
 
 /// A request path that is no usable key: 400.

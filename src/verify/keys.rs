@@ -21,6 +21,10 @@ use crate::sign::PublicKey;
 #[derive(Clone, Debug, Default)]
 pub struct KeyRing {
     keys: BTreeMap<String, PublicKey>,
+    /// A key was taken out ([`KeyRing::remove`]): signatures are checked
+    /// even if none is left, so that every key ID is then unknown rather
+    /// than every signature unchecked.
+    removed: bool,
 }
 
 impl KeyRing {
@@ -55,6 +59,34 @@ impl KeyRing {
     /// ```
     pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
         self.keys.insert(id.into(), key);
+    }
+
+    /// Stops trusting `id`, as when its public key is not in a key group
+    /// the cache behaviour trusts: a signature made with it gets
+    /// `InvalidKey`. Unlike a ring that never had keys, a ring emptied this
+    /// way still checks signatures (and refuses every one).
+    ///
+    /// ```
+    /// use cfsign::sign::PublicKey;
+    /// use cfsign::verify::{self, ErrorCode, KeyRing, Request};
+    /// let mut keys = KeyRing::new();
+    /// keys.insert("K2JCJMDEHXQW5F", PublicKey::from_bytes(include_bytes!("../../tests/fixtures/keys/rsa2048-public.pem"))?);
+    /// keys.remove("K2JCJMDEHXQW5F");
+    /// assert!(keys.is_empty());
+    /// let url = "https://h/a.jpg?Expires=1893456000&Signature=AAAA&Key-Pair-Id=K2JCJMDEHXQW5F";
+    /// let request = Request { url, cookie_header: None, client_ip: None, now: 1_800_000_000 };
+    /// assert_eq!(verify::check(&request, &keys).unwrap_err().code, ErrorCode::InvalidKey);
+    /// # Ok::<(), cfsign::sign::KeyError>(())
+    /// ```
+    pub fn remove(&mut self, id: &str) {
+        self.keys.remove(id);
+        self.removed = true;
+    }
+
+    /// Whether [`check`](super::check) verifies signatures: some key is
+    /// trusted, or one was removed.
+    pub(crate) fn checks_signatures(&self) -> bool {
+        !self.keys.is_empty() || self.removed
     }
 
     /// Whether no key is trusted.

@@ -110,6 +110,56 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = cfsign::serve::DEFAULT_MAX_UPLOADS as u16,
           value_parser = clap::value_parser!(u16).range(1..), help_heading = "Network")]
     pub max_uploads: u16,
+
+    /// The cache behaviour's allowed methods, as a comma list: another method
+    /// gets CloudFront's 403 page ("not configured to allow the HTTP request
+    /// method"). CloudFront offers GET,HEAD; GET,HEAD,OPTIONS; or all seven
+    /// (GET,HEAD,OPTIONS,PUT,PATCH,POST,DELETE) [default: all].
+    #[arg(long, value_name = "LIST", help_heading = REHEARSE)]
+    pub methods: Option<cfsign::serve::AllowedMethods>,
+
+    /// The origin refuses reads (get: no s3:GetObject) or uploads (put: no
+    /// s3:PutObject) for the distribution: S3's 403 AccessDenied, passed on
+    /// by CloudFront, once the signature was accepted (repeatable, or a comma
+    /// list).
+    #[arg(long, value_name = "get|put", value_delimiter = ',', help_heading = REHEARSE)]
+    pub origin_deny: Vec<OriginOperation>,
+
+    /// This key ID is not in a key group the cache behaviour trusts: its
+    /// signatures get CloudFront's 403 InvalidKey ("Unknown Key"), even if
+    /// --public-key gives its key (repeatable).
+    #[arg(long, value_name = "ID", conflicts_with = "no_auth", help_heading = REHEARSE)]
+    pub unknown_key: Vec<cfsign::sign::KeyPairId>,
+
+    /// The edge's clock runs this far ahead (90s, 2m) or behind (-2m):
+    /// signature times are checked against it, and the Date header says it.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = parse_clock_skew, help_heading = REHEARSE)]
+    pub clock_skew: Option<i64>,
+}
+
+/// The help heading of the options that make `serve` miss a setup step.
+const REHEARSE: &str = "Rehearse a missing setup step";
+
+/// An operation the origin's bucket policy may fail to grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OriginOperation {
+    /// GET and HEAD (s3:GetObject).
+    Get,
+    /// PUT (s3:PutObject).
+    Put,
+}
+
+/// `--clock-skew`: a duration, ahead, or behind with a leading `-`.
+fn parse_clock_skew(s: &str) -> Result<i64, String> {
+    let (sign, duration) = match s.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let d: cfsign::time::HumanDuration = duration.parse().map_err(|e| format!("{e}"))?;
+    i64::try_from(d.seconds())
+        .map(|secs| sign * secs)
+        .map_err(|_| "too long a skew".to_string())
 }
 
 /// `--listen`: an IP address and a port (no host names: what they resolve

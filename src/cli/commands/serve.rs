@@ -8,9 +8,10 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::cli::args::OriginOperation;
 use crate::cli::{ServeArgs, warn};
 use cfsign::error::Error;
-use cfsign::serve::{self, Access, Config, LogSink, Server};
+use cfsign::serve::{self, Access, Config, LogSink, OriginDeny, Server};
 use cfsign::verify::KeyRing;
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
@@ -47,6 +48,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         log: (!args.quiet).then(|| LogSink::new(log_to_stderr)),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout.seconds()),
         max_uploads: usize::from(args.max_uploads),
+        allowed_methods: args.methods,
+        origin_deny: OriginDeny {
+            get: args.origin_deny.contains(&OriginOperation::Get),
+            put: args.origin_deny.contains(&OriginOperation::Put),
+        },
+        unknown_keys: args.unknown_key,
+        clock_skew: args.clock_skew.unwrap_or(0),
     })
     .map_err(|e| Error::Usage(e.to_string()))?;
 
