@@ -15,6 +15,7 @@ mod put;
 mod readme;
 mod secrets;
 mod serve;
+mod serve_rehearse;
 mod sign;
 mod usage;
 mod vectors;
