@@ -189,10 +189,12 @@ fn serve_clock_skew_moves_the_expiry_decision_and_the_date() {
     let on_time = ServeProcess::signed(root.path(), &[]);
     let ahead = ServeProcess::signed(root.path(), &["--clock-skew", "2m"]);
     let behind = ServeProcess::signed(root.path(), &["--clock-skew", "-2m"]);
+    let none = ServeProcess::signed(root.path(), &["--clock-skew", "0s"]);
     // Each URL names its server's port: signed for each, expiring in 60s.
     let in_a_minute = |s: &ServeProcess| signed_path(s, KEY_ID, "/a.txt", &["--expires-in", "60s"]);
     assert_eq!(on_time.get(&in_a_minute(&on_time)).status, 200);
     assert_eq!(behind.get(&in_a_minute(&behind)).status, 200);
+    assert_eq!(none.get(&in_a_minute(&none)).status, 200);
     let refused = ahead.get(&in_a_minute(&ahead));
     assert_eq!(refused.xml_code().as_deref(), Some("AccessDenied"));
     let log = ahead.wait_for_log(1);
@@ -210,6 +212,7 @@ fn serve_clock_skew_moves_the_expiry_decision_and_the_date() {
     assert!((110..=130).contains(&skew(&refused)), "{}", skew(&refused));
     assert!((-130..=-110).contains(&skew(&behind.head("/a.txt"))));
     assert!(skew(&on_time.head("/a.txt")).abs() < 10);
+    assert!(skew(&none.head("/a.txt")).abs() < 10);
 }
 
 #[test]
@@ -239,6 +242,7 @@ fn serve_rehearsal_options_refuse_bad_values() {
         &["--origin-deny", "delete"],
         &["--clock-skew", "soon"],
         &["--clock-skew", "-"],
+        &["--clock-skew", "0x"],
         &["--unknown-key", "K2 X"],
     ] {
         let out = cfsign()

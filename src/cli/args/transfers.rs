@@ -156,6 +156,18 @@ fn parse_clock_skew(s: &str) -> Result<i64, String> {
         Some(rest) => (-1, rest),
         None => (1, s.strip_prefix('+').unwrap_or(s)),
     };
+    // No skew is a skew too (`0s`, `0`), though not a valid expiry.
+    let digits = duration.trim_start_matches('0');
+    let unit_only = digits.chars().all(|c| c.is_ascii_alphabetic());
+    if digits.len() < duration.len()
+        && unit_only
+        && (digits.is_empty()
+            || format!("1{digits}")
+                .parse::<cfsign::time::HumanDuration>()
+                .is_ok())
+    {
+        return Ok(0);
+    }
     let d: cfsign::time::HumanDuration = duration.parse().map_err(|e| format!("{e}"))?;
     i64::try_from(d.seconds())
         .map(|secs| sign * secs)

@@ -259,7 +259,8 @@ fn response_head(
     }
     // hyper: to an HTTP/1.0 client that asked to keep the connection, it
     // says it keeps it; to an HTTP/1.1 one that asked to close, it says it
-    // closes. (No answer of `serve` sets `Connection` itself.)
+    // closes. (No GET or HEAD answer sets `Connection` itself; only PUT's
+    // `RequestTimeout` and `SlowDown` do, and PUTs go to hyper.)
     if version == Version::HTTP_10 && keep_alive {
         line(&mut out, "connection", b"keep-alive");
     } else if version == Version::HTTP_11 && !keep_alive {
