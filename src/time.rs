@@ -109,6 +109,20 @@ pub fn format_http_date(t: Epoch) -> String {
     httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
+/// An HTTP date as Unix seconds: the IMF-fixdate `Sun, 06 Nov 1994 08:49:37
+/// GMT` and the two obsolete forms (RFC 850, asctime) that RFC 9110 §5.6.7
+/// says a recipient must still accept.
+///
+/// ```
+/// assert_eq!(cfsign::time::parse_http_date("Tue, 01 Jan 2030 00:00:00 GMT"), Some(1893456000));
+/// assert_eq!(cfsign::time::parse_http_date("soon"), None);
+/// ```
+pub fn parse_http_date(value: &str) -> Option<Epoch> {
+    let t = httpdate::parse_http_date(value.trim()).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Epoch::try_from(secs).ok()
+}
+
 /// Now, in Unix seconds.
 ///
 /// ```

@@ -153,16 +153,7 @@ pub fn if_range_matches(value: &str, etag_hex: &str, last_modified: i64) -> bool
             && value.ends_with('"')
             && &value[1..value.len() - 1] == etag_hex;
     }
-    parse_http_date(value) == Some(last_modified)
-}
-
-/// An HTTP date as Unix seconds: the IMF-fixdate `Sun, 06 Nov 1994 08:49:37
-/// GMT` and the two obsolete forms (RFC 850, asctime) that RFC 9110 §5.6.7
-/// says a recipient must still accept.
-fn parse_http_date(value: &str) -> Option<i64> {
-    let t = httpdate::parse_http_date(value.trim()).ok()?;
-    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    i64::try_from(secs).ok()
+    crate::time::parse_http_date(value) == Some(last_modified)
 }
 
 #[cfg(test)]

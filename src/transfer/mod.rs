@@ -11,6 +11,7 @@ mod client;
 pub mod get;
 mod progress;
 pub mod put;
+mod refusal;
 mod response;
 mod retry;
 mod signing;

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use super::client;
-use crate::error::Error;
 
 /// The most of an error body that is read to find CloudFront's `<Code>`.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -40,7 +39,9 @@ pub(crate) fn error_code_and_message(body: &[u8]) -> Option<(String, String)> {
     Some((code, message))
 }
 
-fn element(text: &str, name: &str) -> Option<String> {
+/// The text of the first `<name>` element, entities decoded, controls
+/// dropped, at most 300 characters.
+pub(crate) fn element(text: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
     let start = text.find(&open)? + open.len();
@@ -61,45 +62,23 @@ fn element(text: &str, name: &str) -> Option<String> {
     )
 }
 
-/// The error for a refused request (4xx): `403 AccessDenied: Access denied`
-/// with a hint where one is known.
-pub(crate) fn refused(status: u16, body: &[u8], signed_by_us: bool) -> Error {
-    let (code, message) = error_code_and_message(body).unwrap_or_else(|| {
-        (
-            reqwest::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error")
-                .replace(' ', ""),
-            String::new(),
-        )
-    });
-    let hint = match (status, code.as_str()) {
-        (403, _) if signed_by_us => Some(
-            "check the key pair ID and key with `cfsign verify URL --public-key ID=PUBLIC.pem`"
-                .to_string(),
-        ),
-        (403, _) => Some("find out why with `cfsign verify URL`".to_string()),
-        (404, _) => Some("no object at that URL".to_string()),
-        _ => None,
-    };
-    Error::Refused {
-        status,
-        code,
-        message,
-        hint,
-    }
+/// The status's reason phrase without spaces (`Forbidden`): the code
+/// shown when the body has none.
+pub(crate) fn reason_phrase(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+        .replace(' ', "")
 }
 
-/// `503 ServiceUnavailable: message`, read as [`refused`] reads a 4xx, for
-/// the statuses that are not refusals.
+/// `503 ServiceUnavailable: message`, for the statuses that are not
+/// refusals (a refusal is read by [`super::refusal::Refusal`]).
 pub(crate) fn status_line(status: u16, body: &[u8]) -> String {
-    match refused(status, body, false) {
-        Error::Refused { code, message, .. } if !message.is_empty() => {
-            format!("{status} {code}: {message}")
-        }
-        Error::Refused { code, .. } => format!("{status} {code}"),
-        other => other.to_string(),
+    match error_code_and_message(body) {
+        Some((code, message)) if !message.is_empty() => format!("{status} {code}: {message}"),
+        Some((code, _)) => format!("{status} {code}"),
+        None => format!("{status} {}", reason_phrase(status)),
     }
 }
 
@@ -158,14 +137,7 @@ mod tests {
         assert_eq!(error_code_and_message(s3).unwrap().1, "a & b <c>");
         assert_eq!(error_code_and_message(b"<html>nope</html>"), None);
         assert_eq!(error_code_and_message(b"<Code>unterminated"), None);
-        let e = refused(403, cf, false).to_string();
-        assert_eq!(
-            e,
-            "403 AccessDenied: Access denied (find out why with `cfsign verify URL`)"
-        );
-        assert_eq!(
-            refused(404, b"", false).to_string(),
-            "404 NotFound (no object at that URL)"
-        );
+        assert_eq!(status_line(503, b""), "503 ServiceUnavailable");
+        assert_eq!(status_line(503, cf), "503 AccessDenied: Access denied");
     }
 }

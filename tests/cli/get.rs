@@ -128,7 +128,14 @@ fn serve_accepts_what_get_signs_and_refuses_it_unsigned() {
     assert_file(&dir.path().join("presigned.bin"), &body);
     // No key and no signature: CloudFront's refusal, exit 3, nothing saved.
     let out = get(&server.url("/o.bin"), dir.path(), &["-o", "unsigned.bin"]);
-    assert_refused(&out, 3, &["403 MissingKey", "cfsign verify"]);
+    assert_refused(
+        &out,
+        3,
+        &[
+            "403 MissingKey",
+            "refused by CloudFront: the request was not signed",
+        ],
+    );
     assert_only(dir.path(), &["presigned.bin"]);
 }
 

@@ -13,6 +13,7 @@ mod network;
 mod profile;
 mod put;
 mod readme;
+mod refusals;
 mod secrets;
 mod serve;
 mod serve_rehearse;

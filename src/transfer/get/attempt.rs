@@ -13,6 +13,7 @@ use super::sink::Sink;
 use super::{Done, State};
 use crate::error::Error;
 use crate::transfer::progress::Progress;
+use crate::transfer::refusal::{Asked, Refusal};
 use crate::transfer::response::{self, describe, status_line};
 use crate::transfer::retry::{self, Attempt, Outcome, Pause, RetryPolicy};
 use crate::transfer::signing::UrlSigner;
@@ -163,8 +164,13 @@ impl Transfer<'_> {
             }
             s if s.is_client_error() => {
                 let body = response::error_body(response, None).await;
-                let signed_by_us = self.signer.holds_key() && !UrlSigner::is_signed(self.url);
-                return Err(response::refused(s.as_u16(), &body, signed_by_us));
+                let asked = Asked {
+                    method: reqwest::Method::GET,
+                    url: &url,
+                    signed_by_us: self.signer.holds_key() && !UrlSigner::is_signed(self.url),
+                    now: crate::time::now(),
+                };
+                return Err(Refusal::classify(s.as_u16(), &headers, &body, &asked).into());
             }
             s if s.is_server_error() => {
                 let body = response::error_body(response, None).await;

@@ -19,6 +19,7 @@ use crate::digest::MAX_OBJECT_SIZE;
 use crate::error::Error;
 use crate::transfer::background_md5::{BackgroundMd5, Md5Error};
 use crate::transfer::progress::Progress;
+use crate::transfer::refusal::{Asked, Refusal};
 use crate::transfer::response;
 use crate::transfer::retry::{self, Attempt, Pause};
 use crate::transfer::signing::UrlSigner;
@@ -124,7 +125,7 @@ impl<'a> Hashed<'a> {
                 .accepted(response, reader, options, attempt)
                 .await
                 .map(Attempt::Done),
-            Ok(response) => self.refused(response, reader, signer, options).await,
+            Ok(response) => self.refused(response, reader, &url, signer, options).await,
             Err(e) => {
                 // Our own side failing (the file shrank, a read error) is
                 // not the network's fault and is not retried.
@@ -212,34 +213,37 @@ impl<'a> Hashed<'a> {
         &self,
         response: reqwest::Response,
         reader: Reader,
+        url: &str,
         signer: &UrlSigner,
         options: &PutOptions,
     ) -> Result<Attempt<Uploaded, Failure>, Error> {
         let status = response.status().as_u16();
-        let retry_after = retry::retry_after(response.headers());
+        let headers = response.headers().clone();
+        let retry_after = retry::retry_after(&headers);
         let body = response::error_body(response, Some(options.stall_timeout)).await;
         if let Some(e) = reader.failure() {
             return Err(e);
         }
-        let code = response::error_code_and_message(&body);
-        if status == 400
-            && code
-                .as_ref()
-                .is_some_and(|(c, _)| c == "XAmzContentSHA256Mismatch")
-        {
+        let asked = Asked {
+            method: reqwest::Method::PUT,
+            url,
+            signed_by_us: signer.holds_key(),
+            now: crate::time::now(),
+        };
+        let refusal = Refusal::classify(status, &headers, &body, &asked);
+        if refusal.is_content_changed() {
             return Err(file_changed(
                 &self.upload.name,
                 "no longer has the SHA-256 of the first pass (S3 answered 400 XAmzContentSHA256Mismatch)",
             ));
         }
-        let refusal = || response::refused(status, &body, signer.holds_key());
         if !retry::retryable_status(status) {
-            return Err(refusal());
+            return Err(refusal.into());
         }
         Ok(Attempt::Failed(Failure {
             reason: response::status_line(status, &body),
             retry_after,
-            refused: (400..500).contains(&status).then(refusal),
+            refused: (400..500).contains(&status).then(|| refusal.into()),
         }))
     }
 }
