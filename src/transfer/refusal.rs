@@ -100,7 +100,7 @@ impl Refusal {
             }
             None => (reason_phrase(status), String::new()),
         };
-        let side = side(headers, &text, &code, page);
+        let side = side(headers, &text, &code, &message, page);
         let fix = fix(status, side, &code, &text, headers, asked);
         Refusal {
             status,
@@ -150,7 +150,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// S3's marks first (CloudFront adds its own to what it passes on), then
 /// CloudFront's: its four codes for signatures, its page, its `Server`, an
 /// `<Error>` without S3's request ID.
-fn side(headers: &HeaderMap, text: &str, code: &str, page: bool) -> Side {
+fn side(headers: &HeaderMap, text: &str, code: &str, message: &str, page: bool) -> Side {
     let server = header(headers, SERVER.as_str()).unwrap_or_default();
     let s3 = server.eq_ignore_ascii_case("AmazonS3")
         || headers.contains_key("x-amz-request-id")
@@ -164,6 +164,9 @@ fn side(headers: &HeaderMap, text: &str, code: &str, page: bool) -> Side {
         || header(headers, "x-cache")
             .is_some_and(|v| v.eq_ignore_ascii_case("Error from cloudfront"));
     match code {
+        // S3's capital D (CloudFront writes "Access denied"), even when its
+        // IDs were dropped on the way.
+        "AccessDenied" if message == "Access Denied" => Side::Origin,
         "MissingKey" | "InvalidKey" | "MalformedPolicy" | "AccessDenied" | "InvalidMethod" => {
             Side::CloudFront
         }
@@ -214,7 +217,10 @@ fn fix(
                 "it takes at most {} bytes in one PUT: upload a smaller file",
                 escape::shown(&max)
             ),
-            None => "S3 takes at most 5 GiB in one PUT, and CloudFront cannot carry multipart uploads: upload a smaller file".to_string(),
+            None => format!(
+                "S3 takes at most {} GiB in one PUT, and CloudFront cannot carry multipart uploads: upload a smaller file",
+                crate::digest::MAX_OBJECT_SIZE >> 30
+            ),
         },
         _ if status == 404 => "no object at that URL".to_string(),
         _ if status == 403 => return Some(verify_hint(asked).to_string()),
@@ -536,6 +542,12 @@ x-amz-request-id: 4442587FB7D0A2F9
             "403 Forbidden (find out why with `cfsign verify URL`)"
         );
         assert_eq!(bare(410), "410 Gone");
+        // S3's words without its IDs or headers: still S3's.
+        let s3 = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        assert_eq!(
+            Refusal::classify(403, &HeaderMap::new(), s3, &asked).side,
+            Side::Origin
+        );
         // CloudFront's body without its headers: still CloudFront's.
         let cf = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"#;
         let r = Refusal::classify(403, &HeaderMap::new(), cf, &asked);
