@@ -1,7 +1,8 @@
 //! Reading what went wrong, for `get` and `put` alike: what CloudFront and
 //! S3 say when they refuse (a bounded read of the body, a small, defensive
 //! extraction of `<Code>` and `<Message>`, no entity expansion beyond the
-//! five predefined ones), and a transport error in one line.
+//! five predefined ones), and a transport error in one line. Who refused,
+//! and why, is [`super::refusal`]'s to say.
 
 use std::time::Duration;
 
