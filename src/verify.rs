@@ -388,11 +388,16 @@ pub(crate) fn check_with(
             reject(
                 ErrorCode::InvalidKey,
                 "key-pair-id",
-                format!(
-                    "the key ID `{}` is not one of the trusted keys ({})",
-                    shown(&key_pair_id),
-                    keys.ids().collect::<Vec<_>>().join(", ")
-                ),
+                match keys.ids().collect::<Vec<_>>().join(", ") {
+                    trusted if trusted.is_empty() => format!(
+                        "the key ID `{}` is not trusted: no key is",
+                        shown(&key_pair_id)
+                    ),
+                    trusted => format!(
+                        "the key ID `{}` is not one of the trusted keys ({trusted})",
+                        shown(&key_pair_id)
+                    ),
+                },
             )
         })?;
         let message = policy.to_json();

@@ -181,6 +181,8 @@ fn serve_unknown_key_is_refused_as_not_in_a_trusted_key_group() {
     );
     let r = alone.get(&signed_path(&alone, KEY_ID, "/a.txt", &[]));
     assert_eq!(r.xml_code().as_deref(), Some("InvalidKey"));
+    let log = alone.wait_for_log(1);
+    assert!(log[0].ends_with("is not trusted: no key is"), "{log:?}");
 }
 
 #[test]
