@@ -40,6 +40,7 @@ use reqwest::header::{DATE, HeaderMap, SERVER};
 use super::response::{element, error_code_and_message, reason_phrase};
 use crate::error::Error;
 use crate::escape;
+use crate::sign::PublicKey;
 use crate::time::{Epoch, HumanDuration, format_time};
 use crate::verify::{self, KeyRing};
 
@@ -68,8 +69,9 @@ pub(crate) struct Asked<'a> {
     /// The URL as sent, signing parameters and all (never shown: only its
     /// times and key pair ID are read).
     pub(crate) url: &'a str,
-    /// Whether cfsign signed it, with a key it holds.
-    pub(crate) signed_by_us: bool,
+    /// The public half of the key cfsign signed it with, when it did: a
+    /// signature that checks with it was refused for the key, not the bytes.
+    pub(crate) our_key: Option<PublicKey>,
     /// The local clock when the answer came.
     pub(crate) now: Epoch,
 }
@@ -264,13 +266,34 @@ fn signature_fix(headers: &HeaderMap, asked: &Asked) -> String {
         Some(r) if timed(&r) => format!("{}: sign a new URL", r.reason),
         // Resource, IP, policy: what is wrong with the URL itself.
         Some(r) if r.code != verify::ErrorCode::MissingKey => r.reason,
-        _ => verify_hint(asked).to_string(),
+        _ => trusted_key_fix(asked).unwrap_or_else(|| verify_hint(asked).to_string()),
     }
+}
+
+/// A URL that is good in every other way and whose signature checks with
+/// the public half of the key that made it: CloudFront refused the key, so
+/// the public key it holds under that ID is another one, or its key group
+/// is not one the cache behaviour trusts.
+fn trusted_key_fix(asked: &Asked) -> Option<String> {
+    let id = key_pair_id(asked.url)?;
+    let mut keys = KeyRing::new();
+    keys.insert(id.clone(), asked.our_key.clone()?);
+    let request = verify::Request {
+        url: asked.url,
+        cookie_header: None,
+        client_ip: None,
+        now: asked.now,
+    };
+    verify::check(&request, &keys).ok()?;
+    Some(format!(
+        "the signature checks with the public half of the key it was made with, so the public key CloudFront holds as `{}` is another one, or is not in a key group the cache behaviour trusts: upload this key's public half and add it to a trusted key group",
+        escape::shown(&id)
+    ))
 }
 
 /// The last resort: the signature itself, which only the public key checks.
 fn verify_hint(asked: &Asked) -> &'static str {
-    if asked.signed_by_us {
+    if asked.our_key.is_some() {
         "check the key pair ID and key with `cfsign verify URL --public-key ID=PUBLIC.pem`"
     } else {
         "find out why with `cfsign verify URL`"
@@ -287,283 +310,4 @@ fn key_pair_id(url: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A raw answer: status line, headers, blank line, body.
-    fn parse(raw: &str) -> (u16, HeaderMap, Vec<u8>) {
-        let (head, body) = raw.split_once("\n\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            let (name, value) = line.split_once(": ").unwrap();
-            headers.append(
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        (status.parse().unwrap(), headers, body.as_bytes().to_vec())
-    }
-
-    /// 2030-01-01T00:00:00Z, the fixture URL's expiry.
-    const EXPIRES: Epoch = 1_893_456_000;
-    const URL: &str = "https://d111111abcdef8.cloudfront.net/a.txt?Expires=1893456000&Signature=AAAA&Key-Pair-Id=K2JCJMDEHXQW5F";
-
-    fn classify(raw: &str, method: Method, now: Epoch) -> Refusal {
-        let (status, headers, body) = parse(raw);
-        let asked = Asked {
-            method,
-            url: URL,
-            signed_by_us: true,
-            now,
-        };
-        Refusal::classify(status, &headers, &body, &asked)
-    }
-
-    fn line(raw: &str, method: Method, now: Epoch) -> String {
-        Error::from(classify(raw, method, now)).to_string()
-    }
-
-    // CloudFront's refusals of a signature: codes and messages from "How do
-    // I troubleshoot issues related to a signed URL or signed cookies in
-    // CloudFront?" (AWS Knowledge Center); headers as CloudFront sends them
-    // on an error it makes itself.
-    const MISSING_KEY: &str = "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-Date: Tue, 01 Jan 2030 00:00:00 GMT
-X-Cache: Error from cloudfront
-Via: 1.1 4b6b6a5e4c7a2b0e7e8d3f4c9a1b2c3d.cloudfront.net (CloudFront)
-X-Amz-Cf-Id: jY5jA6jmA2v0mIxT4qWx3cN3QvMdbvE3YfCKrKdW6sAq2mN8Fq9i5Q==
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>MissingKey</Code><Message>Missing Key-Pair-Id query parameter or cookie value</Message></Error>";
-
-    const UNKNOWN_KEY: &str = "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidKey</Code><Message>Unknown Key</Message></Error>";
-
-    /// Expired or a bad signature: CloudFront does not say which.
-    fn access_denied(date: &str) -> String {
-        format!(
-            "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-Date: {date}
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"
-        )
-    }
-
-    // "HTTP 403 status code (Invalid method)" (CloudFront Developer Guide)
-    // for the cause; the page is CloudFront's error page, as quoted in
-    // answers about "The request could not be satisfied".
-    const INVALID_METHOD_PAGE: &str = "HTTP/1.1 403 Forbidden
-Server: CloudFront
-Content-Type: text/html
-X-Cache: Error from cloudfront
-
-<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">
-<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\">
-<TITLE>ERROR: The request could not be satisfied</TITLE>
-</HEAD><BODY>
-<H1>403 ERROR</H1>
-<H2>The request could not be satisfied.</H2>
-<HR noshade size=\"1px\">
-This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.
-<BR clear=\"all\">
-<HR noshade size=\"1px\">
-<PRE>
-Generated by cloudfront (CloudFront)
-Request ID: jY5jA6jmA2v0mIxT4qWx3cN3QvMdbvE3YfCKrKdW6sAq2mN8Fq9i5Q==
-</PRE>
-<ADDRESS>
-</ADDRESS>
-</BODY></HTML>";
-
-    // S3's answers, passed on by CloudFront: the shape of "Error responses"
-    // (Amazon S3 API Reference): `application/xml`, `<RequestId>` and
-    // `<HostId>`, `x-amz-request-id` and `x-amz-id-2`; codes and messages
-    // from its list of error codes.
-    const ORIGIN_DENIED: &str = "HTTP/1.1 403 Forbidden
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-x-amz-id-2: 1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
-
-    const SHA256_MISMATCH: &str = "HTTP/1.1 400 Bad Request
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>XAmzContentSHA256Mismatch</Code><Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message><ClientComputedContentSHA256>e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855</ClientComputedContentSHA256><S3ComputedContentSHA256>ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb</S3ComputedContentSHA256><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
-
-    const TOO_LARGE: &str = "HTTP/1.1 400 Bad Request
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message><ProposedSize>6442450944</ProposedSize><MaxSizeAllowed>5368709120</MaxSizeAllowed><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
-
-    const ON_TIME: Epoch = EXPIRES - 3600;
-
-    #[test]
-    fn cloudfronts_signature_refusals_name_the_key_step() {
-        let r = classify(MISSING_KEY, Method::GET, ON_TIME);
-        assert_eq!((r.side, r.code.as_str()), (Side::CloudFront, "MissingKey"));
-        assert_eq!(
-            line(MISSING_KEY, Method::GET, ON_TIME),
-            "403 MissingKey: Missing Key-Pair-Id query parameter or cookie value (refused by CloudFront: the request was not signed, and the cache behaviour restricts viewer access: sign it with a key from a key group the behaviour trusts)"
-        );
-        assert_eq!(
-            line(UNKNOWN_KEY, Method::PUT, ON_TIME),
-            "403 InvalidKey: Unknown Key (refused by CloudFront: it knows no public key `K2JCJMDEHXQW5F` in a key group the cache behaviour trusts: upload the public key to CloudFront and add it to a trusted key group)"
-        );
-    }
-
-    #[test]
-    fn access_denied_compares_the_clocks() {
-        // CloudFront's clock 5 minutes ahead: expired there, not here.
-        let ahead = access_denied("Tue, 01 Jan 2030 00:04:00 GMT");
-        let e = line(&ahead, Method::GET, EXPIRES - 60);
-        assert!(
-            e.starts_with("403 AccessDenied: Access denied (refused by CloudFront: its clock is 5m ahead of this machine's (2030-01-01T00:04:00Z), and by its clock the signature expired at 2030-01-01T00:00:00Z (4m ago): set this machine's clock right (NTP))"),
-            "{e}"
-        );
-        // Behind: a URL that is expired here is expired, whatever its clock.
-        let e = line(&ahead, Method::GET, EXPIRES + 3600);
-        assert!(e.contains("refused by CloudFront: the signature expired at 2030-01-01T00:00:00Z (1h ago): sign a new URL"), "{e}");
-        // A few seconds apart, on time on both: the signature itself.
-        let agreed = access_denied("Mon, 31 Dec 2029 23:00:03 GMT");
-        let e = line(&agreed, Method::PUT, ON_TIME);
-        assert!(e.ends_with("(refused by CloudFront: check the key pair ID and key with `cfsign verify URL --public-key ID=PUBLIC.pem`)"), "{e}");
-        // No Date at all: the same.
-        let (status, mut headers, body) = parse(&agreed);
-        headers.remove(DATE);
-        let asked = Asked {
-            method: Method::GET,
-            url: URL,
-            signed_by_us: false,
-            now: ON_TIME,
-        };
-        let r = Refusal::classify(status, &headers, &body, &asked);
-        assert_eq!(
-            r.fix.as_deref(),
-            Some("find out why with `cfsign verify URL`")
-        );
-    }
-
-    #[test]
-    fn cloudfronts_page_names_the_allowed_methods() {
-        let r = classify(INVALID_METHOD_PAGE, Method::PUT, ON_TIME);
-        assert_eq!(
-            (r.side, r.code.as_str()),
-            (Side::CloudFront, "InvalidMethod")
-        );
-        assert_eq!(
-            Error::from(r).to_string(),
-            "403 InvalidMethod: This distribution is not configured to allow the HTTP request method that was used for this request. (refused by CloudFront: the cache behaviour does not allow PUT: allow GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE in its allowed methods)"
-        );
-    }
-
-    #[test]
-    fn the_origins_refusals_name_the_bucket_policy() {
-        let r = classify(ORIGIN_DENIED, Method::GET, ON_TIME);
-        assert_eq!(
-            (r.side, r.code.as_str(), r.message.as_str()),
-            (Side::Origin, "AccessDenied", "Access Denied")
-        );
-        let e = Error::from(r).to_string();
-        assert!(e.starts_with("403 AccessDenied: Access Denied (refused by the origin (S3): the bucket policy does not grant the distribution's origin access control (or identity) s3:GetObject, or another account owns the object"), "{e}");
-        let e = line(ORIGIN_DENIED, Method::PUT, ON_TIME);
-        assert!(e.contains("(S3): the bucket policy does not grant the distribution's origin access control (or identity) s3:PutObject: grant it (and send x-amz-acl: bucket-owner-full-control"), "{e}");
-        // The ID headers alone, or the body alone, are S3's.
-        let (status, mut headers, body) = parse(ORIGIN_DENIED);
-        headers.remove(SERVER);
-        let asked = Asked {
-            method: Method::GET,
-            url: URL,
-            signed_by_us: true,
-            now: ON_TIME,
-        };
-        assert_eq!(
-            Refusal::classify(status, &headers, &body, &asked).side,
-            Side::Origin
-        );
-        let headers = HeaderMap::new();
-        assert_eq!(
-            Refusal::classify(status, &headers, &body, &asked).side,
-            Side::Origin
-        );
-    }
-
-    #[test]
-    fn the_origins_upload_refusals() {
-        let r = classify(SHA256_MISMATCH, Method::PUT, ON_TIME);
-        assert!(r.is_content_changed());
-        assert_eq!(r.side, Side::Origin);
-        assert!(
-            r.fix
-                .as_deref()
-                .unwrap()
-                .starts_with("the file changed while it was being uploaded")
-        );
-        let e = line(TOO_LARGE, Method::PUT, ON_TIME);
-        assert_eq!(
-            e,
-            "400 EntityTooLarge: Your proposed upload exceeds the maximum allowed size (refused by the origin (S3): it takes at most 5368709120 bytes in one PUT: upload a smaller file)"
-        );
-    }
-
-    #[test]
-    fn bare_answers_keep_their_old_words() {
-        let asked = Asked {
-            method: Method::GET,
-            url: "https://h/a",
-            signed_by_us: false,
-            now: ON_TIME,
-        };
-        let bare = |status| {
-            Error::from(Refusal::classify(status, &HeaderMap::new(), b"", &asked)).to_string()
-        };
-        assert_eq!(bare(404), "404 NotFound (no object at that URL)");
-        assert_eq!(
-            bare(403),
-            "403 Forbidden (find out why with `cfsign verify URL`)"
-        );
-        assert_eq!(bare(410), "410 Gone");
-        // S3's words without its IDs or headers: still S3's.
-        let s3 = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
-        assert_eq!(
-            Refusal::classify(403, &HeaderMap::new(), s3, &asked).side,
-            Side::Origin
-        );
-        // CloudFront's body without its headers: still CloudFront's.
-        let cf = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"#;
-        let r = Refusal::classify(403, &HeaderMap::new(), cf, &asked);
-        assert_eq!(
-            Error::from(r).to_string(),
-            "403 AccessDenied: Access denied (refused by CloudFront: find out why with `cfsign verify URL`)"
-        );
-        // Text from the server is the server's: escaped by the one who prints.
-        let s3 = b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
-        let r = Refusal::classify(404, &HeaderMap::new(), s3, &asked);
-        assert_eq!(
-            (r.side, Error::from(r).to_string().as_str()),
-            (
-                Side::Origin,
-                "404 NoSuchKey: The specified key does not exist. (no object at that URL)"
-            )
-        );
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::sign::PolicySpec;
-use crate::sign::{Signer, url};
+use crate::sign::{PublicKey, Signer, url};
 use crate::time::{self, Epoch};
 
 /// What to sign at a given time: called before every attempt, so a policy
@@ -136,9 +136,10 @@ impl UrlSigner {
         }
     }
 
-    /// Whether URLs will be signed by us (so re-signing can fix an expiry).
-    pub(crate) fn holds_key(&self) -> bool {
-        self.signer.is_some()
+    /// The public half of the key URLs are signed with, when there is one:
+    /// what tells a refused key from a refused signature.
+    pub(crate) fn public_key(&self) -> Option<PublicKey> {
+        self.signer.as_ref().map(|s| s.key().public_key())
     }
 
     /// Whether `url` already carries signing parameters.

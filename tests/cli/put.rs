@@ -882,7 +882,8 @@ fn serve_refusal_exits_3_with_cloudfronts_words() {
     let server = ServeProcess::signed(root.path(), &[]);
     let dir = tempdir();
     let file = write(dir.path(), "a.txt", b"x");
-    // The right key ID, another private key: a bad signature.
+    // The right key ID, another private key: CloudFront holds another
+    // public key under that ID, which the signature's own key tells.
     let out = put()
         .arg(&file)
         .arg(server.url("/a.txt"))
@@ -893,7 +894,10 @@ fn serve_refusal_exits_3_with_cloudfronts_words() {
     assert_refused(
         &out,
         3,
-        &["403 AccessDenied: Access denied", "cfsign verify"],
+        &[
+            "403 AccessDenied: Access denied",
+            "the public key CloudFront holds as `K2JCJMDEHXQW5F` is another one",
+        ],
     );
     assert!(!root.path().join("a.txt").exists());
 }

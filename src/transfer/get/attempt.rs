@@ -167,7 +167,10 @@ impl Transfer<'_> {
                 let asked = Asked {
                     method: reqwest::Method::GET,
                     url: &url,
-                    signed_by_us: self.signer.holds_key() && !UrlSigner::is_signed(self.url),
+                    our_key: self
+                        .signer
+                        .public_key()
+                        .filter(|_| !UrlSigner::is_signed(self.url)),
                     now: crate::time::now(),
                 };
                 return Err(Refusal::classify(s.as_u16(), &headers, &body, &asked).into());

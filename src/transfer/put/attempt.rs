@@ -227,7 +227,7 @@ impl<'a> Hashed<'a> {
         let asked = Asked {
             method: reqwest::Method::PUT,
             url,
-            signed_by_us: signer.holds_key(),
+            our_key: signer.public_key(),
             now: crate::time::now(),
         };
         let refusal = Refusal::classify(status, &headers, &body, &asked);
