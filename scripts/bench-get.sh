@@ -130,21 +130,19 @@ status=0
 peak_rss=0
 missed=()
 
-# The commands of one case, each `sh -c` with $1 = output file, $2 = URL.
-ref_cmd() {
+# The reference of one case, as one table: its name in the summary and its
+# command (run as `sh -c` with $1 = output file, $2 = URL), set as ref_name
+# and ref_cmd.
+reference() {
   case $1 in
-    memory) echo 'curl -sSf -o "$1" "$2"' ;;
-    disk) echo 'curl -sSf -o "$1" "$2" && sync "$1"' ;;
-    memory-sha256) echo 'curl -sSf -o "$1" "$2" && sha256sum "$1" >/dev/null' ;;
-    disk-sha256) echo 'curl -sSf -o "$1" "$2" && sha256sum "$1" >/dev/null && sync "$1"' ;;
-  esac
-}
-ref_name() {
-  case $1 in
-    memory) echo 'curl -o' ;;
-    disk) echo 'curl -o && sync' ;;
-    memory-sha256) echo 'curl -o && sha256sum' ;;
-    disk-sha256) echo 'curl -o && sha256sum && sync' ;;
+    memory) ref_name='curl -o'
+      ref_cmd='curl -sSf -o "$1" "$2"' ;;
+    disk) ref_name='curl -o && sync'
+      ref_cmd='curl -sSf -o "$1" "$2" && sync "$1"' ;;
+    memory-sha256) ref_name='curl -o && sha256sum'
+      ref_cmd='curl -sSf -o "$1" "$2" && sha256sum "$1" >/dev/null' ;;
+    disk-sha256) ref_name='curl -o && sha256sum && sync'
+      ref_cmd='curl -sSf -o "$1" "$2" && sha256sum "$1" >/dev/null && sync "$1"' ;;
   esac
 }
 
@@ -153,7 +151,8 @@ ref_name() {
 bench() {
   local case=$1 dir=$2 sha=()
   local tools=(cfsign ref) w=() c=() r=() ref_w=() ref_c=() plain_w=() plain_c=()
-  local round i t line wall cpu rss order
+  local round i t line wall cpu rss order ref_name ref_cmd
+  reference "$case"
   case $case in *sha256) sha=(--sha256 "$sha256") ;; esac
   [ "$case" != memory ] && tools+=(plain)
   for round in $(seq "$RUNS"); do
@@ -169,7 +168,7 @@ bench() {
           w+=("$wall") c+=("$cpu")
           [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
           line+=$(printf '  cfsign %5.2fs %5.2fs CPU %5.1f MiB' "$wall" "$cpu" "$(awk -v k="$rss" 'BEGIN {print k/1024}')") ;;
-        ref) read -r wall cpu rss < <(measure sh -c "$(ref_cmd "$case")" sh "$dir/out.bin" "$url")
+        ref) read -r wall cpu rss < <(measure sh -c "$ref_cmd" sh "$dir/out.bin" "$url")
           ref_w+=("$wall") ref_c+=("$cpu")
           line+=$(printf '  ref %5.2fs %5.2fs CPU' "$wall" "$cpu") ;;
         plain) read -r wall cpu rss < <(measure curl -sSf -o "$dir/out.bin" "$url")
@@ -185,7 +184,7 @@ bench() {
   rw=$(median "${ref_w[@]}") rc=$(median "${ref_c[@]}")
   rwall=$(ratio "$gw" "$rw") rcpu=$(ratio "$gc" "$rc")
   printf '%-14s cfsign %5.2fs (%4d MiB/s) %5.2fs CPU | %-29s %5.2fs %5.2fs CPU | wall %s (<= %s)  CPU %s (<= %s)' \
-    "$case" "$gw" "$(mib_s "$gw")" "$gc" "$(ref_name "$case")" "$rw" "$rc" "$rwall" "$MAX_WALL" "$rcpu" "$MAX_CPU"
+    "$case" "$gw" "$(mib_s "$gw")" "$gc" "$ref_name" "$rw" "$rc" "$rwall" "$MAX_WALL" "$rcpu" "$MAX_CPU"
   if [ "${#plain_w[@]}" -gt 0 ]; then
     local pw pc
     pw=$(median "${plain_w[@]}") pc=$(median "${plain_c[@]}")
