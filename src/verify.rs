@@ -74,6 +74,15 @@ impl ErrorCode {
     }
 }
 
+/// The sentence of CloudFront's 403 page for a method the cache behaviour
+/// does not allow ("HTTP 403 status code (Invalid method)", Amazon
+/// CloudFront Developer Guide, gives the cause; the sentence is the page's,
+/// as quoted where `serve` builds it). Said once: `serve --methods` writes
+/// it and `get`/`put` recognise the page by it. The page has no `<Code>`,
+/// so it is not an [`ErrorCode`].
+#[cfg(any(feature = "serve", feature = "transfer"))]
+pub(crate) const INVALID_METHOD_MESSAGE: &str = "This distribution is not configured to allow the HTTP request method that was used for this request.";
+
 /// A request as CloudFront sees it: the input of [`check`].
 ///
 /// ```

@@ -13,7 +13,7 @@ use super::path::{MAX_SEGMENT_BYTES, PathError, ResolveError};
 use super::range::unsatisfied_content_range;
 use super::rehearse::AllowedMethods;
 use super::store::PutError;
-use crate::verify::{ErrorCode, Rejection};
+use crate::verify::{ErrorCode, INVALID_METHOD_MESSAGE, Rejection};
 
 /// An error answer: status, `<Code>`, `<Message>`, extra elements, and the
 /// reason written to the request log (never sent to the client).
@@ -105,7 +105,9 @@ impl ErrorResponse {
             ..ErrorResponse::new(
                 StatusCode::FORBIDDEN,
                 "InvalidMethod",
-                "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.",
+                format!(
+                    "{INVALID_METHOD_MESSAGE} The distribution supports only cachable requests."
+                ),
             )
         }
         .header("server", "CloudFront")

@@ -42,15 +42,12 @@ use crate::error::Error;
 use crate::escape;
 use crate::sign::PublicKey;
 use crate::time::{Epoch, HumanDuration, format_time};
-use crate::verify::{self, KeyRing};
+use crate::verify::{self, INVALID_METHOD_MESSAGE, KeyRing};
 
 /// How far CloudFront's `Date` may be from the local clock before the
 /// difference is worth a word: the header has whole seconds, and the answer
 /// took some time to come.
 const CLOCK_TOLERANCE_SECS: i64 = 5;
-
-/// The sentence of CloudFront's page for a method the behaviour does not allow.
-const INVALID_METHOD: &str = "This distribution is not configured to allow the HTTP request method that was used for this request.";
 
 /// Who answered a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,9 +94,10 @@ impl Refusal {
             || server.eq_ignore_ascii_case("CloudFront") && text.contains("<HTML>");
         let (code, message) = match error_code_and_message(body) {
             Some(found) => found,
-            None if page && text.contains(INVALID_METHOD) => {
-                ("InvalidMethod".to_string(), INVALID_METHOD.to_string())
-            }
+            None if page && text.contains(INVALID_METHOD_MESSAGE) => (
+                "InvalidMethod".to_string(),
+                INVALID_METHOD_MESSAGE.to_string(),
+            ),
             None => (reason_phrase(status), String::new()),
         };
         let side = side(headers, &text, &code, &message, page);
