@@ -2,9 +2,26 @@
 
 use super::*;
 
-/// A raw answer: status line, headers, blank line, body.
-fn parse(raw: &str) -> (u16, HeaderMap, Vec<u8>) {
-    let (head, body) = raw.split_once("\n\n").unwrap();
+/// A recorded answer: status, headers, body.
+type Answer = (u16, HeaderMap, Vec<u8>);
+
+/// An answer from `tests/fixtures/refusals/` (its README names the source
+/// of each): status line, headers, blank line, body, lines ending in LF.
+/// Read at run time, so that the fixtures stay files a reader can check
+/// against the documentation.
+fn fixture(name: &str) -> Answer {
+    let path = format!(
+        "{}/tests/fixtures/refusals/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let split = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .unwrap_or_else(|| panic!("{path}: no blank line after the headers"));
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    assert!(!head.contains('\r'), "{path}: lines end in LF alone");
+    let body = raw[split + 2..].to_vec();
     let mut lines = head.lines();
     let status = lines.next().unwrap().split(' ').nth(1).unwrap();
     let mut headers = HeaderMap::new();
@@ -15,117 +32,51 @@ fn parse(raw: &str) -> (u16, HeaderMap, Vec<u8>) {
             value.parse().unwrap(),
         );
     }
-    (status.parse().unwrap(), headers, body.as_bytes().to_vec())
+    // The body is exactly what the server sent: no newline slipped in.
+    if let Some(len) = headers.get(reqwest::header::CONTENT_LENGTH) {
+        assert_eq!(len.to_str().unwrap(), body.len().to_string(), "{path}");
+    }
+    (status.parse().unwrap(), headers, body)
+}
+
+const MISSING_KEY: &str = "cloudfront-missing-key.http";
+const UNKNOWN_KEY: &str = "cloudfront-invalid-key.http";
+const MALFORMED_POLICY: &str = "cloudfront-malformed-policy.http";
+const INVALID_METHOD_PAGE: &str = "cloudfront-invalid-method.http";
+const ORIGIN_DENIED: &str = "s3-access-denied.http";
+const SHA256_MISMATCH: &str = "s3-xamz-content-sha256-mismatch.http";
+const TOO_LARGE: &str = "s3-entity-too-large.http";
+
+/// CloudFront's AccessDenied (expired or a bad signature: it does not say
+/// which) with its `Date` set to `date`.
+fn access_denied(date: &str) -> Answer {
+    let (status, mut headers, body) = fixture("cloudfront-access-denied.http");
+    headers.insert(DATE, date.parse().unwrap());
+    (status, headers, body)
 }
 
 /// 2030-01-01T00:00:00Z, the fixture URL's expiry.
 const EXPIRES: Epoch = 1_893_456_000;
 const URL: &str = "https://d111111abcdef8.cloudfront.net/a.txt?Expires=1893456000&Signature=AAAA&Key-Pair-Id=K2JCJMDEHXQW5F";
 
-fn classify(raw: &str, method: Method, now: Epoch) -> Refusal {
-    let (status, headers, body) = parse(raw);
+fn classify_answer(answer: &Answer, method: Method, now: Epoch) -> Refusal {
+    let (status, headers, body) = answer;
     let asked = Asked {
         method,
         url: URL,
         our_key: Some(test_key()),
         now,
     };
-    Refusal::classify(status, &headers, &body, &asked)
+    Refusal::classify(*status, headers, body, &asked)
 }
 
-fn line(raw: &str, method: Method, now: Epoch) -> String {
-    Error::from(classify(raw, method, now)).to_string()
+fn classify(name: &str, method: Method, now: Epoch) -> Refusal {
+    classify_answer(&fixture(name), method, now)
 }
 
-// CloudFront's refusals of a signature: codes and messages from "How do
-// I troubleshoot issues related to a signed URL or signed cookies in
-// CloudFront?" (AWS Knowledge Center); headers as CloudFront sends them
-// on an error it makes itself.
-const MISSING_KEY: &str = "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-Date: Tue, 01 Jan 2030 00:00:00 GMT
-X-Cache: Error from cloudfront
-Via: 1.1 4b6b6a5e4c7a2b0e7e8d3f4c9a1b2c3d.cloudfront.net (CloudFront)
-X-Amz-Cf-Id: jY5jA6jmA2v0mIxT4qWx3cN3QvMdbvE3YfCKrKdW6sAq2mN8Fq9i5Q==
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>MissingKey</Code><Message>Missing Key-Pair-Id query parameter or cookie value</Message></Error>";
-
-const UNKNOWN_KEY: &str = "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidKey</Code><Message>Unknown Key</Message></Error>";
-
-/// Expired or a bad signature: CloudFront does not say which.
-fn access_denied(date: &str) -> String {
-    format!(
-        "HTTP/1.1 403 Forbidden
-Content-Type: text/xml
-Server: CloudFront
-Date: {date}
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"
-    )
+fn line(name: &str, method: Method, now: Epoch) -> String {
+    Error::from(classify(name, method, now)).to_string()
 }
-
-// "HTTP 403 status code (Invalid method)" (CloudFront Developer Guide)
-// for the cause; the page is CloudFront's error page, as quoted in
-// answers about "The request could not be satisfied".
-const INVALID_METHOD_PAGE: &str = "HTTP/1.1 403 Forbidden
-Server: CloudFront
-Content-Type: text/html
-X-Cache: Error from cloudfront
-
-<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">
-<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\">
-<TITLE>ERROR: The request could not be satisfied</TITLE>
-</HEAD><BODY>
-<H1>403 ERROR</H1>
-<H2>The request could not be satisfied.</H2>
-<HR noshade size=\"1px\">
-This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.
-<BR clear=\"all\">
-<HR noshade size=\"1px\">
-<PRE>
-Generated by cloudfront (CloudFront)
-Request ID: jY5jA6jmA2v0mIxT4qWx3cN3QvMdbvE3YfCKrKdW6sAq2mN8Fq9i5Q==
-</PRE>
-<ADDRESS>
-</ADDRESS>
-</BODY></HTML>";
-
-// S3's answers, passed on by CloudFront: the shape of "Error responses"
-// (Amazon S3 API Reference): `application/xml`, `<RequestId>` and
-// `<HostId>`, `x-amz-request-id` and `x-amz-id-2`; codes and messages
-// from its list of error codes.
-const ORIGIN_DENIED: &str = "HTTP/1.1 403 Forbidden
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-x-amz-id-2: 1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=
-X-Cache: Error from cloudfront
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
-
-const SHA256_MISMATCH: &str = "HTTP/1.1 400 Bad Request
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>XAmzContentSHA256Mismatch</Code><Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message><ClientComputedContentSHA256>e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855</ClientComputedContentSHA256><S3ComputedContentSHA256>ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb</S3ComputedContentSHA256><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
-
-const TOO_LARGE: &str = "HTTP/1.1 400 Bad Request
-Content-Type: application/xml
-Server: AmazonS3
-x-amz-request-id: 4442587FB7D0A2F9
-
-<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message><ProposedSize>6442450944</ProposedSize><MaxSizeAllowed>5368709120</MaxSizeAllowed><RequestId>4442587FB7D0A2F9</RequestId><HostId>1rFWKULfFuMgh0W9PvaI5Oa9r7GJWad+DODI6z1MgasOGF5kJyI6j26spqzsLovZRhPPHXcCaUo=</HostId></Error>";
 
 const ON_TIME: Epoch = EXPIRES - 3600;
 
@@ -146,7 +97,7 @@ fn access_denied_on_a_signature_that_checks_names_the_key_group() {
     let url = "https://d111111abcdef8.cloudfront.net/a.txt";
     let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(EXPIRES as u64);
     let signed = signer.sign_url(url, expires).unwrap();
-    let (status, headers, body) = parse(&access_denied("Mon, 31 Dec 2029 23:00:00 GMT"));
+    let (status, headers, body) = access_denied("Mon, 31 Dec 2029 23:00:00 GMT");
     let asked = |url, our_key| Asked {
         method: Method::GET,
         url,
@@ -191,20 +142,20 @@ fn cloudfronts_signature_refusals_name_the_key_step() {
 fn access_denied_compares_the_clocks() {
     // CloudFront's clock 5 minutes ahead: expired there, not here.
     let ahead = access_denied("Tue, 01 Jan 2030 00:04:00 GMT");
-    let e = line(&ahead, Method::GET, EXPIRES - 60);
+    let e = Error::from(classify_answer(&ahead, Method::GET, EXPIRES - 60)).to_string();
     assert!(
         e.starts_with("403 AccessDenied: Access denied (refused by CloudFront: its clock is 5m ahead of this machine's (2030-01-01T00:04:00Z), and by its clock the signature expired at 2030-01-01T00:00:00Z (4m ago): set this machine's clock right (NTP))"),
         "{e}"
     );
     // Behind: a URL that is expired here is expired, whatever its clock.
-    let e = line(&ahead, Method::GET, EXPIRES + 3600);
+    let e = Error::from(classify_answer(&ahead, Method::GET, EXPIRES + 3600)).to_string();
     assert!(e.contains("refused by CloudFront: the signature expired at 2030-01-01T00:00:00Z (1h ago): sign a new URL"), "{e}");
     // A few seconds apart, on time on both: the signature itself.
     let agreed = access_denied("Mon, 31 Dec 2029 23:00:03 GMT");
-    let e = line(&agreed, Method::PUT, ON_TIME);
+    let e = Error::from(classify_answer(&agreed, Method::PUT, ON_TIME)).to_string();
     assert!(e.ends_with("(refused by CloudFront: check the key pair ID and key with `cfsign verify URL --public-key ID=PUBLIC.pem`)"), "{e}");
     // No Date at all: the same.
-    let (status, mut headers, body) = parse(&agreed);
+    let (status, mut headers, body) = agreed;
     headers.remove(DATE);
     let asked = Asked {
         method: Method::GET,
@@ -244,7 +195,7 @@ fn the_origins_refusals_name_the_bucket_policy() {
     let e = line(ORIGIN_DENIED, Method::PUT, ON_TIME);
     assert!(e.contains("(S3): the bucket policy does not grant the distribution's origin access control (or identity) s3:PutObject: grant it (and send x-amz-acl: bucket-owner-full-control"), "{e}");
     // The ID headers alone, or the body alone, are S3's.
-    let (status, mut headers, body) = parse(ORIGIN_DENIED);
+    let (status, mut headers, body) = fixture(ORIGIN_DENIED);
     headers.remove(SERVER);
     let asked = Asked {
         method: Method::GET,
@@ -277,7 +228,7 @@ fn the_origins_upload_refusals() {
     let e = line(TOO_LARGE, Method::PUT, ON_TIME);
     assert_eq!(
         e,
-        "400 EntityTooLarge: Your proposed upload exceeds the maximum allowed size (refused by the origin (S3): it takes at most 5368709120 bytes in one PUT: upload a smaller file)"
+        "400 EntityTooLarge: Your proposed upload exceeds the maximum allowed object size. (refused by the origin (S3): it takes at most 5368709120 bytes in one PUT: upload a smaller file)"
     );
 }
 
@@ -320,4 +271,128 @@ fn bare_answers_keep_their_old_words() {
             "404 NoSuchKey: The specified key does not exist. (no object at that URL)"
         )
     );
+}
+
+/// A URL for `a.txt` signed with the fixture key, valid from `starts` (if
+/// given) to `expires`.
+fn signed_url(expires: Epoch, starts: Option<Epoch>) -> String {
+    let resource = "https://d111111abcdef8.cloudfront.net/a.txt";
+    let policy = crate::sign::CustomPolicy::new(resource.parse().unwrap(), expires, starts, None);
+    let signed = test_signer().sign(&crate::sign::Policy::Custom(policy.unwrap()));
+    signed.apply_to(resource).unwrap().as_str().to_string()
+}
+
+/// Acceptance: one row per refusal the documentation gives, read from its
+/// recorded answer: the one line `get`/`put` print, naming who refused and
+/// the setup step that fixes it, at `ON_TIME` by this machine's clock. An
+/// expected line ending in `…` is a prefix (the malformed policy's line ends
+/// in the JSON parser's words).
+#[test]
+fn every_documented_refusal_names_who_and_the_fix() {
+    let cloudfront_ahead = access_denied("Mon, 31 Dec 2029 23:04:00 GMT");
+    let malformed = "https://d111111abcdef8.cloudfront.net/a.txt?Policy=bm90IGpzb24_&Signature=AAAA&Key-Pair-Id=K2JCJMDEHXQW5F";
+    let rows: &[(&str, Answer, Method, String, &str)] = &[
+        (
+            "unsigned",
+            fixture(MISSING_KEY),
+            Method::GET,
+            URL.into(),
+            "403 MissingKey: Missing Key-Pair-Id query parameter or cookie value (refused by CloudFront: the request was not signed, and the cache behaviour restricts viewer access: sign it with a key from a key group the behaviour trusts)",
+        ),
+        (
+            "key not in a trusted key group",
+            fixture(UNKNOWN_KEY),
+            Method::PUT,
+            URL.into(),
+            "403 InvalidKey: Unknown Key (refused by CloudFront: it knows no public key `K2JCJMDEHXQW5F` in a key group the cache behaviour trusts: upload the public key to CloudFront and add it to a trusted key group)",
+        ),
+        (
+            "expired",
+            access_denied("Mon, 31 Dec 2029 23:00:00 GMT"),
+            Method::GET,
+            signed_url(ON_TIME - 3600, None),
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature expired at 2029-12-31T22:00:00Z (1h ago): sign a new URL)",
+        ),
+        (
+            "not yet valid",
+            access_denied("Mon, 31 Dec 2029 23:00:00 GMT"),
+            Method::GET,
+            signed_url(EXPIRES, Some(ON_TIME + 600)),
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature is not valid before 2029-12-31T23:10:00Z (in 10m): sign a new URL)",
+        ),
+        (
+            "clock skew",
+            cloudfront_ahead,
+            Method::GET,
+            signed_url(ON_TIME + 60, None),
+            "403 AccessDenied: Access denied (refused by CloudFront: its clock is 4m ahead of this machine's (2029-12-31T23:04:00Z), and by its clock the signature expired at 2029-12-31T23:01:00Z (3m ago): set this machine's clock right (NTP))",
+        ),
+        (
+            "signature checks with our key",
+            access_denied("Mon, 31 Dec 2029 23:00:00 GMT"),
+            Method::PUT,
+            signed_url(EXPIRES, None),
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature checks with the public half of the key it was made with, so the public key CloudFront holds as `K2JCJMDEHXQW5F` is another one, or is not in a key group the cache behaviour trusts: upload this key's public half and add it to a trusted key group)",
+        ),
+        (
+            "malformed policy",
+            fixture(MALFORMED_POLICY),
+            Method::GET,
+            malformed.into(),
+            "403 MalformedPolicy: Malformed Policy (refused by CloudFront: the policy is not valid JSON…",
+        ),
+        (
+            "method not allowed",
+            fixture(INVALID_METHOD_PAGE),
+            Method::PUT,
+            URL.into(),
+            "403 InvalidMethod: This distribution is not configured to allow the HTTP request method that was used for this request. (refused by CloudFront: the cache behaviour does not allow PUT: allow GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE in its allowed methods)",
+        ),
+        (
+            "origin denies GET",
+            fixture(ORIGIN_DENIED),
+            Method::GET,
+            URL.into(),
+            "403 AccessDenied: Access Denied (refused by the origin (S3): the bucket policy does not grant the distribution's origin access control (or identity) s3:GetObject, or another account owns the object: grant it, or upload the object again with x-amz-acl: bucket-owner-full-control)",
+        ),
+        (
+            "origin denies PUT",
+            fixture(ORIGIN_DENIED),
+            Method::PUT,
+            URL.into(),
+            "403 AccessDenied: Access Denied (refused by the origin (S3): the bucket policy does not grant the distribution's origin access control (or identity) s3:PutObject: grant it (and send x-amz-acl: bucket-owner-full-control if the policy requires it))",
+        ),
+        (
+            "SHA-256 mismatch",
+            fixture(SHA256_MISMATCH),
+            Method::PUT,
+            URL.into(),
+            "400 XAmzContentSHA256Mismatch: The provided 'x-amz-content-sha256' header does not match what was computed. (refused by the origin (S3): the file changed while it was being uploaded: upload it again once it is complete)",
+        ),
+        (
+            "over 5 GiB",
+            fixture(TOO_LARGE),
+            Method::PUT,
+            URL.into(),
+            "400 EntityTooLarge: Your proposed upload exceeds the maximum allowed object size. (refused by the origin (S3): it takes at most 5368709120 bytes in one PUT: upload a smaller file)",
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (what, (status, headers, body), method, url, expected) in rows {
+        let asked = Asked {
+            method: method.clone(),
+            url,
+            our_key: Some(test_key()),
+            now: ON_TIME,
+        };
+        let got = Error::from(Refusal::classify(*status, headers, body, &asked)).to_string();
+        let matches = match expected.strip_suffix('…') {
+            Some(prefix) => got.starts_with(prefix),
+            None => got == *expected,
+        };
+        if !matches {
+            failed.push(format!("{what}:\n  got      {got}\n  expected {expected}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
