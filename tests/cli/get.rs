@@ -5,12 +5,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::answers::cloudfront_xml;
 use crate::support::faulty::{Fault, FaultyServer};
 use crate::support::serve::{ServeProcess, list_dir, md5_hex, sha256_hex};
 use crate::support::transfer::{interrupt, large_object, object, sha256_file, spawn, wait_until};
 use crate::support::*;
-
-const ACCESS_DENIED: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"#;
 
 fn get(url: &str, dir: &Path, extra: &[&str]) -> std::process::Output {
     cfsign()
@@ -361,7 +360,11 @@ fn a_retry_is_signed_afresh() {
 #[test]
 fn a_403_exits_3_with_cloudfronts_words_and_a_hint() {
     let server = FaultyServer::start(object(10));
-    server.script([status(403, &[("Content-Type", "text/xml")], ACCESS_DENIED)]);
+    server.script([status(
+        403,
+        &[("Content-Type", "text/xml")],
+        &cloudfront_xml("AccessDenied"),
+    )]);
     let dir = tempdir();
     let out = get(&server.url("/o"), dir.path(), &[]);
     assert_refused(
@@ -424,7 +427,7 @@ fn server_errors_and_refused_connections_exit_4_after_the_retries() {
         status(
             500,
             &[],
-            ACCESS_DENIED
+            cloudfront_xml("AccessDenied")
                 .replace("AccessDenied", "InternalError")
                 .as_str(),
         ),

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::answers::cloudfront_xml;
 use crate::support::faulty::{Fault, FaultyServer, Recorded};
 use crate::support::serve::{ServeProcess, md5_hex, sha256_hex};
 use crate::support::transfer::{LARGE_LEN, large_object, object, sha256_file};
@@ -30,8 +31,6 @@ fn only_request(server: &FaultyServer) -> Recorded {
     assert_eq!(requests.len(), 1, "{requests:#?}");
     requests.into_iter().next().unwrap()
 }
-
-const XML_403: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>";
 
 #[test]
 fn files_arrive_byte_identical_with_the_s3_headers() {
@@ -391,7 +390,11 @@ fn a_connection_cut_mid_body_is_retried() {
 fn a_403_is_not_retried_and_exits_3() {
     let dir = tempdir();
     let (file, _) = one_mib_file(dir.path());
-    let (out, server) = put_against(&file, [Fault::Status(403, vec![], XML_403.into())], &[]);
+    let (out, server) = put_against(
+        &file,
+        [Fault::Status(403, vec![], cloudfront_xml("AccessDenied"))],
+        &[],
+    );
     assert_refused(
         &out,
         3,
@@ -1116,7 +1119,11 @@ fn file_names_are_escaped_in_results_and_errors() {
     assert_eq!(value["source"], file.display().to_string());
 
     let server = FaultyServer::start(Vec::new());
-    server.script([Fault::Status(403, Vec::new(), XML_403.into())]);
+    server.script([Fault::Status(
+        403,
+        Vec::new(),
+        cloudfront_xml("AccessDenied"),
+    )]);
     let out = put().arg(&file).arg(server.url("/p/")).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_refused(

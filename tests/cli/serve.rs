@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use crate::support::answers::{cloudfront_refusal, s3_xml};
 use crate::support::serve::*;
 use crate::support::table::{Expect, Vector, rows, trusted_keys};
 use crate::support::transfer::object;
@@ -64,16 +65,13 @@ fn assert_xml_error(r: &Response, status: u16, code: &str) {
     );
 }
 
+/// CloudFront's refusal of a signature, byte for byte as recorded.
 #[track_caller]
-fn assert_cloudfront_refusal(r: &Response, code: &str, message: &str) {
-    assert_eq!(r.status, 403, "body: {}", r.text());
-    assert_eq!(r.header("content-type"), Some("text/xml"));
-    assert_eq!(
-        r.text(),
-        format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"#
-        )
-    );
+fn assert_cloudfront_refusal(r: &Response, code: &str) {
+    let recorded = cloudfront_refusal(code);
+    assert_eq!(r.status, recorded.status, "body: {}", r.text());
+    assert_eq!(r.header("content-type"), recorded.header("content-type"));
+    assert_eq!(r.text(), recorded.text());
 }
 
 #[test]
@@ -427,9 +425,13 @@ fn serve_put_requires_a_matching_sha256() {
     assert_eq!(r.status, 400);
     assert_eq!(
         r.text(),
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>XAmzContentSHA256Mismatch</Code><Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message><ClientComputedContentSHA256>{wrong}</ClientComputedContentSHA256><S3ComputedContentSHA256>{}</S3ComputedContentSHA256></Error>",
-            sha256_hex(b"hello")
+        s3_xml(
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            &[
+                ("ClientComputedContentSHA256", &wrong),
+                ("S3ComputedContentSHA256", &sha256_hex(b"hello")),
+            ]
         )
     );
 
@@ -752,29 +754,13 @@ fn serve_checks_signed_urls() {
     assert_eq!(server.head(target_of(&signed_head)).status, 200);
 
     // Refused, with CloudFront's codes.
-    assert_cloudfront_refusal(
-        &server.get("/a.txt"),
-        "MissingKey",
-        "Missing Key-Pair-Id query parameter or cookie value",
-    );
+    assert_cloudfront_refusal(&server.get("/a.txt"), "MissingKey");
     let unknown = sign_with("KUNKNOWNKEY1", "rsa2048-pkcs8.pem", &url, &[]);
-    assert_cloudfront_refusal(
-        &server.get(target_of(&unknown)),
-        "InvalidKey",
-        "Unknown Key",
-    );
+    assert_cloudfront_refusal(&server.get(target_of(&unknown)), "InvalidKey");
     let garbage_policy = format!("/a.txt?Policy=bm90IGpzb24_&Signature=AAAA&Key-Pair-Id={KEY_ID}");
-    assert_cloudfront_refusal(
-        &server.get(&garbage_policy),
-        "MalformedPolicy",
-        "Malformed Policy",
-    );
+    assert_cloudfront_refusal(&server.get(&garbage_policy), "MalformedPolicy");
     let not_base64 = format!("/a.txt?Policy=%%%&Signature=AAAA&Key-Pair-Id={KEY_ID}");
-    assert_cloudfront_refusal(
-        &server.get(&not_base64),
-        "MalformedPolicy",
-        "Malformed Policy",
-    );
+    assert_cloudfront_refusal(&server.get(&not_base64), "MalformedPolicy");
 
     let valid = sign(&url, &[]);
     let query = valid.split_once('?').unwrap().1;
@@ -808,16 +794,12 @@ fn serve_checks_signed_urls() {
         target_of(&sign("http://other.example/a.txt", &[])).to_string(),
     ];
     for target in &denied {
-        assert_cloudfront_refusal(&server.get(target), "AccessDenied", "Access denied");
+        assert_cloudfront_refusal(&server.get(target), "AccessDenied");
     }
     // PUT is checked the same way.
     let put_url = sign(&server.url("/up.txt"), &[]);
     assert_eq!(server.put(target_of(&put_url), b"up", &[]).status, 200);
-    assert_cloudfront_refusal(
-        &server.put("/up2.txt", b"up", &[]),
-        "MissingKey",
-        "Missing Key-Pair-Id query parameter or cookie value",
-    );
+    assert_cloudfront_refusal(&server.put("/up2.txt", b"up", &[]), "MissingKey");
     assert!(!dir.path().join("up2.txt").exists());
     // A valid signature does not open a way out of the root.
     let traversal = sign(&server.url("/../etc/passwd"), &[]);
@@ -838,11 +820,7 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
     assert!(canned.contains("CloudFront-Expires=") && !canned.contains("Hash-Algorithm"));
     assert_eq!(cookie_get("/a.txt", &canned).status, 200);
     // A canned policy covers exactly its URL.
-    assert_cloudfront_refusal(
-        &cookie_get("/b.txt", &canned),
-        "AccessDenied",
-        "Access denied",
-    );
+    assert_cloudfront_refusal(&cookie_get("/b.txt", &canned), "AccessDenied");
 
     let custom = cookie_header(&a, KEY_ID, "rsa2048-pkcs8.pem", &["--resource", &all]);
     assert!(custom.contains("CloudFront-Policy="));
@@ -862,11 +840,7 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
     assert_eq!(cookie_get("/b.txt", &sha256).status, 200);
     // Without the algorithm cookie, a SHA-256 signature is checked as SHA-1.
     let stripped = without_cookie(&sha256, "CloudFront-Hash-Algorithm");
-    assert_cloudfront_refusal(
-        &cookie_get("/b.txt", &stripped),
-        "AccessDenied",
-        "Access denied",
-    );
+    assert_cloudfront_refusal(&cookie_get("/b.txt", &stripped), "AccessDenied");
 
     let ec = cookie_header(&a, EC_KEY_ID, "ec-p256-pkcs8.pem", &["--resource", &all]);
     assert_eq!(cookie_get("/b.txt", &ec).status, 200);
@@ -883,18 +857,13 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
 
     // Cookie refusals carry CloudFront's codes.
     let no_id = without_cookie(&custom, "CloudFront-Key-Pair-Id");
-    assert_cloudfront_refusal(
-        &cookie_get("/a.txt", &no_id),
-        "MissingKey",
-        "Missing Key-Pair-Id query parameter or cookie value",
-    );
+    assert_cloudfront_refusal(&cookie_get("/a.txt", &no_id), "MissingKey");
     assert_cloudfront_refusal(
         &cookie_get(
             "/a.txt",
             "CloudFront-Policy=bm90IGpzb24_; CloudFront-Signature=AAAA; CloudFront-Key-Pair-Id=K2JCJMDEHXQW5F",
         ),
         "MalformedPolicy",
-        "Malformed Policy",
     );
 
     // A signed URL takes precedence over cookies, valid or not.
@@ -903,11 +872,7 @@ fn serve_checks_signed_cookies_and_prefers_the_signed_url() {
     let signed = sign(&a, &[]);
     assert_eq!(cookie_get(target_of(&signed), garbage).status, 200);
     let bad_url = format!("/a.txt?Expires=1893456000&Signature=garbage&Key-Pair-Id={KEY_ID}");
-    assert_cloudfront_refusal(
-        &cookie_get(&bad_url, &custom),
-        "AccessDenied",
-        "Access denied",
-    );
+    assert_cloudfront_refusal(&cookie_get(&bad_url, &custom), "AccessDenied");
 }
 
 #[test]
@@ -917,11 +882,7 @@ fn serve_base_url_checks_urls_signed_for_a_real_distribution() {
     let signed = sign(&format!("{CLOUDFRONT}/a.txt"), &[]);
     assert_eq!(server.get(target_of(&signed)).status, 200);
     let local = sign(&server.url("/a.txt"), &[]);
-    assert_cloudfront_refusal(
-        &server.get(target_of(&local)),
-        "AccessDenied",
-        "Access denied",
-    );
+    assert_cloudfront_refusal(&server.get(target_of(&local)), "AccessDenied");
     let cookie = cookie_header(
         &format!("{CLOUDFRONT}/a.txt"),
         KEY_ID,
@@ -1009,17 +970,6 @@ fn without_cookie(cookies: &str, name: &str) -> String {
         .join("; ")
 }
 
-/// `<Message>` of each CloudFront code.
-fn cloudfront_message(code: &str) -> &'static str {
-    match code {
-        "MissingKey" => "Missing Key-Pair-Id query parameter or cookie value",
-        "InvalidKey" => "Unknown Key",
-        "MalformedPolicy" => "Malformed Policy",
-        "AccessDenied" => "Access denied",
-        other => panic!("not a CloudFront code: {other}"),
-    }
-}
-
 /// The object key of a URL: its path, percent-decoded.
 fn key_of(url: &str) -> String {
     let path = target_of(url).split('?').next().unwrap();
@@ -1093,7 +1043,7 @@ fn serve_gives_every_table_row_cloudfronts_verdict() {
                 check,
                 needles,
             } => {
-                assert_cloudfront_refusal(&r, code, cloudfront_message(code));
+                assert_cloudfront_refusal(&r, code);
                 assert!(
                     line.contains(&format!(" 403 {code} ({check}): ")),
                     "{}: {line}",
@@ -1318,7 +1268,7 @@ fn serve_refuses_repeated_signing_parameters() {
     ];
     for extra in extras {
         let r = server.get(target_of(&format!("{}&{extra}", v.signed_url())));
-        assert_cloudfront_refusal(&r, "AccessDenied", "Access denied");
+        assert_cloudfront_refusal(&r, "AccessDenied");
     }
     let log = server.wait_for_log(1 + extras.len());
     for (line, extra) in log[1..].iter().zip(extras) {

@@ -8,6 +8,7 @@ use std::sync::Once;
 
 use assert_cmd::Command;
 
+pub mod answers;
 pub mod awscli;
 pub mod faulty;
 pub mod proxy;
