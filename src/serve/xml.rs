@@ -252,7 +252,7 @@ impl ErrorResponse {
         ErrorResponse::new(
             StatusCode::BAD_REQUEST,
             "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
+            "Your proposed upload exceeds the maximum allowed object size.",
         )
         .field("ProposedSize", len.to_string())
         .field("MaxSizeAllowed", max.to_string())

@@ -261,6 +261,10 @@ fn signature_fix(headers: &HeaderMap, asked: &Asked) -> String {
         );
     }
     match here {
+        Some(r) if r.check == "not-yet-valid" => format!(
+            "{}: wait until then, or sign it with an earlier start (--date-greater-than)",
+            r.reason
+        ),
         Some(r) if timed(&r) => format!("{}: sign a new URL", r.reason),
         // Resource, IP, policy: what is wrong with the URL itself.
         Some(r) if r.code != verify::ErrorCode::MissingKey => r.reason,

@@ -318,7 +318,7 @@ fn every_documented_refusal_names_who_and_the_fix() {
             access_denied("Mon, 31 Dec 2029 23:00:00 GMT"),
             Method::GET,
             signed_url(EXPIRES, Some(ON_TIME + 600)),
-            "403 AccessDenied: Access denied (refused by CloudFront: the signature is not valid before 2029-12-31T23:10:00Z (in 10m): sign a new URL)",
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature is not valid before 2029-12-31T23:10:00Z (in 10m): wait until then, or sign it with an earlier start (--date-greater-than))",
         ),
         (
             "clock skew",
