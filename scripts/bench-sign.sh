@@ -98,7 +98,16 @@ if [[ -n $AWS ]] && [[ $AWS == */shims/aws ]] && command -v pyenv >/dev/null; th
   AWS=$(pyenv which aws) # the shim re-executes pyenv first; time aws itself
 fi
 TRUE=/bin/true # the program, not the shell builtin
-CASES=(--case "cfsign|-|1|$(q "$BIN" sign "${SIGN_ARGS[@]}")" --case "true|-|-|$(q "$TRUE")")
+# Two floors, measured beside it: a Rust process that prints one line (what
+# any Rust binary pays before its first instruction of work), and OpenSSL's
+# own command signing the same canned policy once (what any process that
+# signs pays). If they are already near 2x /bin/true, so is any signer.
+printf 'fn main() { println!("hello"); }\n' >"$TMP/hello.rs"
+rustc -O -o "$TMP/hello" "$TMP/hello.rs"
+printf '{"Statement":[{"Resource":"%s","Condition":{"DateLessThan":{"AWS:EpochTime":%s}}}]}' "$URL" "$EXPIRES" >"$TMP/policy.json"
+CASES=(--case "cfsign|-|1|$(q "$BIN" sign "${SIGN_ARGS[@]}")" --case "true|-|-|$(q "$TRUE")"
+  --case "hello|-|-|$(q "$TMP/hello")"
+  --case "openssl|-|-|$(q openssl dgst -sha1 -sign "$KEY" -out /dev/null "$TMP/policy.json")")
 if [[ -z $AWS ]]; then
   note "aws not found: skipping the AWS CLI comparison (install it with: python3 -m pip install awscli)"
   RESULT[one]="skipped (no aws)"
@@ -117,6 +126,8 @@ RESULT[one_true]=$(calc "$t_true * 1e3" .2f)
 RESULT[one_cf_cpu]=$(calc "$(field cfsign 6 "$TMP/one.tsv") * 1e3" .2f)
 RESULT[one_true_cpu]=$(calc "$(field true 6 "$TMP/one.tsv") * 1e3" .2f)
 RESULT[over_true]=$(calc "$t_cf / $t_true" .2f)
+RESULT[hello_true]=$(calc "$(field hello 2 "$TMP/one.tsv") / $t_true" .2f)
+RESULT[openssl_true]=$(calc "$(field openssl 2 "$TMP/one.tsv") / $t_true" .2f)
 python3 -c "import sys; sys.exit(0 if $t_cf / $t_true <= 2 else 1)" ||
   FAILED+=("one process: cfsign / /bin/true = ${RESULT[over_true]}x > 2x")
 if [[ -n $AWS ]]; then
@@ -231,6 +242,7 @@ row case result target
 row "one URL: cfsign, /bin/true (ms per process)" "${RESULT[one_cf]} ms, ${RESULT[one_true]} ms" ""
 row "  CPU per process: cfsign, /bin/true" "${RESULT[one_cf_cpu]} ms, ${RESULT[one_true_cpu]} ms" ""
 row "one URL: cfsign / /bin/true" "${RESULT[over_true]}x" "<= 2x"
+row "  floors: Rust hello, openssl dgst -sign (/ true)" "${RESULT[hello_true]}x, ${RESULT[openssl_true]}x" ""
 if [[ ${RESULT[one]} == skipped* ]]; then
   row "one URL: aws cloudfront sign / cfsign" "${RESULT[one]}" ">= 150x"
 else
