@@ -9,6 +9,7 @@
 mod background_md5;
 mod client;
 pub mod get;
+pub mod probe;
 mod progress;
 pub mod put;
 mod refusal;
