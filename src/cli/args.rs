@@ -175,6 +175,19 @@ pub struct SignArgs {
 
     #[command(flatten)]
     pub cookie: CookieArgs,
+
+    /// After printing the signed URLs, send a signed HEAD for each, and say
+    /// on stderr which ones were refused, by whom, and the setup step that
+    /// fixes it (exit 3 if any was; 4 on a network failure). A 404 counts as
+    /// accepted, with a warning: the signature passed. With --format url only.
+    #[arg(long, help_heading = "Check")]
+    pub check: bool,
+
+    /// With --check: also trust the certificate authorities in FILE (PEM)
+    /// for HTTPS, as for `get`.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "check",
+          help_heading = "Check")]
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// The attributes of printed `Set-Cookie` lines.

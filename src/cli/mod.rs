@@ -119,10 +119,14 @@ fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<()
 
 /// Prints an error as `cfsign: <message>` on one line.
 pub fn report(e: &Error) {
-    let message = e.to_string();
+    report_line(&e.to_string());
+}
+
+/// Prints `cfsign: <message>` on one line, as [`report`] prints an error.
+pub fn report_line(message: &str) {
     // The last guard: a key's text given where another value goes (a URL,
     // `-o`, `--policy`, a time) is not shown, however the message quoted it.
-    let message = cfsign::escape::without_key_text(&message, false);
+    let message = cfsign::escape::without_key_text(message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: {}",

@@ -18,6 +18,7 @@ mod secrets;
 mod serve;
 mod serve_rehearse;
 mod sign;
+mod sign_check;
 mod usage;
 mod vectors;
 mod verify;

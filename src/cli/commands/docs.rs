@@ -47,7 +47,8 @@ const KEY_ENVIRONMENT: &[(&str, &str)] = &[
     ),
 ];
 
-/// What `get` and `put` also read.
+/// What the commands that send requests also read (`get`, `put`, `doctor`,
+/// and `sign` for `--check`).
 const TRANSFER_ENVIRONMENT: &[(&str, &str)] = &[
     (
         "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY",
@@ -78,6 +79,10 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "A batch: one URL per line in, one signed URL per line out",
                 "cfsign sign --expires-in 1h < urls.txt > signed.txt",
+            ),
+            (
+                "The same, and a signed HEAD of each: stderr names each refused URL and the fix",
+                "cfsign sign --check < urls.txt > signed.txt",
             ),
         ],
         "sign-cookies" => &[(
@@ -174,8 +179,8 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
 /// The variables a command reads (`cfsign` itself: all of them).
 fn environment(command: &str) -> Vec<(&'static str, &'static str)> {
     match command {
-        "sign" | "sign-cookies" => KEY_ENVIRONMENT.to_vec(),
-        "get" | "put" | "" => [KEY_ENVIRONMENT, TRANSFER_ENVIRONMENT].concat(),
+        "sign-cookies" => KEY_ENVIRONMENT.to_vec(),
+        "sign" | "get" | "put" | "doctor" | "" => [KEY_ENVIRONMENT, TRANSFER_ENVIRONMENT].concat(),
         _ => NO_ENVIRONMENT.to_vec(),
     }
 }

@@ -7,6 +7,7 @@ pub mod keygen;
 pub mod put;
 pub mod serve;
 pub mod sign;
+mod sign_check;
 pub mod sign_cookies;
 pub mod verify;
 
