@@ -4,7 +4,9 @@
 
 mod transfers;
 
-pub use transfers::{GetArgs, OriginOperation, PutArgs, PutFormat, ServeArgs};
+pub use transfers::{
+    DoctorArgs, DoctorFormat, GetArgs, OriginOperation, PutArgs, PutFormat, ServeArgs,
+};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
@@ -23,7 +25,7 @@ use cfsign::sign::{HashAlgorithm, SameSite};
 )]
 pub struct Cli {
     /// Use this profile of the config file (~/.config/cfsign/config.toml) for
-    /// the key and defaults of sign, sign-cookies, get and put
+    /// the key and defaults of sign, sign-cookies, get, put and doctor
     /// [env: CFSIGN_PROFILE].
     // Not clap's `env`: the variable is read by `profile::load` only for the
     // commands that sign, so a CFSIGN_PROFILE exported for them never
@@ -44,6 +46,8 @@ pub enum Command {
     SignCookies(SignCookiesArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// Check a distribution's setup step by step and name what is missing.
+    Doctor(DoctorArgs),
     /// Download a private object (signing the URL when a key is configured).
     Get(GetArgs),
     /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).

@@ -5,6 +5,7 @@
 mod args;
 pub mod commands;
 pub mod config;
+mod json;
 pub mod profile;
 pub mod progress;
 mod usage;
@@ -59,6 +60,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             refuse_profile(cli.profile.as_deref(), "verify", VERIFIES)?;
             commands::verify::run(args)
         }
+        Command::Doctor(mut args) => {
+            if let Some(p) = profile()? {
+                // A profile's signing defaults do not apply: doctor signs
+                // each check for a few minutes by CloudFront's clock.
+                p.apply(&mut args.key, &mut PolicyArgs::default());
+                args.prefix = p.expand_url(&args.prefix);
+            }
+            commands::doctor::run(args)
+        }
         Command::Get(mut args) => {
             if let Some(p) = profile()? {
                 p.apply(&mut args.key, &mut args.policy);
@@ -111,7 +121,7 @@ const VERIFIES: &str = " (it checks signatures with the public keys given by --p
 fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<(), Error> {
     match profile {
         Some(_) => Err(Error::usage(format!(
-            "--profile does not apply to `cfsign {command}`: profiles hold the key and defaults of sign, sign-cookies, get and put{hint}"
+            "--profile does not apply to `cfsign {command}`: profiles hold the key and defaults of sign, sign-cookies, get, put and doctor{hint}"
         ))),
         None => Ok(()),
     }

@@ -8,6 +8,7 @@
 
 mod background_md5;
 mod client;
+pub mod doctor;
 pub mod get;
 pub mod probe;
 mod progress;

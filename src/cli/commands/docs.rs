@@ -99,6 +99,20 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "cfsign verify \"$SIGNED_URL\" --at 2030-01-01 --client-ip 192.0.2.10",
             ),
         ],
+        "doctor" => &[
+            (
+                "Check the setup for signed reads of one object",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --object docs/report.pdf",
+            ),
+            (
+                "And for uploads (the probe is left at private/cfsign-probe.txt)",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --write cfsign-probe.txt",
+            ),
+            (
+                "For a script: one JSON object per check",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --format json",
+            ),
+        ],
         "get" => &[
             (
                 "Download into the current folder (signed with the configured key)",

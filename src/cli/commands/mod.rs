@@ -2,6 +2,7 @@
 //! exit code or an [`Error`](cfsign::Error).
 
 pub mod docs;
+pub mod doctor;
 pub mod get;
 pub mod keygen;
 pub mod put;
