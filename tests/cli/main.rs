@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod compat;
+mod doctor;
 mod escaping;
 mod examples;
 mod get;

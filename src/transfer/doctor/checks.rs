@@ -108,7 +108,7 @@ impl<'a> Run<'a> {
         probe.send(self.client, self.retry).await
     }
 
-    /// 1. An unsigned `GET` gets CloudFront's own 403 `MissingKey`.
+    /// Check 1: an unsigned `GET` gets CloudFront's own 403 `MissingKey`.
     pub(super) async fn viewer_access(&self) -> Result<(Step, Probed), Error> {
         let probed = Probe::new(Method::GET, self.target())
             .send(self.client, self.retry)
@@ -130,7 +130,7 @@ impl<'a> Run<'a> {
         Ok((step, probed))
     }
 
-    /// 2. CloudFront's `Date` against this machine's clock; from here on,
+    /// Check 2: CloudFront's `Date` against this machine's clock; from here on,
     /// URLs are signed by CloudFront's.
     pub(super) fn clock(&mut self, first: &Probed) -> Step {
         let Some(date) = first.date() else {
@@ -157,7 +157,7 @@ impl<'a> Run<'a> {
         )
     }
 
-    /// 3. A signed `HEAD` is not refused by CloudFront: whatever the origin
+    /// Check 3: a signed `HEAD` is not refused by CloudFront: whatever the origin
     /// answers, CloudFront accepted the signature to ask it.
     pub(super) async fn key_trusted(&self) -> Result<(Step, Probed), Error> {
         let head = self
@@ -178,7 +178,7 @@ impl<'a> Run<'a> {
         Ok((step, head))
     }
 
-    /// 4. With an object: its signed `HEAD` (the one of check 3) and a
+    /// Check 4: with an object: its signed `HEAD` (the one of check 3) and a
     /// signed `GET` of its first bytes succeed.
     pub(super) async fn signed_reads(&self, trusted: Verdict, head: Probed) -> Result<Step, Error> {
         let Some(object) = &self.object else {
@@ -208,7 +208,7 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// 5. A signed `PUT` of the probe is passed on to the origin (not
+    /// Check 5: a signed `PUT` of the probe is passed on to the origin (not
     /// refused by the cache behaviour's allowed methods).
     pub(super) async fn put_allowed(
         &self,
@@ -236,7 +236,7 @@ impl<'a> Run<'a> {
         Ok((step, Some(put)))
     }
 
-    /// 6. That `PUT` was stored: a 2xx whose ETag is the probe's MD5.
+    /// Check 6: that `PUT` was stored: a 2xx whose ETag is the probe's MD5.
     pub(super) fn signed_writes(&self, allowed: Verdict, put: Option<Probed>) -> Step {
         let put = match (allowed, put) {
             (Verdict::Skip(why), _) => return skip(Check::SignedWrites, why),
@@ -279,7 +279,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// 7. A signed `GET` of the probe returns the bytes just written.
+    /// Check 7: a signed `GET` of the probe returns the bytes just written.
     pub(super) async fn read_back(&self, written: Verdict, reads: Verdict) -> Result<Step, Error> {
         let Some(write) = &self.write else {
             return Ok(skip(Check::ReadBack, Skip::NoWrite));
