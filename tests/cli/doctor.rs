@@ -244,6 +244,17 @@ fn doctor_finds_a_behaviour_without_put() {
 }
 
 #[test]
+fn doctor_reads_an_empty_object() {
+    let root = root();
+    std::fs::write(root.path().join("docs/empty.txt"), "").unwrap();
+    let server = ServeProcess::signed(root.path(), &[]);
+    let out = doctor(&server.url("/docs/"), &["--object", "empty.txt"]);
+    assert_ok(&out);
+    assert_eq!(marks(&out), "✓✓✓✓---");
+    assert!(line(&out, 3).contains("(it is empty: 416 for its first bytes)"));
+}
+
+#[test]
 fn doctor_finds_a_missing_object() {
     let root = root();
     let server = ServeProcess::signed(root.path(), &[]);
@@ -346,4 +357,35 @@ fn doctor_needs_a_key_and_good_names() {
         2,
         &["not an http:// or https:// URL prefix"],
     );
+}
+
+#[test]
+fn doctor_takes_the_key_from_a_profile_and_signs_by_its_own_clock() {
+    let root = root();
+    // An edge 4s ahead (within the clock check's tolerance): the profile's
+    // 1s expiry, by this machine's clock, would fail every signed check.
+    let server = ServeProcess::signed(root.path(), &["--clock-skew", "4s"]);
+    let dir = tempdir();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile.default]\nkey_pair_id = \"{KEY_ID}\"\nprivate_key = \"{}\"\nexpires_in = \"1s\"\n",
+            key("rsa2048-pkcs8.pem").display()
+        ),
+    )
+    .unwrap();
+    let out = cfsign()
+        .env("CFSIGN_CONFIG", &config)
+        .args(["doctor", &server.url("/docs/"), "--object", "a.txt"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(marks(&out), "✓✓✓✓---");
+    let query = server
+        .wait_for_log(3)
+        .into_iter()
+        .find(|l| l.starts_with("HEAD "))
+        .unwrap();
+    assert!(query.starts_with("HEAD /docs/a.txt 200"), "{query}");
 }
