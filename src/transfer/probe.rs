@@ -1,5 +1,5 @@
 //! One request, and what its answer says about the distribution: accepted
-//! (a 2xx), refused (a 4xx, explained by [`super::refusal`]: who refused and
+//! (a 2xx), refused (a 4xx, explained by `transfer::refusal`: who refused and
 //! the setup step that fixes it), or no answer worth the name (a network
 //! failure, or a 5xx once the retries are spent). `sign --check` and
 //! `doctor` ask their questions with it; `get` and `put`, which stream

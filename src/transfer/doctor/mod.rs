@@ -7,7 +7,7 @@
 //!
 //! Every signed request is signed by CloudFront's clock (the `Date` of its
 //! first answer), so that a skewed local clock fails the clock check alone.
-//! The explanations are [`super::refusal`]'s, the same `get` and `put` give.
+//! The explanations are the ones `get` and `put` give (`transfer::refusal`).
 //! Nothing here prints: each step goes to the caller as it completes.
 
 mod checks;
