@@ -416,9 +416,10 @@ fn refused(check: Check, what: &str, r: &Refused) -> Step {
                 "the origin"
             }
         ),
+        // refusal.rs has a fix for every 403 and 404; another status (one
+        // of S3's 400s, say) is shown as it came.
         refusal.fix.clone().unwrap_or_else(|| {
-            "check the key pair ID and key with `cfsign verify URL --public-key ID=PUBLIC.pem`"
-                .to_string()
+            "no setup step is known to cause this answer: see its code and message".to_string()
         }),
     )
 }
