@@ -4,7 +4,9 @@
 
 mod transfers;
 
-pub use transfers::{GetArgs, OriginOperation, PutArgs, PutFormat, ServeArgs};
+pub use transfers::{
+    DoctorArgs, DoctorFormat, GetArgs, OriginOperation, PutArgs, PutFormat, ServeArgs,
+};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
@@ -23,7 +25,7 @@ use cfsign::sign::{HashAlgorithm, SameSite};
 )]
 pub struct Cli {
     /// Use this profile of the config file (~/.config/cfsign/config.toml) for
-    /// the key and defaults of sign, sign-cookies, get and put
+    /// the key and defaults of sign, sign-cookies, get, put and doctor
     /// [env: CFSIGN_PROFILE].
     // Not clap's `env`: the variable is read by `profile::load` only for the
     // commands that sign, so a CFSIGN_PROFILE exported for them never
@@ -44,6 +46,8 @@ pub enum Command {
     SignCookies(SignCookiesArgs),
     /// Explain whether CloudFront would accept a signed URL, and why not.
     Verify(VerifyArgs),
+    /// Check a distribution's setup step by step and name what is missing.
+    Doctor(DoctorArgs),
     /// Download a private object (signing the URL when a key is configured).
     Get(GetArgs),
     /// Upload files through CloudFront to S3 (one PUT per object, up to 5 GiB).
@@ -175,6 +179,19 @@ pub struct SignArgs {
 
     #[command(flatten)]
     pub cookie: CookieArgs,
+
+    /// After printing the signed URLs, send a signed HEAD for each, and say
+    /// on stderr which ones were refused, by whom, and the setup step that
+    /// fixes it (exit 3 if any was; 4 on a network failure). A 404 counts as
+    /// accepted, with a warning: the signature passed. With --format url only.
+    #[arg(long, help_heading = "Check")]
+    pub check: bool,
+
+    /// With --check: also trust the certificate authorities in FILE (PEM)
+    /// for HTTPS, as for `get`.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "check",
+          help_heading = "Check")]
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// The attributes of printed `Set-Cookie` lines.

@@ -5,6 +5,7 @@
 mod args;
 pub mod commands;
 pub mod config;
+mod json;
 pub mod profile;
 pub mod progress;
 mod usage;
@@ -59,6 +60,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             refuse_profile(cli.profile.as_deref(), "verify", VERIFIES)?;
             commands::verify::run(args)
         }
+        Command::Doctor(mut args) => {
+            if let Some(p) = profile()? {
+                // A profile's signing defaults do not apply: doctor signs
+                // each check for a few minutes by CloudFront's clock.
+                p.apply(&mut args.key, &mut PolicyArgs::default());
+                args.prefix = p.expand_url(&args.prefix);
+            }
+            commands::doctor::run(args)
+        }
         Command::Get(mut args) => {
             if let Some(p) = profile()? {
                 p.apply(&mut args.key, &mut args.policy);
@@ -111,7 +121,7 @@ const VERIFIES: &str = " (it checks signatures with the public keys given by --p
 fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<(), Error> {
     match profile {
         Some(_) => Err(Error::usage(format!(
-            "--profile does not apply to `cfsign {command}`: profiles hold the key and defaults of sign, sign-cookies, get and put{hint}"
+            "--profile does not apply to `cfsign {command}`: profiles hold the key and defaults of sign, sign-cookies, get, put and doctor{hint}"
         ))),
         None => Ok(()),
     }
@@ -119,10 +129,14 @@ fn refuse_profile(profile: Option<&str>, command: &str, hint: &str) -> Result<()
 
 /// Prints an error as `cfsign: <message>` on one line.
 pub fn report(e: &Error) {
-    let message = e.to_string();
+    report_line(&e.to_string());
+}
+
+/// Prints `cfsign: <message>` on one line, as [`report`] prints an error.
+pub fn report_line(message: &str) {
     // The last guard: a key's text given where another value goes (a URL,
     // `-o`, `--policy`, a time) is not shown, however the message quoted it.
-    let message = cfsign::escape::without_key_text(&message, false);
+    let message = cfsign::escape::without_key_text(message, false);
     let _ = writeln!(
         std::io::stderr(),
         "cfsign: {}",

@@ -8,7 +8,9 @@
 
 mod background_md5;
 mod client;
+pub mod doctor;
 pub mod get;
+pub mod probe;
 mod progress;
 pub mod put;
 mod refusal;

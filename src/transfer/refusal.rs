@@ -46,8 +46,8 @@ use crate::verify::{self, INVALID_METHOD_MESSAGE, KeyRing};
 
 /// How far CloudFront's `Date` may be from the local clock before the
 /// difference is worth a word: the header has whole seconds, and the answer
-/// took some time to come.
-const CLOCK_TOLERANCE_SECS: i64 = 5;
+/// took some time to come. The one tolerance: `doctor`'s clock check uses it.
+pub(crate) const CLOCK_TOLERANCE_SECS: i64 = 5;
 
 /// Who answered a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

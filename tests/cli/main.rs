@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod compat;
+mod doctor;
 mod escaping;
 mod examples;
 mod get;
@@ -18,6 +19,7 @@ mod secrets;
 mod serve;
 mod serve_rehearse;
 mod sign;
+mod sign_check;
 mod usage;
 mod vectors;
 mod verify;

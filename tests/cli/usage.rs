@@ -294,6 +294,7 @@ fn man_writes_every_page_and_man_reads_them() {
         pages,
         [
             "cfsign-completions.1",
+            "cfsign-doctor.1",
             "cfsign-get.1",
             "cfsign-keygen.1",
             "cfsign-man.1",

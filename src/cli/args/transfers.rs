@@ -1,4 +1,5 @@
-//! The flags of the commands that move data: `get`, `put` and `serve`.
+//! The flags of the commands that send or answer requests: `get`, `put`,
+//! `doctor` and `serve`.
 
 use clap::{Args, ValueEnum, ValueHint};
 
@@ -52,6 +53,61 @@ pub struct GetArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks, in order: viewer access restricted (an unsigned GET gets CloudFront's \
+403 MissingKey), clock (CloudFront's Date against this machine's), key trusted (a signed HEAD is \
+not refused by CloudFront), signed reads (--object), PUT allowed and signed writes (--write: a \
+signed PUT of a small probe, its ETag the probe's MD5), read back (a signed GET of the probe \
+returns its bytes). A check whose prerequisite failed is skipped. Requests are signed by \
+CloudFront's clock. Exit 0 when no check failed, 3 when one did, 4 on a network failure.",
+    after_long_help = long_help("doctor")
+)]
+pub struct DoctorArgs {
+    /// The distribution's URL prefix to check, such as
+    /// https://d111111abcdef8.cloudfront.net/private/ (unsigned).
+    #[arg(value_name = "URL-PREFIX", value_hint = ValueHint::Url)]
+    pub prefix: String,
+
+    /// Check signed reads with this object, which must exist: a key relative
+    /// to the prefix (docs/report.pdf) [default: reads are not checked].
+    #[arg(long, value_name = "KEY", help_heading = "Checks")]
+    pub object: Option<String>,
+
+    /// Check uploads: PUT a small probe object (text, different on each run,
+    /// Cache-Control: no-store) at NAME, a key relative to the prefix, and
+    /// read it back. The probe is left there: each run overwrites it
+    /// [default: uploads are not checked].
+    #[arg(long, value_name = "NAME", help_heading = "Checks")]
+    pub write: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Text, help_heading = "Output")]
+    pub format: DoctorFormat,
+
+    /// Retries after a failed attempt, as for `get` [default: 4].
+    #[arg(long, value_name = "N", help_heading = "Network")]
+    pub retries: Option<u32>,
+
+    /// Also trust the certificate authorities in FILE (PEM) for HTTPS, as
+    /// for `get`.
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cacert: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line per check: `✓ name: what was seen`, `✗ name: what was
+    /// seen: the fix`, or `- name: skipped (why)`.
+    Text,
+    /// One JSON object per check and line: step, result (pass, fail or
+    /// skip), detail, fix.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -47,7 +47,8 @@ const KEY_ENVIRONMENT: &[(&str, &str)] = &[
     ),
 ];
 
-/// What `get` and `put` also read.
+/// What the commands that send requests also read (`get`, `put`, `doctor`,
+/// and `sign` for `--check`).
 const TRANSFER_ENVIRONMENT: &[(&str, &str)] = &[
     (
         "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY",
@@ -79,6 +80,10 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "A batch: one URL per line in, one signed URL per line out",
                 "cfsign sign --expires-in 1h < urls.txt > signed.txt",
             ),
+            (
+                "The same, and a signed HEAD of each: stderr names each refused URL and the fix",
+                "cfsign sign --check < urls.txt > signed.txt",
+            ),
         ],
         "sign-cookies" => &[(
             "The AWS CLI's sign-cookies, unchanged but for the program name",
@@ -92,6 +97,20 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "As of a time, from a viewer's address",
                 "cfsign verify \"$SIGNED_URL\" --at 2030-01-01 --client-ip 192.0.2.10",
+            ),
+        ],
+        "doctor" => &[
+            (
+                "Check the setup for signed reads of one object",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --object docs/report.pdf",
+            ),
+            (
+                "And for uploads (the probe is left at private/cfsign-probe.txt)",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --write cfsign-probe.txt",
+            ),
+            (
+                "For a script: one JSON object per check",
+                "cfsign doctor https://d111111abcdef8.cloudfront.net/private/ --format json",
             ),
         ],
         "get" => &[
@@ -174,8 +193,8 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
 /// The variables a command reads (`cfsign` itself: all of them).
 fn environment(command: &str) -> Vec<(&'static str, &'static str)> {
     match command {
-        "sign" | "sign-cookies" => KEY_ENVIRONMENT.to_vec(),
-        "get" | "put" | "" => [KEY_ENVIRONMENT, TRANSFER_ENVIRONMENT].concat(),
+        "sign-cookies" => KEY_ENVIRONMENT.to_vec(),
+        "sign" | "get" | "put" | "doctor" | "" => [KEY_ENVIRONMENT, TRANSFER_ENVIRONMENT].concat(),
         _ => NO_ENVIRONMENT.to_vec(),
     }
 }

@@ -2,11 +2,13 @@
 //! exit code or an [`Error`](cfsign::Error).
 
 pub mod docs;
+pub mod doctor;
 pub mod get;
 pub mod keygen;
 pub mod put;
 pub mod serve;
 pub mod sign;
+mod sign_check;
 pub mod sign_cookies;
 pub mod verify;
 

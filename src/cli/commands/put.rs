@@ -253,37 +253,7 @@ fn render(done: &Uploaded, format: PutFormat) -> String {
             done.sha256,
             escape::line(done.etag.as_deref().unwrap_or("none"))
         ),
-        PutFormat::Json => {
-            let mut out = Vec::new();
-            let mut json = serde_json::Serializer::with_formatter(&mut out, TerminalSafeJson);
-            serde::Serialize::serialize(done, &mut json).expect("strings and integers serialise");
-            let mut line = String::from_utf8(out).expect("JSON is UTF-8");
-            line.push('\n');
-            line
-        }
-    }
-}
-
-/// Compact JSON in which every character [`escape::is_unsafe`] holds
-/// (serde escapes only C0 controls; DEL, C1 and bidi characters would reach
-/// the terminal) is written as `\uXXXX`: the same value to a parser.
-struct TerminalSafeJson;
-
-impl serde_json::ser::Formatter for TerminalSafeJson {
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        let mut rest = fragment;
-        while let Some((at, c)) = rest.char_indices().find(|(_, c)| escape::is_unsafe(*c)) {
-            writer.write_all(&rest.as_bytes()[..at])?;
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                write!(writer, "\\u{unit:04x}")?;
-            }
-            rest = &rest[at + c.len_utf8()..];
-        }
-        writer.write_all(rest.as_bytes())
+        PutFormat::Json => crate::cli::json::line(done),
     }
 }
 

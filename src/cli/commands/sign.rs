@@ -31,6 +31,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
             )));
         }
     }
+    if args.check && args.format != SignFormat::Url {
+        return Err(Error::usage(
+            "--check sends the signed URLs: use it with --format url (signed cookies and Cookie headers are not checked)",
+        ));
+    }
     let urls_from_stdin = wants_stdin(&args);
     let data = urls_from_stdin.then_some(StdinData {
         name: "the URLs",
@@ -79,12 +84,23 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
     // The key is loaded only once the input is known to be good, so that a
     // bad URL is reported alone (without, say, a key-size warning first).
     let signer = config::required_signer(args.key)?;
+    // A bad --cacert or proxy variable is named before anything is printed.
+    let check = match args.check {
+        true => Some(super::sign_check::Check::new(args.cacert, &signer)?),
+        false => None,
+    };
     let output = Output {
         format: args.format,
         cookie: args.cookie,
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = Printed {
+        out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        open: true,
+        // What --check sends: the very lines printed (an ECDSA signature
+        // differs each time it is made).
+        kept: check.as_ref().map(|_| String::new()),
+    };
 
     if let Some(shared) = spec.shared() {
         // One signature serves every URL under a shared (wildcard) policy.
@@ -93,7 +109,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         for (i, (wire, _)) in jobs.iter().enumerate() {
             buf.clear();
             output.render(&mut buf, i == 0, wire, &signed);
-            if !super::write_stdout(&mut out, buf.as_bytes())? {
+            if !out.print(&buf)? {
                 return Ok(ExitCode::SUCCESS);
             }
         }
@@ -104,14 +120,39 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Error> {
         for (n, chunk) in jobs.chunks(BLOCK * workers).enumerate() {
             let rendered = sign_parallel(&signer, chunk, n == 0, &output, workers);
             for block in rendered {
-                if !super::write_stdout(&mut out, block.as_bytes())? {
+                if !out.print(&block)? {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
         }
     }
-    super::flush_stdout(&mut out)?;
-    Ok(ExitCode::SUCCESS)
+    super::flush_stdout(&mut out.out)?;
+    match (check, out.kept) {
+        (Some(check), Some(kept)) => check.run(kept.lines().collect()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Stdout, and with `--check` a copy of what was printed.
+struct Printed<W: std::io::Write> {
+    out: W,
+    /// Whether stdout's reader is still there.
+    open: bool,
+    kept: Option<String>,
+}
+
+impl<W: std::io::Write> Printed<W> {
+    /// Prints `text`; `false` once there is no point going on (stdout
+    /// closed, and nothing to check).
+    fn print(&mut self, text: &str) -> Result<bool, Error> {
+        if self.open {
+            self.open = super::write_stdout(&mut self.out, text.as_bytes())?;
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.push_str(text);
+        }
+        Ok(self.open || self.kept.is_some())
+    }
 }
 
 /// The AWS CLI v2 rule: a `--policy-resource` equal to `--url`, without a

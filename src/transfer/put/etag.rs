@@ -53,7 +53,7 @@ impl Answer {
 }
 
 /// The hex digits of an ETag that is a plain MD5.
-fn md5_etag(etag: &str) -> Option<&str> {
+pub(crate) fn md5_etag(etag: &str) -> Option<&str> {
     let hex = etag.strip_prefix('"')?.strip_suffix('"')?;
     (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }

@@ -38,8 +38,8 @@ pub const CANNED_ACLS: [&str; 7] = [
     "bucket-owner-full-control",
 ];
 
-const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
-const X_AMZ_ACL: &str = "x-amz-acl";
+pub(crate) const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
+pub(crate) const X_AMZ_ACL: &str = "x-amz-acl";
 
 /// Headers that cfsign computes itself and a caller may not set.
 const RESERVED_HEADERS: [&str; 5] = [

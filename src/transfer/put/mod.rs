@@ -80,7 +80,9 @@ mod plan;
 mod skip;
 mod upload;
 
+pub(crate) use etag::md5_etag;
 pub use headers::{CANNED_ACLS, DEFAULT_ACL, extra_header};
+pub(crate) use headers::{X_AMZ_ACL, X_AMZ_CONTENT_SHA256};
 pub use plan::{Plan, PlanOptions, Source, plan};
 pub use skip::{SkipReason, Skipped};
 pub use upload::{FileId, Upload};
