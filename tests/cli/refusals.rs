@@ -139,3 +139,54 @@ fn unsigned_requests_to_a_restricted_behaviour_are_missing_key() {
     assert_refused(&get(&server, &dir, &[]), 3, &needles);
     assert_refused(&put(&server, &file, false), 3, &needles);
 }
+
+/// A URL signed here and requested later: `get` is given it already
+/// signed, so it cannot sign it again, and says what to do.
+fn get_presigned(sign_args: &[&str]) -> std::process::Output {
+    let (dir, _) = setup();
+    let server = ServeProcess::signed(&dir.path().join("root"), &[]);
+    let out = cfsign()
+        .args(["sign", &server.url("/a.txt")])
+        .args(sign_args)
+        .args(signing())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let url = stdout_of(&out).trim_end().to_string();
+    cfsign()
+        .current_dir(dir.path())
+        .args(["get", &url, "-o", "-"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_expired_url_is_named_with_its_expiry() {
+    let out = get_presigned(&["--date-less-than", "2020-01-01", "--allow-past"]);
+    assert_refused(
+        &out,
+        3,
+        &[
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature expired at 2020-01-01T00:00:00Z (",
+            " ago): sign a new URL)",
+        ],
+    );
+}
+
+#[test]
+fn a_url_not_yet_valid_is_named_with_its_start() {
+    let out = get_presigned(&[
+        "--date-greater-than",
+        "2099-01-01",
+        "--date-less-than",
+        "2100-01-01",
+    ]);
+    assert_refused(
+        &out,
+        3,
+        &[
+            "403 AccessDenied: Access denied (refused by CloudFront: the signature is not valid before 2099-01-01T00:00:00Z (in ",
+            "): wait until then, or sign it with an earlier start (--date-greater-than))",
+        ],
+    );
+}
