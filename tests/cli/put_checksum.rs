@@ -50,7 +50,10 @@ fn against_serve_the_echoed_checksum_verifies_without_an_md5() {
     assert_eq!(line["md5"], serde_json::Value::Null);
     assert_eq!(line["etag_checked"], false);
     assert_eq!(line["etag"], format!("\"{}\"", md5_hex(&bytes)));
-    assert_eq!(std::fs::read(root.path().join("d/data.bin")).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(root.path().join("d/data.bin")).unwrap(),
+        bytes
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn the_checksum_is_sent_and_an_echo_of_it_is_enough() {
         sent.header("x-amz-checksum-sha256"),
         Some(checksum(&bytes).as_str())
     );
-    assert_eq!(sent.header("x-amz-content-sha256"), Some(sha256_hex(&bytes).as_str()));
+    assert_eq!(
+        sent.header("x-amz-content-sha256"),
+        Some(sha256_hex(&bytes).as_str())
+    );
     assert_eq!(line["checksum_sha256"], checksum(&bytes));
     assert_eq!(line["md5"], serde_json::Value::Null);
 }
@@ -113,7 +119,11 @@ fn an_echo_of_another_checksum_exits_5_unretried() {
     assert_refused(
         &out,
         5,
-        &["x-amz-checksum-sha256", &wrong, "is not the SHA-256 of the file"],
+        &[
+            "x-amz-checksum-sha256",
+            &wrong,
+            "is not the SHA-256 of the file",
+        ],
     );
     assert_eq!(server.requests().len(), 1);
 }
@@ -134,11 +144,7 @@ fn s3s_bad_digest_is_a_file_that_changed() {
         .arg(server.url("/data.bin"))
         .output()
         .unwrap();
-    assert_refused(
-        &out,
-        5,
-        &["file changed while uploading", "400 BadDigest"],
-    );
+    assert_refused(&out, 5, &["file changed while uploading", "400 BadDigest"]);
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -222,7 +228,10 @@ fn serve_checks_and_echoes_x_amz_checksum_sha256() {
     let r = server.put("/ok.txt", body, &[("x-amz-checksum-sha256", &ours)]);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-amz-checksum-sha256"), Some(ours.as_str()));
-    assert_eq!(r.header("etag"), Some(format!("\"{}\"", md5_hex(body)).as_str()));
+    assert_eq!(
+        r.header("etag"),
+        Some(format!("\"{}\"", md5_hex(body)).as_str())
+    );
 
     // Without the header, no echo.
     let r = server.put("/plain.txt", body, &[]);

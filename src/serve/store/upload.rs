@@ -135,7 +135,11 @@ impl Upload {
         // Checked after `x-amz-content-sha256`, which already covers the
         // same digest: only a client whose two headers disagree gets here.
         let checksum = crate::digest::checksum_sha256(&digest);
-        if let Some(client) = expected.checksum_sha256.as_ref().filter(|c| **c != checksum) {
+        if let Some(client) = expected
+            .checksum_sha256
+            .as_ref()
+            .filter(|c| **c != checksum)
+        {
             return Err(PutError::ChecksumSha256Mismatch {
                 client: client.clone(),
                 computed: checksum,

@@ -1,7 +1,7 @@
 //! One object's upload: the first pass, then attempts until one is
-//! accepted (a 2xx whose checksum or ETag and file check out), one fails for good, or
-//! the attempts run out. Every attempt reopens the file and, when we hold
-//! the key, signs the URL afresh.
+//! accepted (a 2xx whose checksum or ETag and file check out), one fails
+//! for good, or the attempts run out. Every attempt reopens the file and,
+//! when we hold the key, signs the URL afresh.
 
 use std::io;
 use std::path::Path;

@@ -192,9 +192,7 @@ mod tests {
         assert!(answer(Some(empty)).check_checksum(empty, url).unwrap());
         assert!(!answer(None).check_checksum(empty, url).unwrap());
         let other = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
-        let err = answer(Some(other))
-            .check_checksum(empty, url)
-            .unwrap_err();
+        let err = answer(Some(other)).check_checksum(empty, url).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::exit::INTEGRITY);
         assert!(err.to_string().contains(other), "{err}");
 
