@@ -7,20 +7,29 @@
 # Each round times, in an order rotated every round, `cfsign put FILE URL`,
 # the usual recipe (`openssl dgst -sha256` then `curl -XPUT --upload-file`
 # with the x-amz-content-sha256 and x-amz-acl headers), and, for reference
-# only, `openssl dgst -md5 FILE` alone: the MD5 that cfsign computes to check
-# S3's ETag and the recipe does not, a chain no thread can split. Every run
+# only, `openssl dgst -md5 FILE` alone: the MD5 that cfsign computed to check
+# S3's ETag, a chain no thread can split, and now computes only when the
+# answer does not echo its x-amz-checksum-sha256. Every run
 # is measured by /usr/bin/time (wall, user + sys CPU, peak RSS; else, or with
 # BENCH_RUSAGE=1, python3's os.wait4). It prints medians and ratios and exits
 # 1 when a goal of issue 16 is missed: cfsign's median wall time over 1.0x
-# the recipe's, or its peak RSS (the largest of all runs) over 32 MiB.
+# the recipe's against the sink, or its peak RSS (the largest of all runs)
+# over 32 MiB. The wall-time goal is for "a server that is not the
+# bottleneck", which only the sink is: `serve` and `s3` hash every byte
+# (serve also fsyncs), take more CPU per upload than either client, and so
+# set both tools' pace; their ratios are printed, not judged.
 #
 # Servers: `serve` is `cfsign serve` (used by default when the binary has it);
 # `sink` (scripts/put-sink.py) splices what it receives into /dev/null, so
 # only the clients' work is measured (its CPU time per run is printed); `s3`
 # is the same sink doing what S3 does per PUT (recompute the SHA-256, answer
-# the MD5 as ETag). The file is read from the page cache in every run (it is
-# written just before). CFSIGN_BIN=PATH times that binary instead of a fresh
-# release build (for before/after figures).
+# the MD5 as ETag). Every one of them echoes a request's x-amz-checksum-sha256
+# in its 200, as S3 does (PutObject's answer): the answer cfsign gets from S3,
+# so that the comparison is fair. The file is read from the page cache in
+# every run (it is written just before). CFSIGN_BIN=PATH times that binary
+# instead of a fresh release build; CFSIGN_BEFORE=PATH adds that (earlier)
+# binary as a fourth case in every round, for before/after figures side by
+# side (its ratio is printed, not judged).
 #
 # `cfsign serve` stores under $TMPDIR, on disk. `--memory` puts its store in
 # /dev/shm instead (3 GiB free needed for 1 GiB runs), where its fsync costs
@@ -55,6 +64,8 @@ key_id=K2JCJMDEHXQW5F
 public_key=$PWD/tests/fixtures/keys/rsa2048-public.pem
 private_key=$PWD/tests/fixtures/keys/rsa2048-pkcs8.pem
 chmod 600 "$private_key"
+before=
+[ -n "${CFSIGN_BEFORE:-}" ] && before=$(realpath "$CFSIGN_BEFORE")
 if [ ${#servers[@]} -eq 0 ]; then
   if "$bin" serve --help >/dev/null 2>&1; then servers=(serve sink); else servers=(sink s3); fi
 fi
@@ -112,10 +123,12 @@ stop_server() {
   server_pid=
 }
 
-# `cfsign put` for the current server (serve checks signatures, so sign).
+# `cfsign put` for the current server (serve checks signatures, so sign),
+# as `cmd`; the same with the CFSIGN_BEFORE binary as `before_cmd`.
 cfsign_cmd() {
   cmd=("$bin" put --quiet "$file" "$base/bench/cfsign.bin")
   [ "$server" = serve ] && cmd+=(--key-pair-id "$key_id" --private-key "$private_key")
+  before_cmd=("$before" "${cmd[@]:1}")
   return 0
 }
 
@@ -164,19 +177,23 @@ for server in "${servers[@]}"; do
   cfsign_cmd
   # One untimed run each first: the objects exist, the caches are warm.
   "${cmd[@]}" >/dev/null
+  [ -n "$before" ] && "${before_cmd[@]}" >/dev/null
   bash -c "$recipe" recipe "$file" "$recipe_url"
-  ours=() theirs=() md5=() sink=()
+  ours=() theirs=() md5=() sink=() old=()
   cases=(cfsign recipe md5)
+  [ -n "$before" ] && cases+=(before)
+  n=${#cases[@]}
   for i in $(seq "$runs"); do
-    for j in 0 1 2; do
-      who=${cases[$(((i + j) % 3))]}
+    for j in $(seq 0 $((n - 1))); do
+      who=${cases[$(((i + j) % n))]}
       t0=$(server_ticks)
       case $who in
         cfsign) r=$(measure "${cmd[@]}"); ours+=("$r") ;;
+        before) r=$(measure "${before_cmd[@]}"); old+=("$r") ;;
         recipe) r=$(measure bash -c "$recipe" recipe "$file" "$recipe_url"); theirs+=("$r") ;;
         md5) r=$(measure openssl dgst -md5 "$file"); md5+=("$r") ;;
       esac
-      if [ "$who" != md5 ]; then sink+=("$(awk -v a="$t0" -v b="$(server_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"); fi
+      if [ "$who" = cfsign ] || [ "$who" = recipe ]; then sink+=("$(awk -v a="$t0" -v b="$(server_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"); fi
     done
   done
   stop_server
@@ -192,15 +209,27 @@ for server in "${servers[@]}"; do
   echo "  cfsign put           ${w_ours} / ${c_ours} / ${r_ours}   walls: $(col 1 "${ours[@]}" | tr '\n' ' ')"
   echo "  openssl + curl       ${w_theirs} / ${c_theirs} / ${r_theirs}   walls: $(col 1 "${theirs[@]}" | tr '\n' ' ')"
   echo "  openssl dgst -md5    ${w_md5} / ${c_md5}   (reference: the ETag's MD5 alone)"
+  if [ -n "$before" ]; then
+    w_old=$(median $(col 1 "${old[@]}")) c_old=$(median $(col 2 "${old[@]}"))
+    r_old=$(mib "$(col 3 "${old[@]}" | sort -g | tail -1)")
+    echo "  before (CFSIGN_BEFORE) ${w_old} / ${c_old} / ${r_old}   walls: $(col 1 "${old[@]}" | tr '\n' ' ')"
+    echo "  before / recipe: wall $(ratio "$w_old" "$w_theirs"), CPU $(ratio "$c_old" "$c_theirs"); after / before: wall $(ratio "$w_ours" "$w_old"), CPU $(ratio "$c_ours" "$c_old")"
+  fi
   echo "  server CPU per upload (median of both tools' runs): $(median "${sink[@]}") s"
   echo "  cfsign / recipe: wall $wall_ratio, CPU $(ratio "$c_ours" "$c_theirs"); cfsign / md5 alone: wall $(ratio "$w_ours" "$w_md5")"
-  if awk -v r="$wall_ratio" 'BEGIN {exit !(r > 1.0)}'; then
+  if [ "$server" != sink ]; then
+    echo "  not judged: this server hashes every byte, so it sets the pace of both (the goal is judged against the sink)"
+  elif awk -v r="$wall_ratio" 'BEGIN {exit !(r > 1.0)}'; then
     echo "  target missed: cfsign put's median wall time is ${wall_ratio}x the recipe's (goal <= 1.0)"
     status=1
   else
     echo "  target met: wall ratio $wall_ratio <= 1.0"
   fi
 done
+case " ${servers[*]} " in
+  *" sink "*) ;;
+  *) echo "the wall-time goal is judged against the sink only: add --server sink" ;;
+esac
 if [ "$peak_rss_kib" -gt "$rss_limit_kib" ]; then
   echo "cfsign peak RSS $(mib "$peak_rss_kib") MiB: target missed (goal <= 32 MiB)"
   status=1

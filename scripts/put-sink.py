@@ -10,10 +10,19 @@ first stdout line, as `cfsign serve` does.
 Without --s3 the bytes are thrown away unhashed, so that a benchmark measures
 the client alone: on Linux they are spliced from the socket through a pipe
 into /dev/null, never copied to user space (the sink's CPU time is a small
-fraction of the client's; elsewhere, `recv_into` one 4 MiB buffer). With --s3 it does what S3 does with a PUT: recomputes the
-SHA-256 (400 XAmzContentSHA256Mismatch when it differs from the header) and
-answers with the MD5 as the ETag.
+fraction of the client's; elsewhere, `recv_into` one 4 MiB buffer). With --s3
+it does what S3 does with a PUT: recomputes the SHA-256 (400
+XAmzContentSHA256Mismatch when it differs from the header, 400 BadDigest
+when it differs from x-amz-checksum-sha256) and answers with the MD5 as the
+ETag.
+
+Either way a 200 echoes the request's x-amz-checksum-sha256, as S3's
+PutObject answer does (S3 API Reference, "PutObject"; User Guide, "Checking
+object integrity"): the answer a client gets from S3, so that the comparison
+with the recipe is fair. The plain sink echoes it unchecked, as it checks
+nothing: S3 does that work on its side, not the client's.
 """
+import base64
 import fcntl
 import hashlib
 import os
@@ -21,6 +30,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 S3 = "--s3" in sys.argv[1:]
+CHECKSUM = "x-amz-checksum-sha256"
 CHUNK = 1 << 20
 DISCARD_CHUNK = 4 << 20
 SPLICE = hasattr(os, "splice")
@@ -80,10 +90,12 @@ class Sink(BaseHTTPRequestHandler):
             self.close_connection = True
             return self.answer(411)
         left = int(length)
+        checksum = self.headers.get(CHECKSUM)
+        echo = [(CHECKSUM, checksum)] if checksum else []
         if not S3:
             if left and not discard(self, left):
                 return
-            return self.answer(200)
+            return self.answer(200, echo)
         buf = memoryview(bytearray(CHUNK))
         sha, md5 = hashlib.sha256(), hashlib.md5()
         while left:
@@ -100,7 +112,14 @@ class Sink(BaseHTTPRequestHandler):
                 b"<Error><Code>XAmzContentSHA256Mismatch</Code>"
                 b"<Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message></Error>",
             )
-        self.answer(200, [("ETag", f'"{md5.hexdigest()}"')])
+        if checksum and checksum != base64.b64encode(sha.digest()).decode():
+            return self.answer(
+                400,
+                [("Content-Type", "application/xml")],
+                b"<Error><Code>BadDigest</Code>"
+                b"<Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>",
+            )
+        self.answer(200, [("ETag", f'"{md5.hexdigest()}"')] + echo)
 
     def log_message(self, *args):
         pass

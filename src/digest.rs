@@ -1,6 +1,7 @@
 //! MD5, the digest S3 answers as a plain object's ETag: `put` computes it to
-//! check the answer, `serve` to give it. Beside it, the other rule of S3's
-//! objects that both sides keep: the size one PUT may carry.
+//! check the answer when nothing better is echoed, `serve` to give it. Beside
+//! it, the other rules of S3's objects that both sides keep: the size one PUT
+//! may carry, and the `x-amz-checksum-sha256` header's form.
 //!
 //! MD5 is the costliest step of moving a body (about twice SHA-256 with the
 //! SHA extensions), so it runs on AWS-LC's assembly when built with the
@@ -19,6 +20,52 @@ use md5::Digest;
 /// assert_eq!(cfsign::digest::MAX_OBJECT_SIZE, 5 * 1024 * 1024 * 1024);
 /// ```
 pub const MAX_OBJECT_SIZE: u64 = 5 << 30;
+
+/// The header in which a PUT announces its body's SHA-256 for S3 to check
+/// and store, and in which S3's answer echoes it (S3 API Reference,
+/// "PutObject", and User Guide, "Checking object integrity":
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html>,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>).
+/// Its value is [`checksum_sha256`]'s.
+///
+/// ```
+/// assert_eq!(cfsign::digest::CHECKSUM_SHA256, "x-amz-checksum-sha256");
+/// ```
+pub const CHECKSUM_SHA256: &str = "x-amz-checksum-sha256";
+
+/// The value of [`CHECKSUM_SHA256`] for a SHA-256: standard base64 with
+/// padding (S3's "Base64 encoded, 256-bit SHA256 digest"), where
+/// `x-amz-content-sha256` carries the same digest in hex.
+///
+/// ```
+/// use sha2::{Digest, Sha256};
+/// let digest: [u8; 32] = Sha256::digest(b"").into();
+/// assert_eq!(
+///     cfsign::digest::checksum_sha256(&digest),
+///     "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+/// );
+/// ```
+pub fn checksum_sha256(digest: &[u8; 32]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
+/// Whether `value` has the form of a [`CHECKSUM_SHA256`] value: the
+/// canonical base64 of 32 bytes. S3 refuses any other with 400
+/// `InvalidRequest`.
+///
+/// ```
+/// use cfsign::digest::is_checksum_sha256;
+/// assert!(is_checksum_sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+/// assert!(!is_checksum_sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")); // no padding
+/// assert!(!is_checksum_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")); // hex
+/// ```
+pub fn is_checksum_sha256(value: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .is_ok_and(|bytes| bytes.len() == 32)
+}
 
 /// A running MD5.
 ///

@@ -1,5 +1,6 @@
 //! The origin's PUT: what S3 asks of a single-PUT upload (a length, the
-//! body's SHA-256, optionally its MD5), checked before the body is read, and
+//! body's SHA-256, optionally its MD5 and an `x-amz-checksum-sha256`),
+//! checked before the body is read, and
 //! the body handed to a writer thread that commits it atomically
 //! ([`super::store`]). At most [`Config::max_uploads`](super::Config::max_uploads)
 //! PUTs hold a temp file and a writer thread at once; a client that pauses
@@ -20,7 +21,7 @@ use super::server::{Reply, join_error};
 use super::store::{Expected, PutError, Upload};
 use super::xml::ErrorResponse;
 use super::{ObjectKey, Server};
-use crate::digest::MAX_OBJECT_SIZE;
+use crate::digest::{self, MAX_OBJECT_SIZE};
 
 /// The request headers S3 stores with an object and returns on GET and HEAD
 /// (`x-amz-acl` and `x-amz-content-sha256` come back as `x-cfsign-*`).
@@ -105,10 +106,16 @@ impl Server {
         }
         let _ = chunks.send(Chunk::End).await;
         drop(chunks);
-        let etag = writer.await.map_err(join_error)??;
-        Response::builder()
+        let (etag, checksum) = writer.await.map_err(join_error)??;
+        let mut answer = Response::builder()
             .status(StatusCode::OK)
-            .header(header::ETAG, format!("\"{etag}\""))
+            .header(header::ETAG, format!("\"{etag}\""));
+        // S3 echoes a checksum it checked (PutObject's response elements):
+        // the client's proof that the object stored is the file it hashed.
+        if let Some(checksum) = checksum {
+            answer = answer.header(digest::CHECKSUM_SHA256, checksum);
+        }
+        answer
             .header(header::CONTENT_LENGTH, 0)
             .body(Reply::empty())
             .map_err(|e| ErrorResponse::internal(e.to_string()))
@@ -116,8 +123,8 @@ impl Server {
 }
 
 /// What the client announced for its body: `Content-Length` (at most S3's
-/// single-PUT limit), `x-amz-content-sha256` (required, hex only) and
-/// `Content-MD5` (optional).
+/// single-PUT limit), `x-amz-content-sha256` (required, hex only),
+/// `Content-MD5` and `x-amz-checksum-sha256` (optional).
 fn announced(headers: &HeaderMap) -> Result<Expected, ErrorResponse> {
     let len = match headers.get(header::CONTENT_LENGTH) {
         None => return Err(ErrorResponse::missing_content_length()),
@@ -149,7 +156,22 @@ fn announced(headers: &HeaderMap) -> Result<Expected, ErrorResponse> {
                 .ok_or_else(ErrorResponse::bad_content_md5)
         })
         .transpose()?;
-    Ok(Expected { len, sha256, md5 })
+    let checksum_sha256 = headers
+        .get(digest::CHECKSUM_SHA256)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|v| digest::is_checksum_sha256(v))
+                .map(str::to_string)
+                .ok_or_else(ErrorResponse::bad_checksum_sha256)
+        })
+        .transpose()?;
+    Ok(Expected {
+        len,
+        sha256,
+        md5,
+        checksum_sha256,
+    })
 }
 
 fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -169,7 +191,8 @@ enum Chunk {
     End,
 }
 
-/// The blocking half of a PUT: writes what arrives and commits at the end.
+/// The blocking half of a PUT: writes what arrives and commits at the end:
+/// the ETag and the `x-amz-checksum-sha256` to echo (see [`Upload::commit`]).
 /// A closed channel without [`Chunk::End`] drops the upload, which removes it.
 /// The upload's permit is released only then, with its temp file gone.
 fn write_upload(
@@ -177,7 +200,7 @@ fn write_upload(
     mut chunks: mpsc::Receiver<Chunk>,
     expected: Expected,
     _permit: OwnedSemaphorePermit,
-) -> Result<String, PutError> {
+) -> Result<(String, Option<String>), PutError> {
     while let Some(chunk) = chunks.blocking_recv() {
         match chunk {
             Chunk::Data(data) => upload.write(&data)?,

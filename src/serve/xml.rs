@@ -1,8 +1,9 @@
 //! The error answers `serve` gives, in one catalogue: CloudFront's for
 //! refused signatures, S3's for everything the origin refuses. Every status,
 //! `<Code>` and `<Message>` the server sends is written here and nowhere else
-//! ([`ErrorResponse::new`] is private to this file), so the catalogue can be
-//! read against S3's and CloudFront's documentation in one place.
+//! ([`ErrorResponse::new`] is private to this module), so the catalogue can be
+//! read against S3's and CloudFront's documentation in one place (with
+//! `xml/upload.rs`, the answers to a PUT's headers and body).
 //!
 //! Same shape for both: `<?xml …?><Error><Code>…</Code><Message>…</Message>…</Error>`,
 //! with every value XML-escaped.
@@ -12,8 +13,9 @@ use hyper::{Method, StatusCode};
 use super::path::{MAX_SEGMENT_BYTES, PathError, ResolveError};
 use super::range::unsatisfied_content_range;
 use super::rehearse::AllowedMethods;
-use super::store::PutError;
 use crate::verify::{ErrorCode, INVALID_METHOD_MESSAGE, Rejection};
+
+mod upload;
 
 /// An error answer: status, `<Code>`, `<Message>`, extra elements, and the
 /// reason written to the request log (never sent to the client).
@@ -232,93 +234,6 @@ impl ErrorResponse {
         )
     }
 
-    pub(super) fn missing_content_length() -> Self {
-        ErrorResponse::new(
-            StatusCode::LENGTH_REQUIRED,
-            "MissingContentLength",
-            "You must provide the Content-Length HTTP header.",
-        )
-    }
-
-    pub(super) fn bad_content_length() -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidArgument",
-            "Content-Length is not a number.",
-        )
-    }
-
-    pub(super) fn entity_too_large(len: u64, max: u64) -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed object size.",
-        )
-        .field("ProposedSize", len.to_string())
-        .field("MaxSizeAllowed", max.to_string())
-    }
-
-    pub(super) fn missing_content_sha256() -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequest",
-            "Missing required header for this request: x-amz-content-sha256",
-        )
-    }
-
-    /// S3 also takes `UNSIGNED-PAYLOAD` and streaming signatures; a local
-    /// edge that checks every body takes only the digest.
-    pub(super) fn bad_content_sha256(value: &str) -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidArgument",
-            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or a valid sha256 value.",
-        )
-        .field("ArgumentName", "x-amz-content-sha256")
-        .field("ArgumentValue", value)
-        .reason("cfsign serve accepts only the hex SHA-256 of the body")
-    }
-
-    pub(super) fn bad_content_md5() -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidDigest",
-            "The Content-MD5 you specified was invalid.",
-        )
-    }
-
-    pub(super) fn incomplete_body(reason: String) -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "IncompleteBody",
-            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-        )
-        .reason(reason)
-    }
-
-    /// S3's answer to a client that stopped sending. The connection is
-    /// closed: the rest of the body is never read.
-    pub(super) fn request_timeout(reason: String) -> Self {
-        ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "RequestTimeout",
-            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
-        )
-        .header("connection", "close")
-        .reason(reason)
-    }
-
-    /// S3's answer when it is too busy; the body is not read.
-    pub(super) fn slow_down(max: usize) -> Self {
-        ErrorResponse::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SlowDown",
-            "Please reduce your request rate.",
-        )
-        .header("connection", "close")
-        .reason(format!("{max} uploads are already being received"))
-    }
-
     /// One line for the request log: `Code: reason` or `Code: message`.
     pub(super) fn log_text(&self) -> String {
         match &self.reason {
@@ -443,29 +358,6 @@ impl From<ResolveError> for ErrorResponse {
             )
             .reason(e.to_string()),
             ResolveError::Io(e) => ErrorResponse::internal(e.to_string()),
-        }
-    }
-}
-
-/// A write that was not committed.
-impl From<PutError> for ErrorResponse {
-    fn from(e: PutError) -> Self {
-        match e {
-            PutError::Sha256Mismatch { client, computed } => ErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            )
-            .field("ClientComputedContentSHA256", client)
-            .field("S3ComputedContentSHA256", computed),
-            PutError::BadDigest => ErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                "BadDigest",
-                "The Content-MD5 you specified did not match what we received.",
-            ),
-            e @ PutError::Length { .. } => ErrorResponse::incomplete_body(e.to_string()),
-            PutError::Resolve(e) => e.into(),
-            PutError::Io(e) => ErrorResponse::internal(e.to_string()),
         }
     }
 }

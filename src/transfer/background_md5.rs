@@ -10,6 +10,10 @@
 //! When the server has answered, whatever is left is hashed at normal
 //! priority.
 //!
+//! When the server is expected to echo `x-amz-checksum-sha256`, the MD5 is
+//! most likely never needed: [`BackgroundMd5::later`] starts no thread, and
+//! only finishing (the answer had no echo) reads the file, a third pass.
+//!
 //! The ETag check is as strong as hashing the bytes sent: the server's MD5 of
 //! what it received matches only if it got exactly the file as read here, and a
 //! file that changed during the upload is refused by S3 for its SHA-256 and
@@ -79,11 +83,21 @@ impl BackgroundMd5 {
     /// Starts hashing the first `len` bytes of `file` (`None`: a file that
     /// could not be opened, which finishing reports).
     pub(super) fn start(file: Option<File>, len: u64) -> BackgroundMd5 {
+        Self::new(file, len, true)
+    }
+
+    /// Keeps `file` for an MD5 of its first `len` bytes that only
+    /// [`finish`](Self::finish) computes, if it is ever called.
+    pub(super) fn later(file: Option<File>, len: u64) -> BackgroundMd5 {
+        Self::new(file, len, false)
+    }
+
+    fn new(file: Option<File>, len: u64, now: bool) -> BackgroundMd5 {
         let shared = Arc::new(Shared::default());
         let file = file.map(Arc::new);
         // No file or no thread: finishing hashes it all (and reports why
         // it cannot).
-        if let Some(file) = file.clone() {
+        if let Some(file) = file.clone().filter(|_| now) {
             let theirs = Arc::clone(&shared);
             let _ = std::thread::Builder::new()
                 .name("cfsign-md5".into())
@@ -230,6 +244,9 @@ mod tests {
         assert_eq!(md5.finish().await.unwrap(), whole);
         let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(md5.finish().await.unwrap(), whole);
+        // Never started: finishing does it all.
+        let md5 = BackgroundMd5::later(File::open(&path).ok(), len as u64);
         assert_eq!(md5.finish().await.unwrap(), whole);
         // The file as opened counts, not what the name points to later.
         let md5 = BackgroundMd5::start(File::open(&path).ok(), len as u64);

@@ -112,9 +112,15 @@ impl Refusal {
     }
 
     /// S3's word that the body was not the bytes whose SHA-256 was sent:
-    /// the file changed between the two passes of an upload.
-    pub(crate) fn is_content_changed(&self) -> bool {
-        self.status == 400 && self.code == "XAmzContentSHA256Mismatch"
+    /// the file changed between the two passes of an upload. Both headers
+    /// carry the first pass's SHA-256, so a refusal of either (whichever S3
+    /// checks first) says so; `BadDigest` only when the `x-amz-checksum-sha256`
+    /// was ours (`checksum_is_ours`), since a caller's own `Content-MD5` or
+    /// checksum gets it too.
+    pub(crate) fn is_content_changed(&self, checksum_is_ours: bool) -> bool {
+        self.status == 400
+            && (self.code == "XAmzContentSHA256Mismatch"
+                || checksum_is_ours && self.code == "BadDigest")
     }
 }
 

@@ -13,6 +13,7 @@ mod keys;
 mod network;
 mod profile;
 mod put;
+mod put_checksum;
 mod readme;
 mod refusals;
 mod secrets;

@@ -775,7 +775,14 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
     assert!(out.stderr.is_empty());
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 4);
-    assert!(lines.iter().all(|l| l["etag_checked"] == true), "{lines:?}");
+    // serve echoes x-amz-checksum-sha256, as S3 does: that verified each
+    // upload, and no MD5 was computed.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["checksum_sha256"].is_string() && l["md5"].is_null()),
+        "{lines:?}"
+    );
 
     for (name, bytes, content_type) in &small {
         let stored = std::fs::read(root.path().join("up").join(name)).unwrap();
@@ -794,6 +801,11 @@ fn serve_receives_files_byte_identical_with_the_s3_headers() {
     }
     assert_eq!(&sha256_file(&root.path().join("up/large.bin")), big_sha256);
     assert_eq!(lines[3]["sha256"], big_sha256.as_str());
+    let big_checksum = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(hex::decode(big_sha256).unwrap())
+    };
+    assert_eq!(lines[3]["checksum_sha256"], big_checksum);
     assert_eq!(lines[3]["bytes"], LARGE_LEN);
 }
 

@@ -13,6 +13,13 @@ fn root() -> tempfile::TempDir {
     dir
 }
 
+/// An hour from now, to the second: read once per test, so that two runs
+/// print the same URLs even when a second boundary falls between them.
+fn expiry() -> &'static str {
+    static EXPIRY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    EXPIRY.get_or_init(|| (unix_now() + 3600).to_string())
+}
+
 /// `cfsign sign` with the RSA fixture key as `KEY_ID`, a fixed expiry (so
 /// that two runs print the same URLs) and `extra`.
 fn sign(urls: &[String], extra: &[&str]) -> std::process::Output {
@@ -21,7 +28,7 @@ fn sign(urls: &[String], extra: &[&str]) -> std::process::Output {
         .args(urls)
         .args(["--key-pair-id", KEY_ID, "--private-key"])
         .arg(key_arg("rsa2048-pkcs8.pem"))
-        .args(["--date-less-than", &(unix_now() + 3600).to_string()])
+        .args(["--date-less-than", expiry()])
         .args(extra)
         .output()
         .unwrap()

@@ -251,6 +251,7 @@ mod tests {
             len: body.len() as u64,
             sha256: hex::encode(Sha256::digest(body)),
             md5: None,
+            checksum_sha256: None,
         }
     }
 
@@ -274,7 +275,8 @@ mod tests {
             .unwrap();
         up.write(b"hello ").unwrap();
         up.write(b"world").unwrap();
-        let etag = up.commit(&expected(b"hello world")).unwrap();
+        let (etag, checksum) = up.commit(&expected(b"hello world")).unwrap();
+        assert_eq!(checksum, None, "echoed only when sent");
         assert_eq!(etag, "5eb63bbbe01eeed093cb22bb8f5acdc3");
         let obj = store.open(&key("/a/b.txt")).unwrap().unwrap();
         assert_eq!(obj.etag, etag);
@@ -318,6 +320,30 @@ mod tests {
             Err(PutError::BadDigest)
         ));
         assert!(entries(store.root()).is_empty());
+
+        // An x-amz-checksum-sha256 that is not the body's.
+        let mut up = store.begin_put(&key("/c.bin"), Vec::new()).unwrap();
+        up.write(b"data").unwrap();
+        let other = crate::digest::checksum_sha256(&Sha256::digest(b"DATA").into());
+        assert!(matches!(
+            up.commit(&Expected {
+                checksum_sha256: Some(other),
+                ..expected(b"data")
+            }),
+            Err(PutError::ChecksumSha256Mismatch { .. })
+        ));
+        assert!(entries(store.root()).is_empty());
+        // The body's own is echoed.
+        let mut up = store.begin_put(&key("/c.bin"), Vec::new()).unwrap();
+        up.write(b"data").unwrap();
+        let ours = crate::digest::checksum_sha256(&Sha256::digest(b"data").into());
+        let (_, echoed) = up
+            .commit(&Expected {
+                checksum_sha256: Some(ours.clone()),
+                ..expected(b"data")
+            })
+            .unwrap();
+        assert_eq!(echoed, Some(ours));
     }
 
     /// PUTs of one key committing at once, with a reader looking: every read

@@ -60,6 +60,8 @@ pub(in crate::serve) enum PutError {
     Sha256Mismatch { client: String, computed: String },
     #[error("the body's MD5 does not match Content-MD5")]
     BadDigest,
+    #[error("the body's SHA-256 is {computed} in base64, x-amz-checksum-sha256 announced {client}")]
+    ChecksumSha256Mismatch { client: String, computed: String },
     #[error("the body is {received} bytes, Content-Length announced {expected}")]
     Length { expected: u64, received: u64 },
     #[error("{0}")]
@@ -93,6 +95,8 @@ pub(in crate::serve) struct Expected {
     /// Lowercase hex.
     pub(in crate::serve) sha256: String,
     pub(in crate::serve) md5: Option<[u8; 16]>,
+    /// `x-amz-checksum-sha256`, in the canonical base64 it was checked to have.
+    pub(in crate::serve) checksum_sha256: Option<String>,
 }
 
 impl Upload {
@@ -108,19 +112,37 @@ impl Upload {
 
     /// Checks the body against what the client announced, then makes it the
     /// object: fsync, then sidecar and rename under the key's lock, then fsync
-    /// of the folder. Returns the ETag (hex MD5).
-    pub(in crate::serve) fn commit(mut self, expected: &Expected) -> Result<String, PutError> {
+    /// of the folder. Returns the ETag (hex MD5) and the checksum to echo
+    /// (the client's `x-amz-checksum-sha256`, checked).
+    pub(in crate::serve) fn commit(
+        mut self,
+        expected: &Expected,
+    ) -> Result<(String, Option<String>), PutError> {
         if self.len != expected.len {
             return Err(PutError::Length {
                 expected: expected.len,
                 received: self.len,
             });
         }
-        let sha256 = hex::encode(std::mem::take(&mut self.sha256).finalize());
+        let digest: [u8; 32] = std::mem::take(&mut self.sha256).finalize().into();
+        let sha256 = hex::encode(digest);
         if sha256 != expected.sha256 {
             return Err(PutError::Sha256Mismatch {
                 client: expected.sha256.clone(),
                 computed: sha256,
+            });
+        }
+        // Checked after `x-amz-content-sha256`, which already covers the
+        // same digest: only a client whose two headers disagree gets here.
+        let checksum = crate::digest::checksum_sha256(&digest);
+        if let Some(client) = expected
+            .checksum_sha256
+            .as_ref()
+            .filter(|c| **c != checksum)
+        {
+            return Err(PutError::ChecksumSha256Mismatch {
+                client: client.clone(),
+                computed: checksum,
             });
         }
         let md5: [u8; 16] = std::mem::take(&mut self.md5).finish();
@@ -155,7 +177,7 @@ impl Upload {
         drop(guard);
         self.created.clear();
         sync_dir(&self.dir);
-        Ok(etag)
+        Ok((etag, expected.checksum_sha256.clone()))
     }
 
     fn write_sidecar(&self, sidecar: &Sidecar) -> io::Result<()> {

@@ -1,7 +1,7 @@
 //! One object's upload: the first pass, then attempts until one is
-//! accepted (a 2xx whose ETag and file check out), one fails for good, or
-//! the attempts run out. Every attempt reopens the file and, when we hold
-//! the key, signs the URL afresh.
+//! accepted (a 2xx whose checksum or ETag and file check out), one fails
+//! for good, or the attempts run out. Every attempt reopens the file and,
+//! when we hold the key, signs the URL afresh.
 
 use std::io;
 use std::path::Path;
@@ -13,9 +13,9 @@ use reqwest::header::{self, HeaderMap};
 use super::body::{Activity, ReadEnd, Reader, stream_file, watch};
 use super::etag::Answer;
 use super::hash::{Snapshot, file_changed, sha256_file, unreadable};
-use super::headers::request_headers;
+use super::headers::{request_headers, sends_checksum};
 use super::{PutOptions, Upload, Uploaded, display_url, too_big};
-use crate::digest::MAX_OBJECT_SIZE;
+use crate::digest::{self, MAX_OBJECT_SIZE};
 use crate::error::Error;
 use crate::transfer::background_md5::{BackgroundMd5, Md5Error};
 use crate::transfer::progress::Progress;
@@ -46,7 +46,9 @@ pub(super) struct Hashed<'a> {
     before: Snapshot,
     len: u64,
     sha256: String,
-    /// The MD5 of the file, for the ETag.
+    /// The `x-amz-checksum-sha256` sent, when cfsign sends its own.
+    checksum: Option<String>,
+    /// The MD5 of the file, for the ETag when the checksum is not echoed.
     md5: BackgroundMd5,
     headers: HeaderMap,
     /// The URL without its signature, for messages.
@@ -55,7 +57,8 @@ pub(super) struct Hashed<'a> {
 
 impl<'a> Hashed<'a> {
     /// Checks the file's size, then reads it once for its SHA-256 (the MD5
-    /// starts beside it).
+    /// starts beside it only when the server is known not to echo the
+    /// checksum).
     pub(super) async fn first_pass(
         upload: &'a Upload,
         options: &PutOptions,
@@ -70,8 +73,15 @@ impl<'a> Hashed<'a> {
         }
         let label = format!("hashing {}", crate::escape::shown(name));
         progress.start(&label, Some(before.len));
-        // The MD5 reads with `pread`, so sharing the offset is harmless.
-        let md5 = BackgroundMd5::start(file.try_clone().ok(), before.len);
+        // The MD5 reads with `pread`, so sharing the offset is harmless. It
+        // is left for a third pass, needed only if the answer does not echo
+        // the checksum, unless an earlier answer showed that it will not.
+        let sends_checksum = sends_checksum(options);
+        let md5 = if sends_checksum && options.checksum_echo.learnt() != Some(false) {
+            BackgroundMd5::later(file.try_clone().ok(), before.len)
+        } else {
+            BackgroundMd5::start(file.try_clone().ok(), before.len)
+        };
         let (len, sha256) = {
             let progress = Arc::clone(progress);
             tokio::task::spawn_blocking(move || sha256_file(file, progress.as_ref()))
@@ -82,7 +92,6 @@ impl<'a> Hashed<'a> {
         if len > MAX_OBJECT_SIZE {
             return Err(too_big(Path::new(name), len));
         }
-        let sha256 = hex::encode(sha256);
         Ok(Hashed {
             upload,
             before,
@@ -90,7 +99,8 @@ impl<'a> Hashed<'a> {
             // A file that grew or shrank since `before` is caught at the end.
             md5,
             headers: request_headers(upload, options, len, &sha256),
-            sha256,
+            checksum: sends_checksum.then(|| digest::checksum_sha256(&sha256)),
+            sha256: hex::encode(sha256),
             shown_url: display_url(&upload.url),
         })
     }
@@ -144,7 +154,8 @@ impl<'a> Hashed<'a> {
         }
     }
 
-    /// A 2xx: the ETag and the file are checked before it counts.
+    /// A 2xx: the echoed checksum (else the ETag) and the file are checked
+    /// before it counts.
     async fn accepted(
         &self,
         response: reqwest::Response,
@@ -169,9 +180,23 @@ impl<'a> Hashed<'a> {
                 }));
             }
         }
-        let md5 = self.md5.finish().await;
+        // Our checksum, when the answer echoes one: then it is the check and
+        // no MD5 is computed. Only an answer to our own checksum teaches
+        // anything about echoes.
+        let echoed = self
+            .checksum
+            .as_deref()
+            .filter(|_| answer.checksum_sha256.is_some());
+        if self.checksum.is_some() {
+            options.checksum_echo.learn(echoed.is_some());
+        }
+        let md5 = match echoed {
+            Some(_) => Ok(None),
+            None => self.md5.finish().await.map(Some),
+        };
         // A file changed (or deleted, or replaced) under us is reported as
-        // such before anything else, whatever the MD5 or the ETag say.
+        // such before anything else, whatever the checksum, the MD5 or the
+        // ETag say.
         let now = self.upload.open().and_then(|file| Snapshot::of(&file));
         if now.ok().as_ref() != Some(&self.before) {
             return Err(file_changed(
@@ -180,7 +205,7 @@ impl<'a> Hashed<'a> {
             ));
         }
         let md5 = match md5 {
-            Ok(md5) => hex::encode(md5),
+            Ok(md5) => md5.map(hex::encode),
             Err(Md5Error::Shorter) => {
                 return Err(file_changed(&self.upload.name, "became shorter"));
             }
@@ -188,7 +213,14 @@ impl<'a> Hashed<'a> {
                 return Err(unreadable(&self.upload.name, &e));
             }
         };
-        let etag_checked = answer.check_etag(&md5, &self.shown_url)?;
+        let (checksum_sha256, etag_checked) = match (echoed, &md5) {
+            (Some(ours), _) => {
+                answer.check_checksum(ours, &self.shown_url)?;
+                (answer.checksum_sha256.clone(), false)
+            }
+            (None, Some(md5)) => (None, answer.check_etag(md5, &self.shown_url)?),
+            (None, None) => (None, false),
+        };
         let content_type = self
             .headers
             .get(header::CONTENT_TYPE)
@@ -200,6 +232,7 @@ impl<'a> Hashed<'a> {
             url: self.shown_url.clone(),
             bytes: self.len,
             sha256: self.sha256.clone(),
+            checksum_sha256,
             md5,
             etag: answer.etag,
             etag_checked,
@@ -231,10 +264,14 @@ impl<'a> Hashed<'a> {
             now: crate::time::now(),
         };
         let refusal = Refusal::classify(status, &headers, &body, &asked);
-        if refusal.is_content_changed() {
+        let checksum_is_ours = self.checksum.is_some() && !self.headers.contains_key("content-md5");
+        if refusal.is_content_changed(checksum_is_ours) {
             return Err(file_changed(
                 &self.upload.name,
-                "no longer has the SHA-256 of the first pass (S3 answered 400 XAmzContentSHA256Mismatch)",
+                &format!(
+                    "no longer has the SHA-256 of the first pass (S3 answered 400 {})",
+                    refusal.code
+                ),
             ));
         }
         if !retry::retryable_status(status) {

@@ -1,10 +1,12 @@
 //! The headers of an upload: those cfsign computes (`Content-Length`,
-//! `x-amz-content-sha256`), the ACL and content type, and the caller's own,
-//! checked once so that S3 never mangles or refuses one mid-run.
+//! `x-amz-content-sha256`, `x-amz-checksum-sha256`), the ACL and content
+//! type, and the caller's own, checked once so that S3 never mangles or
+//! refuses one mid-run.
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use super::{PutOptions, Upload, display_url};
+use crate::digest::{self, CHECKSUM_SHA256};
 use crate::error::Error;
 
 /// The canned ACL sent unless told otherwise: with an origin access identity
@@ -87,12 +89,22 @@ pub fn extra_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)
     Ok((header_name, header_value))
 }
 
+/// Whether cfsign sends its own `x-amz-checksum-sha256`: S3 takes one
+/// checksum per PUT, so a caller's own `x-amz-checksum-*` (or
+/// `x-amz-sdk-checksum-algorithm`, which names one) replaces it, as the
+/// caller's headers replace the others, and the ETag is the check then.
+pub(super) fn sends_checksum(options: &PutOptions) -> bool {
+    !options.headers.keys().any(|name| {
+        name.as_str().starts_with("x-amz-checksum-") || name == "x-amz-sdk-checksum-algorithm"
+    })
+}
+
 /// The headers of every attempt.
 pub(super) fn request_headers(
     upload: &Upload,
     options: &PutOptions,
     len: u64,
-    sha256: &str,
+    sha256: &[u8; 32],
 ) -> HeaderMap {
     let mut headers = HeaderMap::new();
     // Explicit, so that even an empty body carries `Content-Length: 0` and
@@ -100,8 +112,15 @@ pub(super) fn request_headers(
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     headers.insert(
         X_AMZ_CONTENT_SHA256,
-        HeaderValue::from_str(sha256).expect("hex is a valid header value"),
+        HeaderValue::from_str(&hex::encode(sha256)).expect("hex is a valid header value"),
     );
+    if sends_checksum(options) {
+        headers.insert(
+            CHECKSUM_SHA256,
+            HeaderValue::from_str(&digest::checksum_sha256(sha256))
+                .expect("base64 is a valid header value"),
+        );
+    }
     if let Some(acl) = &options.acl {
         headers.insert(X_AMZ_ACL, acl.clone());
     }

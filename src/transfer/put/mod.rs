@@ -4,10 +4,18 @@
 //! Each object takes two passes over its file. The first only computes the
 //! SHA-256 that `x-amz-content-sha256` must carry, so it runs as fast as the
 //! disk and the SHA extensions allow. The second streams the file with an
-//! exact `Content-Length` (never chunked). The MD5 that checks S3's ETag is
-//! computed beside both, on CPU time nothing else wants (`background_md5.rs`).
-//! Memory stays flat: a few chunks in flight, whatever the size. Every
-//! attempt reopens the file and, when we hold the key, signs the URL afresh.
+//! exact `Content-Length` (never chunked). The same SHA-256 goes in base64
+//! as `x-amz-checksum-sha256`, which S3 checks and echoes: an echo of ours
+//! verifies the upload, and no MD5 is computed. An answer without the echo
+//! (an older S3-compatible server, a proxy that drops it) is checked by its
+//! MD5 ETag instead, the MD5 read from the file in a third pass then; once a
+//! server is known not to echo (`PutOptions::checksum_echo`), the MD5 of
+//! the next objects is computed beside their two passes, on CPU time nothing
+//! else wants (`background_md5.rs`). MD5 is one serial chain, slower than
+//! the whole rest of an upload over a fast link, so it is paid only when
+//! nothing better is offered. Memory stays flat: a few chunks in flight,
+//! whatever the size. Every attempt reopens the file and, when we hold the
+//! key, signs the URL afresh.
 //!
 //! S3 recomputes the SHA-256 and answers 400 `XAmzContentSHA256Mismatch` when
 //! the bytes differ from the first pass: that is a file that changed while it
@@ -47,7 +55,8 @@
 //! let progress: Arc<dyn Progress> = Arc::new(NoProgress);
 //! for upload in &plan.uploads {
 //!     let done = put::put(&client, &UrlSigner::none(), upload, &PutOptions::default(), &progress).await?;
-//!     assert!(done.etag_checked);
+//!     // `serve` echoes the checksum, as S3 does: verified without an MD5.
+//!     assert!(done.checksum_sha256.is_some() && done.md5.is_none());
 //! }
 //! # let top = site.path().file_name().unwrap();
 //! # assert!(root.path().join("site").join(top).join("css/main.css").is_file());
@@ -80,6 +89,7 @@ mod plan;
 mod skip;
 mod upload;
 
+pub use etag::ChecksumEcho;
 pub(crate) use etag::md5_etag;
 pub use headers::{CANNED_ACLS, DEFAULT_ACL, extra_header};
 pub(crate) use headers::{X_AMZ_ACL, X_AMZ_CONTENT_SHA256};
@@ -90,7 +100,7 @@ pub use upload::{FileId, Upload};
 /// What to send with every object besides its bytes. The default: the ACL
 /// [`DEFAULT_ACL`], a `Content-Type` guessed from the name, no other
 /// header, [`RetryPolicy::default`], 60 s without progress before an attempt
-/// is given up.
+/// is given up, nothing learnt yet about the server's checksum echo.
 ///
 /// ```
 /// use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
@@ -123,6 +133,9 @@ pub struct PutOptions {
     /// Longest time without upload progress, or waiting for the answer after
     /// the last byte, before the attempt is given up (and retried).
     pub stall_timeout: Duration,
+    /// Whether the server echoes `x-amz-checksum-sha256`, learnt from the
+    /// answers of uploads that share it (clones do).
+    pub checksum_echo: ChecksumEcho,
 }
 
 impl Default for PutOptions {
@@ -133,6 +146,7 @@ impl Default for PutOptions {
             headers: HeaderMap::new(),
             retry: RetryPolicy::default(),
             stall_timeout: Duration::from_secs(60),
+            checksum_echo: ChecksumEcho::default(),
         }
     }
 }
@@ -162,8 +176,11 @@ impl Default for PutOptions {
 /// };
 /// let client = ClientOptions::default().build()?;
 /// let done = put::put(&client, &UrlSigner::none(), &upload, &PutOptions::default(), &(Arc::new(NoProgress) as _)).await?;
-/// assert_eq!(done.md5, "d41d8cd98f00b204e9800998ecf8427e");
+/// // Verified by the checksum `serve` echoes, as S3 does: no MD5 computed.
+/// assert_eq!(done.checksum_sha256.as_deref(), Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+/// assert_eq!(done.md5, None);
 /// assert_eq!(done.etag.as_deref(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
+/// assert!(!done.etag_checked);
 /// assert_eq!(done.content_type, "text/plain");
 /// assert_eq!(done.attempts, 1);
 /// let json = serde_json::to_value(&done)?;
@@ -183,11 +200,18 @@ pub struct Uploaded {
     pub bytes: u64,
     /// Lowercase hex, as sent in `x-amz-content-sha256`.
     pub sha256: String,
-    /// Lowercase hex MD5 of the file, as S3's ETag should be.
-    pub md5: String,
+    /// The `x-amz-checksum-sha256` the server echoed: the same SHA-256 in
+    /// base64, which verified the upload. `None` when the answer carried
+    /// none (then the ETag is the check), or when a caller's own
+    /// `x-amz-checksum-*` header was sent instead of ours.
+    pub checksum_sha256: Option<String>,
+    /// Lowercase hex MD5 of the file, as S3's ETag should be: computed only
+    /// when the answer did not echo the checksum, else `None` (JSON `null`).
+    pub md5: Option<String>,
     /// The ETag the server answered with, as given (quotes included).
     pub etag: Option<String>,
-    /// Whether the ETag was an MD5 and was checked against `md5`.
+    /// Whether the ETag was an MD5 and was checked against `md5` (so
+    /// `false` when the echoed checksum verified the upload instead).
     pub etag_checked: bool,
     /// The `Content-Type` sent.
     pub content_type: String,

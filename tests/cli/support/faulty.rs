@@ -1,6 +1,8 @@
 //! A small HTTP/1.1 server on loopback that misbehaves on purpose, one
 //! scripted fault per request: error statuses, bodies cut mid-way, slow
-//! bodies, ignored `Range`, wrong ETags. It records every request so tests
+//! bodies, ignored `Range`, wrong ETags, checksums echoed or not. Its PUT
+//! answers carry no `x-amz-checksum-sha256` unless told (an older
+//! S3-compatible server). It records every request so tests
 //! can check what the client sent. Plain threads and std sockets, so the
 //! faults are exact (no framework smoothing them over).
 
@@ -34,6 +36,9 @@ pub enum Fault {
     CutUpload(usize),
     /// PUT: store the body but answer with this (wrong) ETag.
     WrongEtag(String),
+    /// PUT: store the body and answer as S3 does, echoing the request's
+    /// `x-amz-checksum-sha256` (`None`), or this one instead (`Some`).
+    EchoChecksum(Option<String>),
     /// Behave, but only answer after this pause (to see requests overlap).
     Hold(Duration),
 }
@@ -201,16 +206,20 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 out.write_all(head.as_bytes())?;
                 out.write_all(text.as_bytes())?;
             }
-            Fault::None | Fault::WrongEtag(_) if method == "PUT" => {
+            Fault::None | Fault::WrongEtag(_) | Fault::EchoChecksum(_) if method == "PUT" => {
                 let stored_etag = format!("\"{}\"", hex::encode(md5_digest(&body)));
                 state.lock().unwrap().object = body;
-                let etag = match fault {
-                    Fault::WrongEtag(e) => e,
-                    _ => stored_etag,
+                let (etag, checksum) = match fault {
+                    Fault::WrongEtag(e) => (e, None),
+                    Fault::EchoChecksum(c) => (stored_etag, c.or(header("x-amz-checksum-sha256"))),
+                    _ => (stored_etag, None),
                 };
+                let checksum = checksum
+                    .map(|c| format!("x-amz-checksum-sha256: {c}\r\n"))
+                    .unwrap_or_default();
                 write!(
                     out,
-                    "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n"
+                    "HTTP/1.1 200 OK\r\nETag: {etag}\r\n{checksum}Content-Length: 0\r\n\r\n"
                 )?;
             }
             Fault::CutAfter(n) | Fault::ShortBody(n) => {
@@ -246,7 +255,7 @@ fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                     thread::sleep(pause);
                 }
             }
-            Fault::None | Fault::WrongEtag(_) => {
+            Fault::None | Fault::WrongEtag(_) | Fault::EchoChecksum(_) => {
                 let range = header("range").and_then(|r| parse_range(&r, object.len()));
                 let send_body = method != "HEAD";
                 match range {
