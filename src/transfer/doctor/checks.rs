@@ -346,9 +346,13 @@ fn object_url(prefix: &str, name: &str, what: &str) -> Result<String, Error> {
             escape::shown(name)
         )));
     }
-    let dir = match prefix.ends_with('/') {
-        true => prefix.to_string(),
-        false => format!("{prefix}/"),
+    // The folder's `/` goes after the path, not after a query string
+    // (`/p?v=1` would put the name beside `/p`, as `/pname?v=1/`).
+    let (path, query) = prefix.split_once('?').unwrap_or((prefix, ""));
+    let dir = match (path.ends_with('/'), prefix.contains('?')) {
+        (true, _) => prefix.to_string(),
+        (false, false) => format!("{path}/"),
+        (false, true) => format!("{path}/?{query}"),
     };
     put::object_url(&dir, &segments)
 }
