@@ -420,8 +420,9 @@ fn refused(check: Check, what: &str, r: &Refused) -> Step {
                 "the origin"
             }
         ),
-        // refusal.rs has a fix for every 403 and 404; another status (one
-        // of S3's 400s, say) is shown as it came.
+        // refusal.rs has a fix for every 404 and every 403 but the
+        // origin's unknown ones; another answer (one of S3's 400s, or its
+        // 403 for an archived object, say) is shown as it came.
         refusal.fix.clone().unwrap_or_else(|| {
             "no setup step is known to cause this answer: see its code and message".to_string()
         }),
