@@ -131,7 +131,10 @@ impl ClientOptions {
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(redirects())
+            // A Referer would hand the signed URL, signature and all, to
+            // whatever host a redirect names.
+            .referer(false)
             // Only the proxies given: none read from the environment here.
             .no_proxy();
         builder = with_proxies(builder, &self.proxies)?;
@@ -151,6 +154,28 @@ impl ClientOptions {
 
 /// `reqwest::Proxy::https` and its siblings.
 type ProxyFor = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// A few redirects, and none that takes a signed URL to another origin:
+/// its signature is good only for the URL it was made for, so whatever
+/// answers elsewhere says nothing about the distribution (`doctor` and
+/// `sign --check` would count a stranger's 200 as CloudFront's), and a PUT
+/// would hand the body to a host the user never named. The 3xx itself is
+/// the answer then.
+fn redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let elsewhere = attempt.previous().first().is_some_and(|first| {
+            super::signing::UrlSigner::is_signed(first.as_str())
+                && first.origin() != attempt.url().origin()
+        });
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if elsewhere {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 /// Adds the proxies, the one of a URL's scheme before the one for all.
 fn with_proxies(

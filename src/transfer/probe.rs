@@ -9,6 +9,8 @@
 //! `Date` (what CloudFront's clock says) beside this machine's clock, and a
 //! bounded body.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use reqwest::header::{DATE, HeaderMap, HeaderValue, RANGE};
 
@@ -77,7 +79,14 @@ pub struct Probe<'a> {
     pub headers: HeaderMap,
     /// The body (a `PUT`'s); empty for the others.
     pub body: Vec<u8>,
+    /// How long one attempt may take, answer and body: a question, not a
+    /// download. The client's read timeout alone lets a server that sends
+    /// a byte now and then hold a check for days.
+    pub deadline: Duration,
 }
+
+/// [`Probe::deadline`]'s default.
+const DEADLINE: Duration = Duration::from_secs(30);
 
 /// What the answer meant.
 ///
@@ -213,6 +222,7 @@ impl<'a> Probe<'a> {
             signed_with: None,
             headers: HeaderMap::new(),
             body: Vec::new(),
+            deadline: DEADLINE,
         }
     }
 
@@ -297,7 +307,8 @@ impl<'a> Probe<'a> {
     async fn attempt(&self, client: &reqwest::Client) -> Result<Attempt<Probed, Failure>, Error> {
         let mut request = client
             .request(self.method.clone(), self.url)
-            .headers(self.headers.clone());
+            .headers(self.headers.clone())
+            .timeout(self.deadline);
         if self.method == Method::PUT || !self.body.is_empty() {
             request = request.body(self.body.clone());
         }
@@ -369,7 +380,7 @@ enum Failure {
     Status {
         status: u16,
         body: Vec<u8>,
-        retry_after: Option<std::time::Duration>,
+        retry_after: Option<Duration>,
         refused: Option<Refused>,
     },
 }
@@ -455,5 +466,50 @@ impl Refused {
 impl From<Refused> for Error {
     fn from(r: Refused) -> Self {
         r.refusal.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    use super::{Probe, Probed};
+    use crate::transfer::{ClientOptions, RetryPolicy};
+
+    /// A server that answers with a long body, one byte every 100 ms (each
+    /// read well within the client's read timeout), gets no more than the
+    /// deadline.
+    #[tokio::test]
+    async fn a_dripping_answer_ends_at_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a.txt", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let _ = stream.read(&mut [0; 4096]);
+            let head =
+                "HTTP/1.1 403 Forbidden\r\nServer: CloudFront\r\nContent-Length: 100\r\n\r\n";
+            let mut out = stream.write_all(head.as_bytes());
+            while out.is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+                out = stream.write_all(b"x");
+            }
+        });
+        let client = ClientOptions::default().build().unwrap();
+        let retry = RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        };
+        let probe = Probe {
+            deadline: Duration::from_millis(500),
+            ..Probe::new(reqwest::Method::GET, &url)
+        };
+        let start = Instant::now();
+        let answer = probe.send(&client, &retry).await.unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "{answer:?}");
+        let Probed::Refused(refused) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(refused.status(), 403);
     }
 }

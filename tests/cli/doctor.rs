@@ -334,6 +334,24 @@ fn doctor_stops_at_a_network_failure_with_exit_4() {
 }
 
 #[test]
+fn doctor_writes_under_a_prefix_with_a_query_string() {
+    let root = root();
+    let server = ServeProcess::signed(root.path(), &[]);
+    for prefix in ["/docs?v=1", "/docs/?v=1"] {
+        let out = doctor(
+            &server.url(prefix),
+            &["--object", "a.txt", "--write", "p.txt"],
+        );
+        assert_ok(&out);
+        // Under the prefix's folder, not beside it (`/docsp.txt`).
+        let names = walk(root.path());
+        assert!(names.contains(&"docs/p.txt".to_string()), "{names:?}");
+        assert!(!names.iter().any(|n| n.starts_with("docsp")), "{names:?}");
+        std::fs::remove_file(root.path().join("docs/p.txt")).unwrap();
+    }
+}
+
+#[test]
 fn doctor_needs_a_key_and_good_names() {
     let out = cfsign()
         .args(["doctor", "https://d111111abcdef8.cloudfront.net/"])

@@ -178,6 +178,23 @@ fn sign_check_stops_at_a_network_failure_with_exit_4() {
 }
 
 #[test]
+fn sign_check_follows_no_redirect_to_another_host() {
+    use crate::support::faulty::{Fault, FaultyServer};
+    // The "distribution" sends every request elsewhere, where a stranger
+    // answers 200 to anything.
+    let stranger = FaultyServer::start(b"x".to_vec());
+    let edge = FaultyServer::start(Vec::new());
+    let location = ("Location".to_string(), stranger.url("/elsewhere"));
+    edge.script(vec![Fault::Status(302, vec![location], String::new()); 5]);
+    let out = checked(&[edge.url("/a.txt")], &[]);
+    // The stranger's 200 is not CloudFront accepting the URL...
+    assert_ne!(out.status.code(), Some(0));
+    assert_refused_after_stdout(&out, &["URL 1 of 1 (", "302"]);
+    // ...and the signed URL never reached it (a Referer would carry it).
+    assert!(stranger.requests().is_empty(), "{:?}", stranger.requests());
+}
+
+#[test]
 fn sign_check_is_for_signed_urls_only() {
     for format in ["cookies", "header", "json"] {
         let out = sign(
@@ -198,7 +215,7 @@ fn sign_check_is_for_signed_urls_only() {
 #[track_caller]
 fn assert_refused_after_stdout(out: &std::process::Output, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(matches!(out.status.code(), Some(3 | 4)), "{stderr}");
+    assert!(matches!(out.status.code(), Some(1 | 3 | 4)), "{stderr}");
     assert!(!out.stdout.is_empty());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     for needle in needles {

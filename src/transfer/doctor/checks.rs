@@ -346,9 +346,13 @@ fn object_url(prefix: &str, name: &str, what: &str) -> Result<String, Error> {
             escape::shown(name)
         )));
     }
-    let dir = match prefix.ends_with('/') {
-        true => prefix.to_string(),
-        false => format!("{prefix}/"),
+    // The folder's `/` goes after the path, not after a query string
+    // (`/p?v=1` would put the name beside `/p`, as `/pname?v=1/`).
+    let (path, query) = prefix.split_once('?').unwrap_or((prefix, ""));
+    let dir = match (path.ends_with('/'), prefix.contains('?')) {
+        (true, _) => prefix.to_string(),
+        (false, false) => format!("{path}/"),
+        (false, true) => format!("{path}/?{query}"),
     };
     put::object_url(&dir, &segments)
 }
@@ -416,8 +420,9 @@ fn refused(check: Check, what: &str, r: &Refused) -> Step {
                 "the origin"
             }
         ),
-        // refusal.rs has a fix for every 403 and 404; another status (one
-        // of S3's 400s, say) is shown as it came.
+        // refusal.rs has a fix for every 404 and every 403 but the
+        // origin's unknown ones; another answer (one of S3's 400s, or its
+        // 403 for an archived object, say) is shown as it came.
         refusal.fix.clone().unwrap_or_else(|| {
             "no setup step is known to cause this answer: see its code and message".to_string()
         }),

@@ -233,6 +233,26 @@ fn the_origins_upload_refusals() {
 }
 
 #[test]
+fn the_origins_other_refusals_do_not_blame_the_key() {
+    // S3's 403 for an archived object: CloudFront accepted the signature
+    // to ask the origin, so the key is not what to check.
+    let body = b"<Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>h</HostId></Error>";
+    let mut headers = HeaderMap::new();
+    headers.insert(SERVER, "AmazonS3".parse().unwrap());
+    let asked = Asked {
+        method: Method::GET,
+        url: URL,
+        our_key: Some(test_key()),
+        now: ON_TIME,
+    };
+    let r = Refusal::classify(403, &headers, body, &asked);
+    assert_eq!(
+        Error::from(r).to_string(),
+        "403 InvalidObjectState: The operation is not valid for the object's storage class (refused by the origin (S3))"
+    );
+}
+
+#[test]
 fn bare_answers_keep_their_old_words() {
     let asked = Asked {
         method: Method::GET,
