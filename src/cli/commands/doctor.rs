@@ -102,6 +102,9 @@ fn skipped(why: Skip) -> String {
         Skip::NoObject => "no --object given".to_string(),
         Skip::NoWrite => "no --write given".to_string(),
         Skip::NoDate => "the answer carried no Date header".to_string(),
+        Skip::Unrestricted => {
+            "viewer access is not restricted, so CloudFront checks no key".to_string()
+        }
         Skip::Failed(check) => format!("{} failed", check.name()),
     }
 }

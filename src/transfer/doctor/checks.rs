@@ -158,8 +158,10 @@ impl<'a> Run<'a> {
     }
 
     /// Check 3: a signed `HEAD` is not refused by CloudFront: whatever the origin
-    /// answers, CloudFront accepted the signature to ask it.
-    pub(super) async fn key_trusted(&self) -> Result<(Step, Probed), Error> {
+    /// answers, CloudFront accepted the signature to ask it. Unless viewer
+    /// access is open: then CloudFront checks no key, and passing proves
+    /// nothing (the HEAD is still made, for check 4).
+    pub(super) async fn key_trusted(&self, viewer: Verdict) -> Result<(Step, Probed), Error> {
         let head = self
             .signed(Method::HEAD, self.target(), HeaderMap::new())
             .await?;
@@ -167,6 +169,7 @@ impl<'a> Run<'a> {
             Probed::Refused(r) if r.by_cloudfront() => {
                 refused(Check::KeyTrusted, "a signed HEAD", r)
             }
+            _ if viewer == Verdict::Fail => skip(Check::KeyTrusted, Skip::Unrestricted),
             other => pass(
                 Check::KeyTrusted,
                 format!(
@@ -184,7 +187,7 @@ impl<'a> Run<'a> {
         let Some(object) = &self.object else {
             return Ok(skip(Check::SignedReads, Skip::NoObject));
         };
-        if trusted != Verdict::Pass {
+        if trusted == Verdict::Fail {
             return Ok(skip(Check::SignedReads, Skip::Failed(Check::KeyTrusted)));
         }
         if let Probed::Refused(r) = &head {
@@ -222,7 +225,7 @@ impl<'a> Run<'a> {
         let Some(write) = &self.write else {
             return Ok((skip(Check::PutAllowed, Skip::NoWrite), None));
         };
-        if trusted != Verdict::Pass {
+        if trusted == Verdict::Fail {
             let step = skip(Check::PutAllowed, Skip::Failed(Check::KeyTrusted));
             return Ok((step, None));
         }
