@@ -208,8 +208,31 @@ pub const KEY_NOT_SHOWN: &str = "(a value not shown: it may be a key)";
 const ELIDED_PARAMS: [&str; 2] = ["Signature", "Policy"];
 
 /// `url` with the values of `Signature` and `Policy` replaced by `…`, so that
-/// a message about a signed URL does not carry a usable signature.
+/// a message about a signed URL does not carry a usable signature, and so
+/// is a `user:password@` before the host.
 fn without_credentials(url: &str) -> Cow<'_, str> {
+    let url = without_userinfo(url);
+    match without_signing_values(&url) {
+        Cow::Borrowed(_) => url,
+        Cow::Owned(out) => Cow::Owned(out),
+    }
+}
+
+/// `scheme://user:password@host/…` as `scheme://…@host/…`.
+fn without_userinfo(url: &str) -> Cow<'_, str> {
+    let Some(at) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let authority_end = url[at..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| at + i);
+    match url[at..authority_end].rfind('@') {
+        Some(i) => Cow::Owned(format!("{}…{}", &url[..at], &url[at + i..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
+fn without_signing_values(url: &str) -> Cow<'_, str> {
     let Some((base, query)) = url.split_once('?') else {
         return Cow::Borrowed(url);
     };
@@ -390,6 +413,13 @@ mod tests {
     fn credentials_are_elided_from_urls() {
         for (input, expected) in [
             ("https://h/a", "https://h/a"),
+            ("https://user:pw@h/a", "https://…@h/a"),
+            ("https://u:p@h?x=@y", "https://…@h?x=@y"),
+            ("https://h/a?to=x@y", "https://h/a?to=x@y"),
+            (
+                "http://u:p@h/a?Signature=s&Key-Pair-Id=K",
+                "http://…@h/a?Signature=…&Key-Pair-Id=K",
+            ),
             ("https://h/a?x=1", "https://h/a?x=1"),
             (
                 "https://h/a?Expires=1&Signature=abc~&Key-Pair-Id=K",
