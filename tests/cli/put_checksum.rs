@@ -38,6 +38,16 @@ fn put_json(file: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout_of(&out).trim()).unwrap()
 }
 
+/// `cfsign put FILE URL/data.bin` with no other option.
+fn put_plain(file: &Path, server: &FaultyServer) -> std::process::Output {
+    cfsign()
+        .arg("put")
+        .arg(file)
+        .arg(server.url("/data.bin"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn against_serve_the_echoed_checksum_verifies_without_an_md5() {
     let root = tempdir();
@@ -94,12 +104,7 @@ fn without_an_echo_the_md5_etag_is_checked() {
     server.script([Fault::WrongEtag(
         "\"0123456789abcdef0123456789abcdef\"".into(),
     )]);
-    let out = cfsign()
-        .arg("put")
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let out = put_plain(&file, &server);
     assert_refused(&out, 5, &["ETag", "is not the MD5 of the file"]);
 }
 
@@ -110,12 +115,7 @@ fn an_echo_of_another_checksum_exits_5_unretried() {
     let server = FaultyServer::start(Vec::new());
     let wrong = checksum(b"something else");
     server.script([Fault::EchoChecksum(Some(wrong.clone()))]);
-    let out = cfsign()
-        .arg("put")
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let out = put_plain(&file, &server);
     assert_refused(
         &out,
         5,
@@ -138,12 +138,7 @@ fn s3s_bad_digest_is_a_file_that_changed() {
         vec![],
         "<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>".into(),
     )]);
-    let out = cfsign()
-        .arg("put")
-        .arg(&file)
-        .arg(server.url("/data.bin"))
-        .output()
-        .unwrap();
+    let out = put_plain(&file, &server);
     assert_refused(&out, 5, &["file changed while uploading", "400 BadDigest"]);
     assert_eq!(server.requests().len(), 1);
 }
