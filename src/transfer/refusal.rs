@@ -193,6 +193,11 @@ fn fix(
 ) -> Option<String> {
     let method = asked.method.as_str();
     let fix = match (side, code) {
+        // Sent signed, yet CloudFront saw no Key-Pair-Id: something on the
+        // way (a proxy, a redirect) dropped the query string.
+        (Side::CloudFront, "MissingKey") if key_pair_id(asked.url).is_some() => {
+            "the URL was sent signed, but CloudFront saw no Key-Pair-Id: something between (a proxy, a redirect) dropped its query string; request it directly".to_string()
+        }
         (Side::CloudFront, "MissingKey") => {
             "the request was not signed, and the cache behaviour restricts viewer access: sign it with a key from a key group the behaviour trusts".to_string()
         }

@@ -58,6 +58,7 @@ fn access_denied(date: &str) -> Answer {
 /// 2030-01-01T00:00:00Z, the fixture URL's expiry.
 const EXPIRES: Epoch = 1_893_456_000;
 const URL: &str = "https://d111111abcdef8.cloudfront.net/a.txt?Expires=1893456000&Signature=AAAA&Key-Pair-Id=K2JCJMDEHXQW5F";
+const UNSIGNED: &str = "https://d111111abcdef8.cloudfront.net/a.txt";
 
 fn classify_answer(answer: &Answer, method: Method, now: Epoch) -> Refusal {
     let (status, headers, body) = answer;
@@ -126,11 +127,27 @@ fn access_denied_on_a_signature_that_checks_names_the_key_group() {
 
 #[test]
 fn cloudfronts_signature_refusals_name_the_key_step() {
-    let r = classify(MISSING_KEY, Method::GET, ON_TIME);
+    let (status, headers, body) = fixture(MISSING_KEY);
+    let asked = |url| Asked {
+        method: Method::GET,
+        url,
+        our_key: None,
+        now: ON_TIME,
+    };
+    let r = Refusal::classify(status, &headers, &body, &asked(UNSIGNED));
     assert_eq!((r.side, r.code.as_str()), (Side::CloudFront, "MissingKey"));
     assert_eq!(
-        line(MISSING_KEY, Method::GET, ON_TIME),
+        Error::from(r).to_string(),
         "403 MissingKey: Missing Key-Pair-Id query parameter or cookie value (refused by CloudFront: the request was not signed, and the cache behaviour restricts viewer access: sign it with a key from a key group the behaviour trusts)"
+    );
+    // Sent signed: the query string was lost on the way.
+    let r = Refusal::classify(status, &headers, &body, &asked(URL));
+    assert!(
+        r.fix
+            .as_deref()
+            .unwrap()
+            .starts_with("the URL was sent signed, but CloudFront saw no Key-Pair-Id"),
+        "{r:?}"
     );
     assert_eq!(
         line(UNKNOWN_KEY, Method::PUT, ON_TIME),
@@ -316,7 +333,7 @@ fn every_documented_refusal_names_who_and_the_fix() {
             "unsigned",
             fixture(MISSING_KEY),
             Method::GET,
-            URL.into(),
+            UNSIGNED.into(),
             "403 MissingKey: Missing Key-Pair-Id query parameter or cookie value (refused by CloudFront: the request was not signed, and the cache behaviour restricts viewer access: sign it with a key from a key group the behaviour trusts)",
         ),
         (
