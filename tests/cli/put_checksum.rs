@@ -260,3 +260,19 @@ fn serve_checks_and_echoes_x_amz_checksum_sha256() {
     }
     assert!(!root.path().join("bad.txt").exists());
 }
+
+#[test]
+fn two_echoes_verify_nothing_unless_both_are_ours() {
+    let dir = tempdir();
+    let (file, bytes) = data_file(dir.path());
+    let server = FaultyServer::start(Vec::new());
+    let other = checksum(b"something else");
+    let echo = |value: String| ("x-amz-checksum-sha256".to_string(), value);
+    server.script([Fault::Status(
+        200,
+        vec![echo(checksum(&bytes)), echo(other.clone())],
+        String::new(),
+    )]);
+    let out = put_plain(&file, &server);
+    assert_refused(&out, 5, &[&other, "is not the SHA-256 of the file"]);
+}

@@ -82,9 +82,14 @@ impl Answer {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("aws:kms"));
         let sse_c = h.contains_key("x-amz-server-side-encryption-customer-algorithm");
+        // Repeated, the header is one comma-separated list (RFC 9110,
+        // section 5.3), which is ours only if it is ours alone: the first
+        // of two echoes would hide the other.
         let checksum_sha256 = h
-            .get(CHECKSUM_SHA256)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            .get_all(CHECKSUM_SHA256)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .reduce(|all, next| format!("{all}, {next}"));
         Answer {
             etag,
             checksum_sha256,
