@@ -276,3 +276,23 @@ fn two_echoes_verify_nothing_unless_both_are_ours() {
     let out = put_plain(&file, &server);
     assert_refused(&out, 5, &[&other, "is not the SHA-256 of the file"]);
 }
+
+#[test]
+fn a_put_that_a_303_turned_into_a_get_is_not_uploaded() {
+    let dir = tempdir();
+    let (file, _) = data_file(dir.path());
+    let server = FaultyServer::start(Vec::new());
+    // A login page, say: the client follows a 303 with a GET, whose 200
+    // (no ETag, no echo) must not pass for the PUT's.
+    server.script([
+        Fault::Status(
+            303,
+            vec![("Location".into(), "/login".into())],
+            String::new(),
+        ),
+        Fault::Status(200, vec![], "<html>log in</html>".into()),
+    ]);
+    let out = put_plain(&file, &server);
+    assert_refused(&out, 3, &["303", "/login", "nothing was uploaded"]);
+    assert_eq!(server.requests().len(), 2);
+}

@@ -131,6 +131,7 @@ impl<'a> Hashed<'a> {
             .headers(self.headers.clone())
             .body(reqwest::Body::wrap(body));
         match watch(request.send(), &activity, options.stall_timeout).await {
+            Ok(response) if redirected(&response, &url) => Err(self.redirected(&response)),
             Ok(response) if response.status().is_success() => self
                 .accepted(response, reader, options, attempt)
                 .await
@@ -151,6 +152,23 @@ impl<'a> Hashed<'a> {
                     refused: None,
                 }))
             }
+        }
+    }
+
+    /// The error for an answer from another URL than the PUT's: the body
+    /// cannot be sent twice, so the only redirect followed is a 303, which
+    /// a client follows with a GET, and what that answers says nothing
+    /// about an upload (a login page's 200 would pass for a success).
+    fn redirected(&self, response: &reqwest::Response) -> Error {
+        Error::Refused {
+            status: 303,
+            code: "See Other".into(),
+            message: format!(
+                "PUT {} was redirected to {}, which is asked with a GET: nothing was uploaded",
+                self.shown_url,
+                display_url(response.url().as_str())
+            ),
+            hint: None,
         }
     }
 
@@ -283,4 +301,9 @@ impl<'a> Hashed<'a> {
             refused: (400..500).contains(&status).then(|| refusal.into()),
         }))
     }
+}
+
+/// Whether `response` answers another URL than `sent` (a followed redirect).
+fn redirected(response: &reqwest::Response, sent: &str) -> bool {
+    reqwest::Url::parse(sent).is_ok_and(|sent| *response.url() != sent)
 }
