@@ -155,6 +155,19 @@ impl ClientOptions {
 /// `reqwest::Proxy::https` and its siblings.
 type ProxyFor = fn(&str) -> reqwest::Result<reqwest::Proxy>;
 
+/// A URL the HTTP client can send to. The signing layer's wire form checks
+/// the scheme and the characters, not the host: an unclosed IPv6 bracket or
+/// a port over 65535 would otherwise surface as a network failure (exit 4)
+/// instead of the input error it is.
+pub(crate) fn check_parses(url: &str) -> Result<reqwest::Url, Error> {
+    reqwest::Url::parse(url).map_err(|e| {
+        Error::usage(format!(
+            "`{}` is not a URL ({e}): give the full URL, such as https://d111111abcdef8.cloudfront.net/path",
+            escape::shown_url(url)
+        ))
+    })
+}
+
 /// A few redirects, and none that takes a signed URL to another origin:
 /// its signature is good only for the URL it was made for, so whatever
 /// answers elsewhere says nothing about the distribution (`doctor` and

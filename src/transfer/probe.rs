@@ -254,6 +254,7 @@ impl<'a> Probe<'a> {
         client: &reqwest::Client,
         retry: &RetryPolicy,
     ) -> Result<Probed, Error> {
+        super::client::check_parses(self.url)?;
         let probed = self.send_once(client, retry).await?;
         let Probed::Refused(refused) = &probed else {
             return Ok(probed);

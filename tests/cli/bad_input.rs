@@ -335,6 +335,17 @@ fn put_bad_inputs() {
         ),
         row(2, &["folder", url], &["folder is a folder", "pass -r"]),
         row(2, &["huge.iso", url], &["single-PUT limit", "5 GiB"]),
+        // A host the HTTP client cannot parse is bad input, not a network failure.
+        row(
+            2,
+            &["f.txt", "http://[zz]/f.txt"],
+            &["`http://[zz]/f.txt` is not a URL (invalid IPv6 address)"],
+        ),
+        row(
+            2,
+            &["f.txt", "http://h:99999/f.txt"],
+            &["is not a URL (invalid port number)"],
+        ),
         row(
             2,
             &["f.txt", "g.txt", &server.url("/x")],

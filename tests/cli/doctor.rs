@@ -380,6 +380,12 @@ fn doctor_needs_a_key_and_good_names() {
         2,
         &["not an http:// or https:// URL prefix"],
     );
+    // A host the HTTP client cannot parse: bad input, not a network failure.
+    assert_refused(
+        &doctor("http://[zz]/", &[]),
+        2,
+        &["`http://[zz]/` is not a URL (invalid IPv6 address)"],
+    );
 }
 
 #[test]

@@ -303,15 +303,11 @@ pub async fn get(
 }
 
 fn check_url(url: &str) -> Result<(), Error> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        Ok(u) => Err(Error::usage(format!(
-            "cannot download a {}: URL: give an http:// or https:// URL",
-            u.scheme()
-        ))),
-        Err(e) => Err(Error::usage(format!(
-            "`{}` is not a URL ({e}): give the full URL, such as https://d111111abcdef8.cloudfront.net/path",
-            crate::escape::shown_url(url)
+    let u = super::client::check_parses(url)?;
+    match u.scheme() {
+        "http" | "https" => Ok(()),
+        scheme => Err(Error::usage(format!(
+            "cannot download a {scheme}: URL: give an http:// or https:// URL"
         ))),
     }
 }

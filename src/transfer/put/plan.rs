@@ -422,6 +422,7 @@ fn check_destination(dest: &str) -> Result<(), Error> {
     } else {
         url::to_wire(dest)?;
     }
+    crate::transfer::client::check_parses(dest)?;
     Ok(())
 }
 
