@@ -140,9 +140,23 @@ impl BackgroundMd5 {
             )));
         };
         let len = self.len;
-        tokio::task::spawn_blocking(move || hash_rest(&file, len, head))
+        // A blocking task runs on when its future is dropped (a library
+        // caller giving up on the upload): this flag, raised on drop, ends
+        // the read at the next buffer instead of at the file's end.
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _raise = RaiseOnDrop(Arc::clone(&abandoned));
+        tokio::task::spawn_blocking(move || hash_rest(&file, len, head, &abandoned))
             .await
             .unwrap_or_else(|e| Err(Md5Error::Io(io::Error::other(e))))
+    }
+}
+
+/// Raises its flag when dropped.
+struct RaiseOnDrop(Arc<AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -153,9 +167,17 @@ impl Drop for BackgroundMd5 {
 }
 
 /// Carries `head` on to the MD5 of the first `len` bytes of `file`.
-fn hash_rest(file: &File, len: u64, mut head: Prefix) -> Result<[u8; 16], Md5Error> {
+fn hash_rest(
+    file: &File,
+    len: u64,
+    mut head: Prefix,
+    abandoned: &AtomicBool,
+) -> Result<[u8; 16], Md5Error> {
     let mut buf = vec![0u8; BUFFER];
     while head.len < len {
+        if abandoned.load(Ordering::Relaxed) {
+            return Err(Md5Error::Io(io::ErrorKind::Interrupted.into()));
+        }
         match head.advance(file, &mut buf, len) {
             Ok(0) => return Err(Md5Error::Shorter),
             Ok(_) => {}
@@ -224,15 +246,53 @@ mod tests {
                 md5,
                 len: done as u64,
             };
-            let got = hash_rest(&file, len as u64, head).unwrap();
+            let got = hash_rest(&file, len as u64, head, &AtomicBool::new(false)).unwrap();
             assert_eq!(got, whole, "head start {done}");
         }
         // Only the first `len` bytes count; fewer is an error.
         let first: [u8; 16] = md5::Md5::digest(&bytes[..BUFFER]).into();
-        let got = hash_rest(&file, BUFFER as u64, Prefix::default()).unwrap();
+        let got = hash_rest(
+            &file,
+            BUFFER as u64,
+            Prefix::default(),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert_eq!(got, first);
-        let shorter = hash_rest(&file, len as u64 + 1, Prefix::default());
+        let shorter = hash_rest(
+            &file,
+            len as u64 + 1,
+            Prefix::default(),
+            &AtomicBool::new(false),
+        );
         assert!(matches!(shorter, Err(Md5Error::Shorter)));
+        // Abandoned (its future dropped): it stops before the next read.
+        let stopped = hash_rest(&file, len as u64, Prefix::default(), &AtomicBool::new(true));
+        assert!(matches!(stopped, Err(Md5Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted));
+    }
+
+    #[test]
+    fn a_dropped_finish_stops_reading() {
+        // 8 GiB of holes: hashing it all takes seconds on any machine (MD5
+        // is one serial chain), reading one buffer of it a millisecond.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse");
+        let len = 8u64 << 30;
+        File::create(&path).unwrap().set_len(len).unwrap();
+        let md5 = BackgroundMd5::later(File::open(&path).ok(), len);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let gave_up = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(20), md5.finish()).await
+        });
+        assert!(gave_up.is_err());
+        // Dropping a runtime waits for its blocking tasks: the abandoned
+        // read must end at its next buffer, not at the file's end.
+        let dropped = std::time::Instant::now();
+        drop(runtime);
+        assert!(dropped.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[tokio::test]
