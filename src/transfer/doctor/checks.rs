@@ -364,16 +364,16 @@ fn object_url(prefix: &str, name: &str, what: &str) -> Result<String, Error> {
 fn answer(probed: &Probed) -> String {
     match probed {
         Probed::Accepted(a) => a.status.to_string(),
-        Probed::Refused(r) => format!(
-            "{} {} from {}",
-            r.status(),
-            escape::shown(r.code()),
-            if r.by_cloudfront() {
-                "CloudFront"
-            } else {
-                "the origin"
-            }
-        ),
+        Probed::Refused(r) => format!("{} {} from {}", r.status(), escape::shown(r.code()), who(r)),
+    }
+}
+
+/// Who refused, as the lines say it.
+fn who(r: &Refused) -> &'static str {
+    if r.by_cloudfront() {
+        "CloudFront"
+    } else {
+        "the origin"
     }
 }
 
@@ -417,11 +417,7 @@ fn refused(check: Check, what: &str, r: &Refused) -> Step {
             "{what} got {} {} from {}{message}",
             refusal.status,
             escape::shown(&refusal.code),
-            if r.by_cloudfront() {
-                "CloudFront"
-            } else {
-                "the origin"
-            }
+            who(r)
         ),
         // refusal.rs has a fix for every 404 and every 403 but the
         // origin's unknown ones; another answer (one of S3's 400s, or its
