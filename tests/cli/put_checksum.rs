@@ -296,3 +296,30 @@ fn a_put_that_a_303_turned_into_a_get_is_not_uploaded() {
     assert_refused(&out, 3, &["303", "/login", "nothing was uploaded"]);
     assert_eq!(server.requests().len(), 2);
 }
+
+#[test]
+fn an_answer_that_confirms_nothing_is_stored_with_a_warning() {
+    let dir = tempdir();
+    let (file, _) = data_file(dir.path());
+    // A 200 with neither the checksum's echo nor an ETag: not S3.
+    let server = FaultyServer::start(Vec::new());
+    server.script([Fault::Status(200, vec![], String::new())]);
+    let out = put_plain(&file, &server);
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: ")
+            && stderr.contains("stored, but not verified: the answer carried neither S3's x-amz-checksum-sha256 echo nor an MD5 ETag"),
+        "{stderr}"
+    );
+    // The usual answer: no warning.
+    let server = FaultyServer::start(Vec::new());
+    server.script([Fault::EchoChecksum(None)]);
+    let out = put_plain(&file, &server);
+    assert_ok(&out);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

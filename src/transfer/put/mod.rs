@@ -290,7 +290,17 @@ async fn hash_and_send(
         })
         .await?;
     match outcome {
-        Outcome::Done(done) => Ok(done),
+        Outcome::Done(done) => {
+            // Exit 0 all the same (the server said it stored the bytes), but
+            // a CI log should show that nothing confirmed which bytes.
+            if done.checksum_sha256.is_none() && !done.etag_checked {
+                progress.warn(&format!(
+                    "{}: stored, but not verified: the answer carried neither S3's x-amz-checksum-sha256 echo nor an MD5 ETag",
+                    crate::escape::shown(&upload.name)
+                ));
+            }
+            Ok(done)
+        }
         Outcome::GaveUp { last, attempts } => Err(last.refused.unwrap_or_else(|| {
             Error::Network(format!(
                 "PUT {} failed after {attempts} attempts: {}",
