@@ -418,3 +418,37 @@ fn doctor_takes_the_key_from_a_profile_and_signs_by_its_own_clock() {
         .unwrap();
     assert!(query.starts_with("HEAD /docs/a.txt 200"), "{query}");
 }
+
+#[test]
+fn doctor_takes_an_encrypted_objects_etag_as_it_is() {
+    use crate::support::faulty::{Fault, FaultyServer};
+    // An origin that answers like S3 with SSE-KMS and no checksum echo: the
+    // ETag looks like an MD5 but is not one, so it is not compared.
+    let server = FaultyServer::start(Vec::new());
+    let missing_key = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>MissingKey</Code><Message>Missing Key-Pair-Id query parameter or cookie value</Message></Error>";
+    let header = |n: &str, v: &str| (n.to_string(), v.to_string());
+    server.script([
+        Fault::Status(
+            403,
+            vec![header("Server", "CloudFront")],
+            missing_key.into(),
+        ),
+        Fault::None, // the signed HEAD of the prefix
+        Fault::Status(
+            200,
+            vec![
+                header("ETag", "\"0123456789abcdef0123456789abcdef\""),
+                header("x-amz-server-side-encryption", "aws:kms"),
+            ],
+            String::new(),
+        ),
+    ]);
+    let out = doctor(&server.url("/"), &["--write", "p.txt"]);
+    let writes = line(&out, 5);
+    assert!(
+        writes.starts_with("✓ signed writes: the origin stored the ")
+            && writes.ends_with("-byte probe (200, no checksum echo, and its ETag is not the MD5 of the bytes, so nothing was compared)"),
+        "{}",
+        stdout_of(&out)
+    );
+}

@@ -2,7 +2,7 @@
 //! its answer means for the one setup step it is about.
 
 use reqwest::Method;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, RANGE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RANGE};
 
 use super::{Check, DoctorOptions, Skip, Step, Verdict};
 use crate::error::Error;
@@ -11,7 +11,7 @@ use crate::sign::{PolicySpec, PublicKey, Signer, url};
 use crate::time::{self, HumanDuration, format_time};
 use crate::transfer::RetryPolicy;
 use crate::transfer::probe::{Probe, Probed, Refused};
-use crate::transfer::put::{self, DEFAULT_ACL, X_AMZ_ACL, X_AMZ_CONTENT_SHA256};
+use crate::transfer::put::{self, Answer, DEFAULT_ACL, X_AMZ_ACL};
 use crate::transfer::refusal::CLOCK_TOLERANCE_SECS;
 use crate::transfer::signing::UrlSigner;
 
@@ -255,35 +255,49 @@ impl<'a> Run<'a> {
             Probed::Refused(r) => return refused(Check::SignedWrites, "a signed PUT", &r),
             Probed::Accepted(a) => a,
         };
+        // Checked as `put` checks its uploads: S3's echo of the SHA-256
+        // checksum first, the MD5 ETag without one.
+        let answer = Answer::from_headers(&stored.headers);
+        let sha256 = self.probe_sha256();
         let md5 = {
             let mut md5 = crate::digest::Md5::new();
             md5.update(&self.probe);
             hex::encode(md5.finish())
         };
-        let etag = stored.headers.get(ETAG).and_then(|v| v.to_str().ok());
         let bytes = self.probe.len();
-        match etag.map(|e| (e, put::md5_etag(e))) {
-            Some((_, Some(hex))) if hex.eq_ignore_ascii_case(&md5) => pass(
+        let status = stored.status;
+        let stored_as = |how: &str| {
+            pass(
                 Check::SignedWrites,
-                format!("the origin stored the {bytes}-byte probe ({}, its ETag is the probe's MD5)", stored.status),
-            ),
-            Some((etag, Some(_))) => fail(
+                format!("the origin stored the {bytes}-byte probe ({status}, {how})"),
+            )
+        };
+        let changed = |what: String| {
+            fail(
                 Check::SignedWrites,
-                format!(
-                    "the origin answered {} with the ETag {}, which is not the probe's MD5 {md5}",
-                    stored.status,
-                    escape::shown(etag)
-                ),
+                format!("the origin answered {status} with {what}, which is not the probe's"),
                 "something between CloudFront and the bucket changes uploads: check the behaviour's Lambda@Edge or CloudFront Functions".to_string(),
-            ),
-            // SSE-KMS and SSE-C objects have ETags that are not the MD5.
-            _ => pass(
-                Check::SignedWrites,
-                format!(
-                    "the origin stored the {bytes}-byte probe ({}; its ETag is not an MD5, so it was not compared)",
-                    stored.status
+            )
+        };
+        let ours = crate::digest::checksum_sha256(&sha256);
+        match answer.check_checksum(&ours, "") {
+            Err(_) => changed(format!(
+                "the {} {}",
+                crate::digest::CHECKSUM_SHA256,
+                escape::shown(answer.checksum_sha256.as_deref().unwrap_or_default())
+            )),
+            Ok(true) => stored_as("S3 echoed its SHA-256 checksum"),
+            Ok(false) => match answer.check_etag(&md5, "") {
+                Err(_) => changed(format!(
+                    "the ETag {}",
+                    escape::shown(answer.etag.as_deref().unwrap_or_default())
+                )),
+                Ok(true) => stored_as("its ETag is the probe's MD5"),
+                // SSE-KMS and SSE-C objects, say, whose ETag is no MD5.
+                Ok(false) => stored_as(
+                    "no checksum echo, and its ETag is not the MD5 of the bytes, so nothing was compared",
                 ),
-            ),
+            },
         }
     }
 
@@ -320,15 +334,15 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// The probe's headers: those `put` sends, and no caching.
-    fn probe_headers(&self) -> HeaderMap {
+    fn probe_sha256(&self) -> [u8; 32] {
         use sha2::Digest;
-        let sha256 = hex::encode(sha2::Sha256::digest(&self.probe));
+        sha2::Sha256::digest(&self.probe).into()
+    }
+
+    /// The probe's headers: the digests and ACL `put` sends, and no caching.
+    fn probe_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            X_AMZ_CONTENT_SHA256,
-            HeaderValue::from_str(&sha256).expect("hex is a valid header value"),
-        );
+        put::insert_digests(&mut headers, &self.probe_sha256(), true);
         headers.insert(X_AMZ_ACL, HeaderValue::from_static(DEFAULT_ACL));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         // So that CloudFront never answers the read-back with an older probe.

@@ -63,7 +63,8 @@ pub enum Check {
     SignedReads,
     /// A signed `PUT` is not refused by the cache behaviour.
     PutAllowed,
-    /// That `PUT` succeeds with the probe's MD5 as its ETag.
+    /// That `PUT` succeeds, checked as `put` checks an upload (S3's echo of
+    /// the checksum, or the MD5 ETag).
     SignedWrites,
     /// A signed `GET` of the probe returns its bytes.
     ReadBack,

@@ -62,7 +62,7 @@ impl ChecksumEcho {
 }
 
 /// The parts of a success answer that matter.
-pub(super) struct Answer {
+pub(crate) struct Answer {
     pub etag: Option<String>,
     /// The `x-amz-checksum-sha256` echoed, as given.
     pub checksum_sha256: Option<String>,
@@ -72,7 +72,10 @@ pub(super) struct Answer {
 
 impl Answer {
     pub(super) fn of(response: &reqwest::Response) -> Self {
-        let h = response.headers();
+        Self::from_headers(response.headers())
+    }
+
+    pub(crate) fn from_headers(h: &header::HeaderMap) -> Self {
         let etag = h
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
@@ -99,7 +102,7 @@ impl Answer {
 
     /// Checks an echoed `x-amz-checksum-sha256` against `ours` (the file's,
     /// as sent): `Ok(false)` when the answer has none.
-    pub(super) fn check_checksum(&self, ours: &str, url: &str) -> Result<bool, Error> {
+    pub(crate) fn check_checksum(&self, ours: &str, url: &str) -> Result<bool, Error> {
         let Some(theirs) = &self.checksum_sha256 else {
             return Ok(false);
         };
@@ -114,7 +117,7 @@ impl Answer {
 
     /// Checks an ETag that is an MD5 (`"` + 32 hex digits + `"`); others
     /// (multipart-style `…-N`, weak, encrypted objects) are taken as they are.
-    pub(super) fn check_etag(&self, md5: &str, url: &str) -> Result<bool, Error> {
+    pub(crate) fn check_etag(&self, md5: &str, url: &str) -> Result<bool, Error> {
         let Some(etag) = &self.etag else {
             return Ok(false);
         };
@@ -134,7 +137,7 @@ impl Answer {
 }
 
 /// The hex digits of an ETag that is a plain MD5.
-pub(crate) fn md5_etag(etag: &str) -> Option<&str> {
+fn md5_etag(etag: &str) -> Option<&str> {
     let hex = etag.strip_prefix('"')?.strip_suffix('"')?;
     (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }

@@ -99,6 +99,23 @@ pub(super) fn sends_checksum(options: &PutOptions) -> bool {
     })
 }
 
+/// A body's SHA-256 as S3 takes it: in hex for the signature
+/// (`x-amz-content-sha256`), and with `checksum` in base64 as well, for S3 to
+/// check against the body and echo (`x-amz-checksum-sha256`).
+pub(crate) fn insert_digests(headers: &mut HeaderMap, sha256: &[u8; 32], checksum: bool) {
+    headers.insert(
+        X_AMZ_CONTENT_SHA256,
+        HeaderValue::from_str(&hex::encode(sha256)).expect("hex is a valid header value"),
+    );
+    if checksum {
+        headers.insert(
+            CHECKSUM_SHA256,
+            HeaderValue::from_str(&digest::checksum_sha256(sha256))
+                .expect("base64 is a valid header value"),
+        );
+    }
+}
+
 /// The headers of every attempt.
 pub(super) fn request_headers(
     upload: &Upload,
@@ -110,17 +127,7 @@ pub(super) fn request_headers(
     // Explicit, so that even an empty body carries `Content-Length: 0` and
     // nothing is ever sent chunked.
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    headers.insert(
-        X_AMZ_CONTENT_SHA256,
-        HeaderValue::from_str(&hex::encode(sha256)).expect("hex is a valid header value"),
-    );
-    if sends_checksum(options) {
-        headers.insert(
-            CHECKSUM_SHA256,
-            HeaderValue::from_str(&digest::checksum_sha256(sha256))
-                .expect("base64 is a valid header value"),
-        );
-    }
+    insert_digests(&mut headers, sha256, sends_checksum(options));
     if let Some(acl) = &options.acl {
         headers.insert(X_AMZ_ACL, acl.clone());
     }

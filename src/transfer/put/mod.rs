@@ -17,9 +17,10 @@
 //! whatever the size. Every attempt reopens the file and, when we hold the
 //! key, signs the URL afresh.
 //!
-//! S3 recomputes the SHA-256 and answers 400 `XAmzContentSHA256Mismatch` when
-//! the bytes differ from the first pass: that is a file that changed while it
-//! was being uploaded, and it is reported as such, never as a success.
+//! S3 recomputes the SHA-256 and answers 400 `XAmzContentSHA256Mismatch` (or
+//! `BadDigest`, for our `x-amz-checksum-sha256`) when the bytes differ from
+//! the first pass: that is a file that changed while it was being uploaded,
+//! and it is reported as such, never as a success.
 //!
 //! The rooms: `plan.rs` (what to upload), `headers.rs`, `hash.rs` (the first
 //! pass), `body.rs` (the second, and its stall watch), `etag.rs` (the check
@@ -89,10 +90,10 @@ mod plan;
 mod skip;
 mod upload;
 
+pub(crate) use etag::Answer;
 pub use etag::ChecksumEcho;
-pub(crate) use etag::md5_etag;
 pub use headers::{CANNED_ACLS, DEFAULT_ACL, extra_header};
-pub(crate) use headers::{X_AMZ_ACL, X_AMZ_CONTENT_SHA256};
+pub(crate) use headers::{X_AMZ_ACL, insert_digests};
 pub use plan::{Plan, PlanOptions, Source, plan};
 pub use skip::{SkipReason, Skipped};
 pub use upload::{FileId, Upload};
