@@ -380,6 +380,15 @@ fn doctor_needs_a_key_and_good_names() {
         2,
         &["not an http:// or https:// URL prefix"],
     );
+    // The scheme in any case, as everywhere else (here a closed port: exit 4,
+    // not a refused prefix).
+    let out = doctor("HTTP://127.0.0.1:9/", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A host the HTTP client cannot parse: bad input, not a network failure.
     assert_refused(
         &doctor("http://[zz]/", &[]),

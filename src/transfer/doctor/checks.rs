@@ -49,7 +49,10 @@ impl<'a> Run<'a> {
         prefix: &str,
         options: &'a DoctorOptions,
     ) -> Result<Self, Error> {
-        if !(prefix.starts_with("https://") || prefix.starts_with("http://")) {
+        let scheme = prefix.split_once("://").map(|(s, _)| s);
+        if !scheme
+            .is_some_and(|s| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"))
+        {
             return Err(Error::usage(format!(
                 "`{}` is not an http:// or https:// URL prefix",
                 escape::shown_url(prefix)
@@ -61,6 +64,7 @@ impl<'a> Run<'a> {
             ));
         }
         let prefix = url::to_wire(prefix)?;
+        crate::transfer::client::check_parses(&prefix)?;
         let under = |name: &Option<String>, what: &str| {
             name.as_deref()
                 .map(|name| object_url(&prefix, name, what))
