@@ -22,10 +22,7 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode, Error> {
         write: args.write,
         retry: RetryPolicy::with_retries(args.retries),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::current_thread_runtime()?;
     let mut failed = false;
     let mut unwritable = None;
     let mut print = |step: &Step| {
@@ -39,12 +36,10 @@ pub fn run(args: DoctorArgs) -> Result<ExitCode, Error> {
             unwritable.get_or_insert(e);
         }
     };
-    runtime.block_on(async {
-        tokio::select! {
-            done = doctor::doctor(&client, signer, &args.prefix, &options, &mut print) => done,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-        }
-    })?;
+    super::until_interrupted(
+        &runtime,
+        doctor::doctor(&client, signer, &args.prefix, &options, &mut print),
+    )?;
     if let Some(e) = unwritable {
         return Err(e);
     }

@@ -29,10 +29,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Error> {
     // threads (a futex wake and an epoll round per chunk on a multi-thread
     // runtime) and the file writes need no `block_in_place`. Opening the
     // partial file still goes to tokio's blocking pool.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::current_thread_runtime()?;
     let started = Instant::now();
     let result = runtime.block_on(transfer::get(
         &client,

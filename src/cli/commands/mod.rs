@@ -33,3 +33,26 @@ pub(crate) fn flush_stdout(out: &mut impl Write) -> Result<(), Error> {
         Err(e) => Err(Error::Runtime(format!("cannot write to stdout: {e}"))),
     }
 }
+
+/// A runtime on this thread, for commands whose requests are few or take
+/// turns on one file: no thread to start, no hand-off between threads.
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs `work` on `runtime` until it ends, or until Ctrl-C ends it with
+/// [`Error::Interrupted`] (exit 130).
+pub(crate) fn until_interrupted<T>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    runtime.block_on(async {
+        tokio::select! {
+            done = work => done,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    })
+}

@@ -82,12 +82,19 @@ pub fn run(args: PutArgs) -> Result<ExitCode, Error> {
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the I/O runtime: {e}")))?;
     let mode = ProgressMode::from_flags(args.progress, args.quiet);
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            code = upload_all(&client, &signer, &uploads, &options, usize::from(args.jobs), mode, args.format) => code,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-        }
-    });
+    let jobs = usize::from(args.jobs);
+    let outcome = super::until_interrupted(
+        &runtime,
+        upload_all(
+            &client,
+            &signer,
+            &uploads,
+            &options,
+            jobs,
+            mode,
+            args.format,
+        ),
+    );
     runtime.shutdown_background();
     drop(spool);
     if let Some(summary) = skipped_summary(&plan.skipped) {

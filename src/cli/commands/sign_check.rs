@@ -39,16 +39,8 @@ impl Check {
     /// Sends the `HEAD`s: exit 0 when every URL was accepted, 3 when one was
     /// refused, 4 at the first network failure (the others are not sent).
     pub(super) fn run(self, urls: Vec<&str>) -> Result<ExitCode, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
-        runtime.block_on(async {
-            tokio::select! {
-                code = self.all(&urls) => Ok(code),
-                _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-            }
-        })
+        let runtime = super::current_thread_runtime()?;
+        super::until_interrupted(&runtime, async { Ok(self.all(&urls).await) })
     }
 
     async fn all(&self, urls: &[&str]) -> ExitCode {
