@@ -12,7 +12,7 @@ use crate::time::{self, HumanDuration, format_time};
 use crate::transfer::RetryPolicy;
 use crate::transfer::probe::{Probe, Probed, Refused};
 use crate::transfer::put::{self, Answer, DEFAULT_ACL, X_AMZ_ACL};
-use crate::transfer::refusal::CLOCK_TOLERANCE_SECS;
+use crate::transfer::refusal::{CLOCK_TOLERANCE_SECS, Side};
 use crate::transfer::signing::UrlSigner;
 
 /// How long each signed URL is valid, from CloudFront's clock: long enough
@@ -386,12 +386,15 @@ fn answer(probed: &Probed) -> String {
     }
 }
 
-/// Who refused, as the lines say it.
+/// Who refused, as the lines say it: a bare answer with neither's marks is
+/// named by neither (the checks still count a bare 403 as CloudFront's,
+/// `Refused::by_cloudfront`, since only CloudFront answers an edge's 403s
+/// without S3's IDs).
 fn who(r: &Refused) -> &'static str {
-    if r.by_cloudfront() {
-        "CloudFront"
-    } else {
-        "the origin"
+    match r.refusal.side {
+        Side::CloudFront => "CloudFront",
+        Side::Origin => "the origin",
+        Side::Unknown => "the server",
     }
 }
 
