@@ -262,14 +262,13 @@ fn signature_fix(headers: &HeaderMap, asked: &Asked) -> String {
     // Only a URL that is on time here but not there is the clocks' fault.
     let theirs = header(headers, DATE.as_str())
         .and_then(crate::time::parse_http_date)
-        .filter(|t| (t - asked.now).abs() > CLOCK_TOLERANCE_SECS)
+        .and_then(|t| Some((t, clock_skew(t, asked.now)?)))
         .filter(|_| !here.as_ref().is_some_and(timed));
-    if let Some((theirs, there)) = theirs.and_then(|t| Some((t, check(t).filter(timed)?))) {
-        let skew = theirs - asked.now;
+    if let Some((theirs, skew, there)) =
+        theirs.and_then(|(t, skew)| Some((t, skew, check(t).filter(timed)?)))
+    {
         return format!(
-            "its clock is {} {} this machine's ({}), and by its clock {}: set this machine's clock right (NTP)",
-            HumanDuration::from_seconds(skew.unsigned_abs()).rough(),
-            if skew > 0 { "ahead of" } else { "behind" },
+            "its clock is {skew} ({}), and by its clock {}: set this machine's clock right (NTP)",
             format_time(theirs),
             there.reason
         );
@@ -305,6 +304,20 @@ fn trusted_key_fix(asked: &Asked) -> Option<String> {
         "the signature checks with the public half of the key it was made with, so the public key CloudFront holds as `{}` is another one, or is not in a key group the cache behaviour trusts: upload this key's public half and add it to a trusted key group",
         escape::shown(&id)
     ))
+}
+
+/// How far CloudFront's clock (`theirs`, from its `Date`) is from this
+/// machine's, in words (`5m ahead of this machine's`), or `None` within
+/// [`CLOCK_TOLERANCE_SECS`].
+pub(crate) fn clock_skew(theirs: Epoch, ours: Epoch) -> Option<String> {
+    let skew = theirs - ours;
+    (skew.abs() > CLOCK_TOLERANCE_SECS).then(|| {
+        format!(
+            "{} {} this machine's",
+            HumanDuration::from_seconds(skew.unsigned_abs()).rough(),
+            if skew > 0 { "ahead of" } else { "behind" }
+        )
+    })
 }
 
 /// The last resort: the signature itself, which only the public key checks.

@@ -8,11 +8,11 @@ use super::{Check, DoctorOptions, Skip, Step, Verdict};
 use crate::error::Error;
 use crate::escape;
 use crate::sign::{PolicySpec, PublicKey, Signer, url};
-use crate::time::{self, HumanDuration, format_time};
+use crate::time::{self, format_time};
 use crate::transfer::RetryPolicy;
 use crate::transfer::probe::{Probe, Probed, Refused};
 use crate::transfer::put::{self, Answer, DEFAULT_ACL, X_AMZ_ACL};
-use crate::transfer::refusal::{CLOCK_TOLERANCE_SECS, Side};
+use crate::transfer::refusal::{CLOCK_TOLERANCE_SECS, Side, clock_skew};
 use crate::transfer::signing::UrlSigner;
 
 /// How long each signed URL is valid, from CloudFront's clock: long enough
@@ -141,21 +141,19 @@ impl<'a> Run<'a> {
             return skip(Check::Clock, Skip::NoDate);
         };
         self.skew = date - first.local_time();
-        if self.skew.abs() <= CLOCK_TOLERANCE_SECS {
+        let Some(skew) = clock_skew(date, first.local_time()) else {
             return pass(
                 Check::Clock,
                 format!(
                     "CloudFront's Date is within {CLOCK_TOLERANCE_SECS}s of this machine's clock"
                 ),
             );
-        }
+        };
         fail(
             Check::Clock,
             format!(
-                "CloudFront's clock ({}) is {} {} this machine's; the later checks are signed by CloudFront's",
+                "CloudFront's clock ({}) is {skew}; the later checks are signed by CloudFront's",
                 format_time(date),
-                HumanDuration::from_seconds(self.skew.unsigned_abs()).rough(),
-                if self.skew > 0 { "ahead of" } else { "behind" },
             ),
             "set this machine's clock right (NTP): CloudFront judges a signed URL's times by its own clock".to_string(),
         )
