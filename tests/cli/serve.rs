@@ -28,21 +28,6 @@ fn sign(url: &str, args: &[&str]) -> String {
     sign_with(KEY_ID, "rsa2048-pkcs8.pem", url, args)
 }
 
-fn sign_with(key_id: &str, key_file: &str, url: &str, args: &[&str]) -> String {
-    let out = cfsign()
-        .args(["sign", url, "--key-pair-id", key_id, "--private-key"])
-        .arg(key_arg(key_file))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sign failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(&out).trim_end().to_string()
-}
-
 /// The value of the `Cookie:` header `cfsign sign --format header` prints.
 fn cookie_header(url: &str, key_id: &str, key_file: &str, args: &[&str]) -> String {
     let mut all = vec!["--format", "header"];

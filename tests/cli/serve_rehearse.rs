@@ -22,24 +22,7 @@ fn signed_path(server: &ServeProcess, key_id: &str, path: &str, args: &[&str]) -
     } else {
         "rsa2048-pkcs8.pem"
     };
-    let out = cfsign()
-        .args([
-            "sign",
-            &server.url(path),
-            "--key-pair-id",
-            key_id,
-            "--private-key",
-        ])
-        .arg(key_arg(key_file))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(&out).trim_end()[server.base.len()..].to_string()
+    sign_with(key_id, key_file, &server.url(path), args)[server.base.len()..].to_string()
 }
 
 /// Headers every answer from CloudFront carries on an error.

@@ -356,3 +356,20 @@ pub fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> Option<Vec<u
         }
     }
 }
+
+/// `cfsign sign URL` with the fixture key `key_file` as `key_id` and
+/// `args`: the signed URL.
+pub fn sign_with(key_id: &str, key_file: &str, url: &str, args: &[&str]) -> String {
+    let out = super::cfsign()
+        .args(["sign", url, "--key-pair-id", key_id, "--private-key"])
+        .arg(super::key_arg(key_file))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sign failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    super::stdout_of(&out).trim_end().to_string()
+}
