@@ -408,6 +408,14 @@ mod tests {
         );
     }
 
+    /// The value of the answer's header `name`.
+    fn header_of<'e>(e: &'e ErrorResponse, name: &str) -> Option<&'e str> {
+        e.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     #[test]
     fn method_refusal_is_cloudfronts_html_page() {
         let allowed: AllowedMethods = "GET,HEAD".parse().unwrap();
@@ -416,12 +424,7 @@ mod tests {
             (e.status, e.content_type()),
             (StatusCode::FORBIDDEN, "text/html")
         );
-        let header = |name| {
-            e.headers
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |name| header_of(&e, name);
         assert_eq!(header("server"), Some("CloudFront"));
         assert_eq!(header("x-cache"), Some("Error from cloudfront"));
         let cf_id = header("x-amz-cf-id").unwrap();
@@ -447,12 +450,7 @@ mod tests {
             (e.status, e.content_type()),
             (StatusCode::FORBIDDEN, "application/xml")
         );
-        let header = |name| {
-            e.headers
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |name| header_of(&e, name);
         let request_id = header("x-amz-request-id").unwrap();
         let host_id = header("x-amz-id-2").unwrap();
         assert!(request_id.len() == 16 && request_id.bytes().all(|b| b.is_ascii_hexdigit()));
